@@ -1,0 +1,47 @@
+"""The `inference-bot` command line: run | emulator | demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+
+from bot.config import Settings
+from bot.logs import configure_logging
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="inference-bot",
+        description="A Slack app that runs NVIDIA Run:ai inference workloads from chat.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT)")
+    emulator = sub.add_parser("emulator", help="run the local Run:ai control-plane emulator")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8099)
+    sub.add_parser("demo", help="try the bot in this terminal: no Slack, no Run:ai needed")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        if args.command == "emulator":
+            from bot.emulator.server import serve_forever
+
+            asyncio.run(serve_forever(settings, host=args.host, port=args.port))
+        elif args.command == "run":
+            from bot.service import run_service
+
+            asyncio.run(run_service(settings))
+        else:
+            from bot.demo import run_demo
+
+            return asyncio.run(run_demo(settings))
+    except KeyboardInterrupt:
+        return 130
+    return 0

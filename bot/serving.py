@@ -1,0 +1,66 @@
+"""Run an ASGI app on uvicorn inside the running event loop (embedded servers)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+
+
+class EmbeddedServer:
+    """An ASGI app served on a loopback socket by uvicorn, in this event loop."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._app = app
+        self._host = host
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self.port: int = self._sock.getsockname()[1]
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5
+        )
+        self._server = uvicorn.Server(config)
+        # uvicorn installs signal handlers when serving from the main thread; an
+        # embedded server must leave signals to its host.
+        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server, without a trailing slash."""
+        return f"http://{self._host}:{self.port}"
+
+    async def start(self) -> None:
+        """Start serving and return once the socket accepts connections."""
+        self._task = asyncio.create_task(self._server.serve(sockets=[self._sock]))
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+                raise RuntimeError("embedded server stopped before it started")
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        """Stop serving and wait for the server task to end."""
+        if self._task is None:
+            return
+        self._server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+        self._sock.close()
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[EmbeddedServer]:
+    """Serve `app` for the duration of the block; port 0 picks a free port."""
+    server = EmbeddedServer(app, host, port)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

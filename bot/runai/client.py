@@ -1,0 +1,559 @@
+"""`RunaiClient`: a typed async client for the Run:ai inference API (httpx).
+
+Retry policy, in one place:
+- GET, PATCH, DELETE (and the read-only model-info and token calls) are retried with
+  exponential backoff and full jitter after connection errors, timeouts and 502/503/504,
+  up to `max_retries` times; then `UnavailableError`.
+- A create (POST) is never blindly retried. After an ambiguous failure (timeout, connection
+  lost after sending, 502/503/504) the client looks the name up in the project; if the
+  workload is there it is returned, else the POST is tried again. A 409 on such a retry
+  means our earlier attempt got through, so the lookup decides again.
+- 4xx answers are never retried, except one transparent retry after a 401 with a fresh
+  token (the cached one expired or was revoked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Collection, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from pydantic import SecretStr, TypeAdapter
+
+from bot.runai import errors, models
+from bot.runai.auth import TOKEN_PATH, TokenManager
+
+logger = logging.getLogger("bot.runai")
+
+DEFAULT_MODEL_INFO_PATH = "/api/v1/workloads/inferences/model-info"
+INFERENCES_PATH = "/api/v1/workloads/inferences"
+WORKLOADS_PATH = "/api/v1/workloads"
+PROJECTS_PATH = "/api/v1/org-unit/projects"
+CLUSTERS_PATH = "/api/v1/clusters"
+
+MAX_PAGE_SIZE = 500  # `limit` of GET /api/v1/workloads: 1..500
+MAX_SAMPLES = 1000  # `numberOfSamples`: 0..1000
+RETRY_STATUSES = frozenset({502, 503, 504})
+# The request never left this machine: retrying cannot duplicate anything.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# A route-level "no such path" message, as opposed to "no such model".
+_ROUTE_MISS = re.compile(
+    r"^(404 )?(page |route |resource |path )?not found$|^cannot (post|get)\b|^no route\b"
+)
+
+_CLUSTERS: TypeAdapter[list[models.Cluster]] = TypeAdapter(list[models.Cluster])
+
+
+def _iso(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`; a naive datetime is read as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _transport_failure(exc: httpx.TransportError, op: str) -> errors.UnavailableError:
+    if isinstance(exc, httpx.TimeoutException):
+        return errors.UnavailableError(503, f"{op}: the Run:ai API did not answer in time")
+    return errors.UnavailableError(503, f"{op}: could not reach the Run:ai API", type(exc).__name__)
+
+
+def _is_route_miss(status: int, content: bytes) -> bool:
+    """Did the model-info path answer as a missing route (not as a missing model)?"""
+    if status in (405, 501):
+        return True
+    if status != 404:
+        return False
+    if not content.lstrip().startswith(b"{"):
+        return True  # not the API's JSON `Error`: a proxy or framework page
+    _, message, _ = errors.parse_error_body(status, content)
+    return bool(_ROUTE_MISS.search(message.strip().rstrip(".").lower()))
+
+
+class RunaiClient:
+    """Async client for the Run:ai control-plane API (inference workloads)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        model_info_path: str = DEFAULT_MODEL_INFO_PATH,
+        timeout: float = 10.0,
+        max_retries: int = 3,
+        transport: httpx.AsyncBaseTransport | None = None,
+        backoff_base: float = 0.2,
+        backoff_max: float = 5.0,
+        max_connections: int = 100,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        self.base_url = base_url.rstrip("/")
+        self._model_info_path = "/" + model_info_path.lstrip("/")
+        self._max_retries = max_retries
+        self._backoff_base = backoff_base
+        self._backoff_max = backoff_max
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers={"Accept": "application/json"},
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+        )
+        self._auth = TokenManager(self._fetch_token, client_id, SecretStr(client_secret))
+
+    def __repr__(self) -> str:
+        return f"RunaiClient(base_url={self.base_url!r}, auth={self._auth!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    @property
+    def token_refreshes(self) -> int:
+        """How many token exchanges this client has made (for tests and metrics)."""
+        return self._auth.refreshes
+
+    # --- plumbing ----------------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(max, base * 2**(attempt-1))]."""
+        ceiling = min(self._backoff_max, self._backoff_base * 2 ** (attempt - 1))
+        return random.uniform(0, ceiling)
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        op: str,
+        json: Any,
+        params: dict[str, Any] | None,
+        headers: dict[str, str] | None,
+        attempt: int,
+    ) -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            response = await self._http.request(
+                method, path, json=json, params=params, headers=headers
+            )
+        except httpx.TransportError as exc:
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "runai call",
+                    extra={
+                        "op": op,
+                        "method": method,
+                        "status": type(exc).__name__,
+                        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                        "attempt": attempt,
+                    },
+                )
+            raise
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "runai call",
+                extra={
+                    "op": op,
+                    "method": method,
+                    "status": response.status_code,
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "attempt": attempt,
+                },
+            )
+        return response
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        op: str,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        auth: bool = True,
+        attempt: int = 0,
+    ) -> httpx.Response:
+        """One exchange; with `auth`, a 401 gets one retry with a fresh token."""
+        if not auth:
+            return await self._exchange(
+                method, path, op=op, json=json, params=params, headers=None, attempt=attempt
+            )
+        token = await self._auth.token()
+        response = await self._exchange(
+            method,
+            path,
+            op=op,
+            json=json,
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+            attempt=attempt,
+        )
+        if response.status_code != 401:
+            return response
+        await self._auth.invalidate(token)
+        token = await self._auth.token()
+        return await self._exchange(
+            method,
+            path,
+            op=op,
+            json=json,
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+            attempt=attempt,
+        )
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        op: str,
+        ok: Collection[int] = (200,),
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        auth: bool = True,
+    ) -> httpx.Response:
+        """An idempotent call: retried after transport failures and 502/503/504.
+
+        Returns the response when its status is in `ok`; raises the mapped error otherwise.
+        """
+        failure: errors.RunaiError | None = None
+        ambiguous = False
+        for attempt in range(self._max_retries + 1):
+            if attempt:
+                await asyncio.sleep(self._backoff(attempt))
+            try:
+                response = await self._send(
+                    method, path, op=op, json=json, params=params, auth=auth, attempt=attempt
+                )
+            except httpx.TransportError as exc:
+                failure = _transport_failure(exc, op)
+                ambiguous = ambiguous or not isinstance(exc, _NOT_SENT)
+                continue
+            status = response.status_code
+            if status in ok:
+                return response
+            if status in RETRY_STATUSES:
+                failure = errors.error_from_response(status, response.content)
+                ambiguous = True
+                continue
+            if method == "DELETE" and status == 404 and ambiguous:
+                # An earlier attempt that we lost track of did the delete.
+                return response
+            raise errors.error_from_response(status, response.content)
+        assert failure is not None
+        raise failure
+
+    async def _fetch_token(self, request: models.TokenRequest) -> models.TokenResponse:
+        """The client-credentials exchange (`POST /api/v1/token`, no bearer)."""
+        try:
+            response = await self._call(
+                "POST", TOKEN_PATH, op="token", json=request.to_api(), auth=False
+            )
+        except (errors.InvalidRequestError, errors.ForbiddenError, errors.NotFoundError) as exc:
+            # The token endpoint answers bad credentials with 400 (the spec) or 401/403.
+            raise errors.UnauthorizedError(exc.code, exc.message, exc.details) from None
+        return models.TokenResponse.model_validate_json(response.content)
+
+    # --- model info --------------------------------------------------------------------
+
+    async def model_info(self, model_name: str, hf_token: str | None = None) -> models.ModelInfo:
+        """What the control plane knows about a Hugging Face model (name, task, memory).
+
+        Raises `ModelInfoUnavailableError` when the control plane has no model-info route
+        (405/501 always; 404 when the body is not the API's `Error` or its message is a
+        generic "not found"), `NotFoundError` for an unknown model, and the usual
+        `UnauthorizedError`/`ForbiddenError` for a gated model without a good `hf_token`.
+        """
+        request = models.ModelInfoRequest(
+            model_name=model_name, hf_token=SecretStr(hf_token) if hf_token else None
+        )
+        response = await self._call(
+            "POST",
+            self._model_info_path,
+            op="model_info",
+            ok=(200, 404, 405, 501),
+            json=request.to_api(),
+        )
+        status = response.status_code
+        if status == 200:
+            return models.ModelInfo.model_validate_json(response.content)
+        if _is_route_miss(status, response.content):
+            code, message, _ = errors.parse_error_body(status, response.content)
+            raise errors.ModelInfoUnavailableError(
+                code,
+                "this Run:ai control plane has no model-info endpoint",
+                f"{self._model_info_path} answered {status}: {message}",
+            )
+        raise errors.error_from_response(status, response.content)
+
+    # --- inferences --------------------------------------------------------------------
+
+    async def create_inference(self, req: models.InferenceCreationRequest) -> models.Inference:
+        """Submit an inference workload (202). Never creates it twice; see module doc."""
+        body = req.to_api()
+        failure: errors.RunaiError | None = None
+        ambiguous = False
+        for attempt in range(self._max_retries + 1):
+            if attempt:
+                await asyncio.sleep(self._backoff(attempt))
+            try:
+                response = await self._send(
+                    "POST", INFERENCES_PATH, op="create_inference", json=body, attempt=attempt
+                )
+            except httpx.TransportError as exc:
+                failure = _transport_failure(exc, "create_inference")
+                if isinstance(exc, _NOT_SENT):
+                    continue
+            else:
+                status = response.status_code
+                if status in (200, 201, 202):
+                    return models.Inference.model_validate_json(response.content)
+                if status == 409 and ambiguous:
+                    found = await self._find_created(req)
+                    if found is not None:
+                        return found
+                if status not in RETRY_STATUSES:
+                    raise errors.error_from_response(status, response.content)
+                failure = errors.error_from_response(status, response.content)
+            # Ambiguous: the workload may exist now. Look before trying again.
+            ambiguous = True
+            if req.use_given_name_as_prefix:
+                # The server picks the final name; a lookup cannot tell ours apart.
+                raise failure
+            try:
+                found = await self._find_created(req)
+            except errors.UnavailableError:
+                raise failure from None
+            if found is not None:
+                return found
+        assert failure is not None
+        raise failure
+
+    async def _find_created(self, req: models.InferenceCreationRequest) -> models.Inference | None:
+        matches = await self.find_inferences(req.name, project_id=req.project_id)
+        if not matches:
+            return None
+        logger.info(
+            "runai create found after ambiguous failure",
+            extra={"op": "create_inference", "workload_id": matches[0].id},
+        )
+        return await self.get_inference(matches[0].id)
+
+    async def get_inference(self, workload_id: str) -> models.Inference:
+        """An inference's spec and its desired and actual phase."""
+        response = await self._call("GET", f"{INFERENCES_PATH}/{workload_id}", op="get_inference")
+        return models.Inference.model_validate_json(response.content)
+
+    async def update_inference(
+        self, workload_id: str, req: models.InferenceUpdateRequest
+    ) -> models.Inference:
+        """PATCH an inference's spec (202); scaling is `spec.autoscaling`."""
+        response = await self._call(
+            "PATCH",
+            f"{INFERENCES_PATH}/{workload_id}",
+            op="update_inference",
+            ok=(200, 202),
+            json=req.to_api(),
+        )
+        return models.Inference.model_validate_json(response.content)
+
+    async def delete_inference(self, workload_id: str) -> None:
+        """Delete an inference (202, or 204)."""
+        await self._call(
+            "DELETE",
+            f"{INFERENCES_PATH}/{workload_id}",
+            op="delete_inference",
+            ok=(200, 202, 204),
+        )
+
+    # --- metrics -----------------------------------------------------------------------
+
+    def _metrics_params(
+        self,
+        start: datetime,
+        end: datetime,
+        metric_types: Sequence[models.MetricType | str],
+        number_of_samples: int,
+    ) -> dict[str, Any]:
+        if not metric_types:
+            raise ValueError("metric_types must name at least one metric")
+        if not 0 <= number_of_samples <= MAX_SAMPLES:
+            raise ValueError(f"number_of_samples must be within 0..{MAX_SAMPLES}")
+        return {
+            # `explode: false`: one comma-joined value.
+            "metricType": ",".join(str(models.MetricType(t)) for t in metric_types),
+            "start": _iso(start),
+            "end": _iso(end),
+            "numberOfSamples": number_of_samples,
+        }
+
+    async def inference_metrics(
+        self,
+        workload_id: str,
+        start: datetime,
+        end: datetime,
+        *,
+        metric_types: Sequence[models.MetricType | str] = (
+            models.MetricType.THROUGHPUT,
+            models.MetricType.LATENCY,
+        ),
+        number_of_samples: int = 20,
+    ) -> models.MetricsResponse:
+        """Throughput/latency series of an inference (200, or 207 partial)."""
+        response = await self._call(
+            "GET",
+            f"{INFERENCES_PATH}/{workload_id}/metrics",
+            op="inference_metrics",
+            ok=(200, 207),
+            params=self._metrics_params(start, end, metric_types, number_of_samples),
+        )
+        return models.MetricsResponse.model_validate_json(response.content)
+
+    async def pod_metrics(
+        self,
+        workload_id: str,
+        pod_id: str,
+        start: datetime,
+        end: datetime,
+        *,
+        metric_types: Sequence[models.MetricType | str] = (
+            models.MetricType.THROUGHPUT,
+            models.MetricType.LATENCY,
+        ),
+        number_of_samples: int = 20,
+    ) -> models.MetricsResponse:
+        """Throughput/latency series of one pod of an inference (200, or 207 partial)."""
+        response = await self._call(
+            "GET",
+            f"{INFERENCES_PATH}/{workload_id}/pods/{pod_id}/metrics",
+            op="pod_metrics",
+            ok=(200, 207),
+            params=self._metrics_params(start, end, metric_types, number_of_samples),
+        )
+        return models.MetricsResponse.model_validate_json(response.content)
+
+    # --- workloads ---------------------------------------------------------------------
+
+    async def list_workloads(
+        self,
+        *,
+        filter_by: Sequence[str] = (),
+        limit: int = MAX_PAGE_SIZE,
+        offset: int = 0,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+        deleted: bool | None = None,
+    ) -> models.WorkloadPage:
+        """One page of workloads (any type). `filter_by` entries like `name==x` are ANDed."""
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise ValueError(f"limit must be within 1..{MAX_PAGE_SIZE}")
+        if offset < 0:
+            raise ValueError("offset must be >= 0")
+        if isinstance(filter_by, str):
+            raise TypeError("filter_by is a sequence of strings, not one string")
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if filter_by:
+            # `explode: false`: one comma-joined value (so a value cannot contain a comma).
+            params["filterBy"] = ",".join(filter_by)
+        if sort_by is not None:
+            params["sortBy"] = sort_by
+        if sort_order is not None:
+            params["sortOrder"] = sort_order
+        if deleted is not None:
+            params["deleted"] = "true" if deleted else "false"
+        response = await self._call("GET", WORKLOADS_PATH, op="list_workloads", params=params)
+        return models.WorkloadPage.model_validate_json(response.content)
+
+    async def iter_workloads(
+        self,
+        *,
+        filter_by: Sequence[str] = (),
+        page_size: int = MAX_PAGE_SIZE,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+        deleted: bool | None = None,
+    ) -> AsyncIterator[models.Workload]:
+        """Every matching workload, page by page, following `next`."""
+        offset = 0
+        while True:
+            page = await self.list_workloads(
+                filter_by=filter_by,
+                limit=page_size,
+                offset=offset,
+                sort_by=sort_by,
+                sort_order=sort_order,
+                deleted=deleted,
+            )
+            for workload in page.workloads:
+                yield workload
+            # No `next` (or one that does not move forward) is the end.
+            if not page.workloads or page.next is None or page.next <= offset:
+                return
+            offset = page.next
+
+    async def get_workload(self, workload_id: str) -> models.WorkloadDetailed:
+        """A workload with its phase, phase message, conditions and URLs."""
+        response = await self._call("GET", f"{WORKLOADS_PATH}/{workload_id}", op="get_workload")
+        return models.WorkloadDetailed.model_validate_json(response.content)
+
+    async def find_inferences(
+        self, name: str, *, project_id: str | None = None
+    ) -> list[models.Workload]:
+        """Inference workloads named exactly `name` (in one project when given)."""
+        filter_by = [f"name=={name}", f"type=={models.INFERENCE_WORKLOAD_TYPE}"]
+        if project_id is not None:
+            filter_by.append(f"projectId=={project_id}")
+        return [
+            workload
+            async for workload in self.iter_workloads(filter_by=filter_by)
+            # The server's filter is trusted only to narrow: check exactly here.
+            if workload.name == name
+            and workload.type == models.INFERENCE_WORKLOAD_TYPE
+            and (project_id is None or workload.project_id == project_id)
+        ]
+
+    # --- org units ---------------------------------------------------------------------
+
+    async def list_projects(self) -> list[models.Project]:
+        """Every project the credentials can see (follows `next`)."""
+        projects: list[models.Project] = []
+        offset = 0
+        while True:
+            response = await self._call(
+                "GET",
+                PROJECTS_PATH,
+                op="list_projects",
+                params={"offset": offset, "limit": MAX_PAGE_SIZE} if offset else None,
+            )
+            page = models.ProjectPage.model_validate_json(response.content)
+            projects.extend(page.projects)
+            if not page.projects or page.next is None or page.next <= offset:
+                return projects
+            offset = page.next
+
+    async def list_clusters(self) -> list[models.Cluster]:
+        """Every cluster of the tenant."""
+        response = await self._call("GET", CLUSTERS_PATH, op="list_clusters")
+        return _CLUSTERS.validate_json(response.content)

@@ -1,0 +1,182 @@
+"""The Run:ai API routes the emulator serves (paths and bodies of the schema subset)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.emulator import catalog, filtering, metrics
+from bot.emulator.errors import not_found
+from bot.emulator.org import cluster_body, project_body
+from bot.emulator.requests import json_body
+from bot.emulator.state import EmulatorState, WorkloadRecord
+from bot.emulator.tokens import TokenIssuer
+from bot.emulator.views import INFERENCE_TYPE, inference_body, workload_body
+
+TOKEN_PATH = "/api/v1/token"
+INFERENCES = "/api/v1/workloads/inferences"
+INFERENCE = INFERENCES + "/{workloadId}"
+ACCEPTED = {"code": 202, "message": "Request has been accepted."}
+
+
+def subject(request: Request) -> str:
+    """Who the bearer token was issued to (set by the guard middleware)."""
+    return str(getattr(request.state, "subject", "unknown"))
+
+
+def workload_getters(state: EmulatorState) -> dict[str, filtering.Getter]:
+    """Field → value accessors for filterBy/sortBy on workload records."""
+
+    def phase(record: WorkloadRecord) -> str:
+        current = record.status(state.now())
+        return current[0] if current is not None else "Deleting"
+
+    def phase_updated(record: WorkloadRecord) -> float:
+        current = record.status(state.now())
+        return current[1] if current is not None else record.timeline.anchor
+
+    def allocated_gpu(record: WorkloadRecord) -> float:
+        devices = (record.spec.get("compute") or {}).get("gpuDevicesRequest") or 0
+        return float(devices * record.running_pods(state.now()))
+
+    return {
+        "type": lambda _: INFERENCE_TYPE,
+        "name": lambda r: r.name,
+        "clusterId": lambda r: r.project.cluster_id,
+        "projectId": lambda r: r.project.id,
+        "projectName": lambda r: r.project.name,
+        "departmentId": lambda _: "1",
+        "departmentName": lambda _: "default",
+        "createdAt": lambda r: r.created_at,
+        "deletedAt": lambda r: r.deleted_at(state.now()),
+        "submittedBy": lambda r: r.created_by,
+        "phase": phase,
+        "phaseUpdatedAt": phase_updated,
+        "category": lambda r: str(r.spec.get("category") or "Deploy"),
+        "priority": lambda _: 100.0,
+        "priorityClassName": lambda _: "inference",
+        "nodepool": lambda _: "default",
+        "allocatedGPU": allocated_gpu,
+    }
+
+
+def api_routes(state: EmulatorState, issuer: TokenIssuer, model_info_path: str) -> list[Route]:
+    """Every /api route, bound to one state."""
+    getters = workload_getters(state)
+
+    async def token(request: Request) -> Response:
+        return JSONResponse(issuer.grant(await json_body(request)))
+
+    async def create_inference(request: Request) -> Response:
+        record = state.create(await json_body(request), subject(request))
+        return JSONResponse(inference_body(record, state.now()), status_code=202)
+
+    async def get_inference(request: Request) -> Response:
+        record = state.get(request.path_params["workloadId"])
+        return JSONResponse(inference_body(record, state.now()))
+
+    async def update_inference(request: Request) -> Response:
+        record = state.get(request.path_params["workloadId"])
+        record = state.update(record.id, await json_body(request))
+        return JSONResponse(inference_body(record, state.now()), status_code=202)
+
+    async def delete_inference(request: Request) -> Response:
+        state.delete(request.path_params["workloadId"])
+        return JSONResponse(ACCEPTED, status_code=202)
+
+    def metrics_query(request: Request) -> metrics.MetricsQuery:
+        return metrics.parse_query(
+            request.query_params.getlist("metricType"), dict(request.query_params)
+        )
+
+    async def inference_metrics(request: Request) -> Response:
+        record = state.get(request.path_params["workloadId"])
+        query = metrics_query(request)
+        body = metrics.measurements(record.id, query, record.running_pods(state.now()))
+        return JSONResponse(body)
+
+    async def pod_metrics(request: Request) -> Response:
+        record = state.get(request.path_params["workloadId"])
+        pod = request.path_params["podId"]
+        if pod not in record.pod_ids(state.now()):
+            raise not_found(f"Pod {pod} not found in workload {record.id}.")
+        query = metrics_query(request)
+        body = metrics.measurements(f"{record.id}/{pod}", query, 1, labels={"podId": pod})
+        return JSONResponse(body)
+
+    async def list_workloads(request: Request) -> Response:
+        query = request.query_params
+        filters = filtering.parse_filters(
+            filtering.split_params(query.getlist("filterBy")),
+            filtering.WORKLOAD_FIELDS,
+            filtering.WORKLOAD_DATE_FIELDS,
+        )
+        deleted = bool(filtering.parse_bool(query, "deleted"))
+        sort_by, order = filtering.sort_params(query, filtering.WORKLOAD_FIELDS)
+        offset, limit = filtering.paging(query)
+        now = state.now()
+        rows = [r for r in state.iter_records() if r.gone(now) == deleted]
+        search = query.get("search")
+        if search:
+            rows = [r for r in rows if search.lower() in r.name.lower()]
+        rows = filtering.apply(rows, filters, getters)
+        filtering.sort_rows(rows, sort_by, order, getters.get(sort_by) if sort_by else None)
+        page = rows[offset : offset + limit]
+        body: dict[str, Any] = {"workloads": [workload_body(r, now) for r in page]}
+        if offset + limit < len(rows):
+            body["next"] = offset + limit
+        return JSONResponse(body)
+
+    async def get_workload(request: Request) -> Response:
+        record = state.get(request.path_params["workloadId"])
+        return JSONResponse(workload_body(record, state.now(), detailed=True))
+
+    async def list_projects(request: Request) -> Response:
+        query = request.query_params
+        filters = filtering.parse_filters(
+            filtering.split_params(query.getlist("filterBy")),
+            filtering.PROJECT_FIELDS,
+            filtering.PROJECT_DATE_FIELDS,
+        )
+        offset, limit = filtering.paging(query)
+        project_getters: dict[str, filtering.Getter] = {
+            "name": lambda p: p.name,
+            "clusterId": lambda p: p.cluster_id,
+            "parentName": lambda _: "default",
+            "totalGpuQuota": lambda p: p.gpu_quota,
+            "createdAt": lambda _: state.started_at,
+        }
+        rows = filtering.apply(state.projects.values(), filters, project_getters)
+        sort_by, order = filtering.sort_params(query, [*filtering.PROJECT_FIELDS, "id"])
+        filtering.sort_rows(rows, sort_by, order, project_getters.get(sort_by or ""))
+        page = rows[offset : offset + limit]
+        body: dict[str, Any] = {"projects": [project_body(p, state.started_at) for p in page]}
+        if offset + limit < len(rows):
+            body["next"] = offset + limit
+        return JSONResponse(body)
+
+    async def list_clusters(request: Request) -> Response:
+        return JSONResponse([cluster_body(state.started_at, state.now())])
+
+    async def model_info(request: Request) -> Response:
+        return JSONResponse(catalog.model_info(await json_body(request)))
+
+    table: list[tuple[str, Callable[[Request], Any], list[str]]] = [
+        (TOKEN_PATH, token, ["POST"]),
+        (model_info_path, model_info, ["POST"]),
+        (INFERENCES, create_inference, ["POST"]),
+        (INFERENCE, get_inference, ["GET"]),
+        (INFERENCE, update_inference, ["PATCH"]),
+        (INFERENCE, delete_inference, ["DELETE"]),
+        (INFERENCE + "/metrics", inference_metrics, ["GET"]),
+        (INFERENCE + "/pods/{podId}/metrics", pod_metrics, ["GET"]),
+        ("/api/v1/workloads", list_workloads, ["GET"]),
+        ("/api/v1/workloads/{workloadId}", get_workload, ["GET"]),
+        ("/api/v1/org-unit/projects", list_projects, ["GET"]),
+        ("/api/v1/clusters", list_clusters, ["GET"]),
+    ]
+    return [Route(path, endpoint, methods=methods) for path, endpoint, methods in table]

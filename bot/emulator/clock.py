@@ -1,0 +1,41 @@
+"""Time for the emulator: wall clock plus an offset tests can advance."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+
+class Clock:
+    """Epoch seconds, shifted by `advance()` so tests can jump ahead without sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        """Current emulator time in epoch seconds."""
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        """Move emulator time forward (token expiry, phases) by `seconds`."""
+        self.offset += seconds
+
+
+def iso(epoch: float) -> str:
+    """RFC 3339 UTC timestamp with milliseconds, as the API writes them."""
+    moment = datetime.fromtimestamp(epoch, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_timestamp(text: str) -> float:
+    """Parse ISO 8601 with `T` or a space, `Z`/offset or naive (UTC); epoch seconds.
+
+    Raises ValueError on anything else.
+    """
+    cleaned = text.strip()
+    if cleaned.endswith(("Z", "z")):
+        cleaned = cleaned[:-1] + "+00:00"
+    moment = datetime.fromisoformat(cleaned)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()

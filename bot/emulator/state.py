@@ -1,0 +1,301 @@
+"""The emulator's in-memory control plane: workloads, projects, faults, call counts."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.emulator import phases
+from bot.emulator.clock import Clock
+from bot.emulator.errors import ApiError, bad_request, not_found
+from bot.emulator.faults import FaultInjector
+from bot.emulator.org import CLUSTER_ID, SEEDED_PROJECTS, ProjectInfo
+from bot.emulator.validation import (
+    PREFIX_SUFFIX_LENGTH,
+    check_creation,
+    check_spec,
+    check_update,
+    effective_replicas,
+    merge_patch,
+)
+
+# Pod ids are uuid5(POD_NAMESPACE, "<workloadId>/<replica index>"): stable per replica.
+POD_NAMESPACE = uuid.UUID("5f0c6c8e-2f44-4a8e-9d59-7b1c1e6f0a42")
+DEFAULT_IMAGE = "vllm/vllm-openai:latest"
+
+
+@dataclass(slots=True)
+class WorkloadRecord:
+    """One inference workload; its phase is computed from `timeline` when read."""
+
+    id: str
+    name: str
+    requested_name: str
+    project: ProjectInfo
+    created_by: str
+    created_at: float
+    spec: dict[str, Any]
+    timeline: phases.Timeline
+    updated_at: float
+    revisions: list[dict[str, Any]] = field(default_factory=list)
+    deleting: bool = False
+
+    def status(self, now: float) -> tuple[str, float, str | None] | None:
+        """(phase, phaseUpdatedAt, phaseMessage), or None once deleted."""
+        return self.timeline.phase_at(now)
+
+    def gone(self, now: float) -> bool:
+        """Deleted and past its Deleting step."""
+        return self.timeline.phase_at(now) is None
+
+    def deleted_at(self, now: float) -> float | None:
+        """When it disappeared, if it has."""
+        return self.timeline.removed_time() if self.gone(now) else None
+
+    def replicas(self) -> tuple[int, int, int]:
+        """(serving replicas, min, max) from the autoscaling spec."""
+        minimum, maximum = effective_replicas(self.spec.get("autoscaling"))
+        serving = max(1, minimum) if minimum > 0 else 1
+        return min(serving, maximum), minimum, maximum
+
+    def running_pods(self, now: float) -> int:
+        """Pods serving now: the replica count while in a serving phase, else 0."""
+        current = self.status(now)
+        if current is None or current[0] not in phases.SERVING_PHASES:
+            return 0
+        return self.replicas()[0]
+
+    def pod_ids(self, now: float) -> list[str]:
+        """Deterministic uuid per running replica."""
+        return [pod_id(self.id, index) for index in range(self.running_pods(now))]
+
+    @property
+    def image(self) -> str:
+        """The spec's image."""
+        return str(self.spec.get("image") or "")
+
+
+def pod_id(workload_id: str, index: int) -> str:
+    """The pod id of replica `index` of a workload."""
+    return str(uuid.uuid5(POD_NAMESPACE, f"{workload_id}/{index}"))
+
+
+class CallStats:
+    """API calls counted by method and route template, e.g. `GET /api/v1/workloads`."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def record(self, method: str, template: str) -> None:
+        """Count one call."""
+        self.calls[f"{method} {template}"] += 1
+
+    def count(self, method: str, template: str) -> int:
+        """Calls seen for one method and template."""
+        return self.calls[f"{method} {template}"]
+
+    def snapshot(self) -> dict[str, Any]:
+        """`{"calls": {"GET /api/...": n}, "total": n}`."""
+        return {"calls": dict(sorted(self.calls.items())), "total": sum(self.calls.values())}
+
+    def clear(self) -> None:
+        """Forget all counts."""
+        self.calls.clear()
+
+
+class EmulatorState:
+    """Everything the emulator knows; one per app (`app.state.emulator`)."""
+
+    def __init__(self, *, phase_seconds: float = 2.0, clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
+        self.phase_seconds = phase_seconds
+        self.faults = FaultInjector()
+        self.stats = CallStats()
+        self.started_at = self.clock.now()
+        self.projects: dict[str, ProjectInfo] = {}
+        self.workloads: dict[str, WorkloadRecord] = {}
+        self._by_name: dict[tuple[str, str], str] = {}
+        self.reset()
+
+    # ----- lifecycle -------------------------------------------------------------
+    def reset(self) -> None:
+        """Back to the seeded cluster and projects, no workloads, faults or counts."""
+        self.projects = {project.id: project for project in SEEDED_PROJECTS}
+        self.workloads = {}
+        self._by_name = {}
+        self.faults.clear()
+        self.stats.clear()
+
+    def now(self) -> float:
+        """Emulator time (epoch seconds)."""
+        return self.clock.now()
+
+    # ----- lookups ---------------------------------------------------------------
+    def get(self, workload_id: str) -> WorkloadRecord:
+        """A live workload or 404."""
+        record = self.workloads.get(workload_id)
+        if record is None or record.gone(self.now()):
+            raise not_found(f"Workload {workload_id} not found.")
+        return record
+
+    def find_by_name(self, project_id: str, name: str) -> WorkloadRecord | None:
+        """The live workload with this name in the project, if any."""
+        workload_id = self._by_name.get((project_id, name))
+        if workload_id is None:
+            return None
+        record = self.workloads.get(workload_id)
+        if record is None or record.gone(self.now()):
+            return None
+        return record
+
+    def iter_records(self) -> Iterator[WorkloadRecord]:
+        """All workloads, deleted ones included (callers filter)."""
+        return iter(self.workloads.values())
+
+    # ----- API operations --------------------------------------------------------
+    def create(self, body: Any, created_by: str) -> WorkloadRecord:
+        """Validate an InferenceCreationRequest and submit it (400/409 on errors)."""
+        check_creation(body)
+        assert isinstance(body, Mapping)
+        project = self.projects.get(body["projectId"])
+        if body["clusterId"] != CLUSTER_ID:
+            raise bad_request(
+                f"Bad request - cluster {body['clusterId']} does not exist",
+                details="field: clusterId",
+            )
+        if project is None:
+            raise bad_request(
+                f"Bad request - project {body['projectId']} does not exist",
+                details="field: projectId",
+            )
+        if project.cluster_id != body["clusterId"]:
+            raise bad_request(
+                f"Bad request - project {project.id} is not in cluster {body['clusterId']}"
+            )
+        requested = str(body["name"])
+        name = requested
+        if body.get("useGivenNameAsPrefix"):
+            name = f"{requested}-{_suffix()}"
+        if self.find_by_name(project.id, name) is not None:
+            raise ApiError(
+                409,
+                f"A workload named {name!r} already exists in project {project.name}.",
+            )
+        spec = dict(body.get("spec") or {})
+        return self._add(name, requested, project, spec, created_by)
+
+    def _add(
+        self,
+        name: str,
+        requested: str,
+        project: ProjectInfo,
+        spec: dict[str, Any],
+        created_by: str,
+        timeline: phases.Timeline | None = None,
+    ) -> WorkloadRecord:
+        now = self.now()
+        record = WorkloadRecord(
+            id=str(uuid.uuid4()),
+            name=name,
+            requested_name=requested,
+            project=project,
+            created_by=created_by,
+            created_at=now,
+            spec=spec,
+            timeline=timeline or phases.creation(now, self.phase_seconds, str(spec.get("image"))),
+            updated_at=now,
+            revisions=[spec],
+        )
+        self.workloads[record.id] = record
+        self._by_name[(project.id, name)] = record.id
+        return record
+
+    def update(self, workload_id: str, body: Any) -> WorkloadRecord:
+        """Merge a PATCH into the spec, validate it, start Updating → Running."""
+        record = self.get(workload_id)
+        patch = check_update(body)
+        if record.deleting:
+            raise ApiError(409, f"Workload {record.name} is being deleted and cannot be updated.")
+        merged = merge_patch(record.spec, patch)
+        check_spec(merged)
+        now = self.now()
+        record.spec = merged
+        record.revisions.append(merged)
+        record.updated_at = now
+        record.timeline = phases.update(now, self.phase_seconds, record.image)
+        return record
+
+    def delete(self, workload_id: str) -> WorkloadRecord:
+        """Start Deleting; the workload is gone (404) one phase step later."""
+        record = self.get(workload_id)
+        if not record.deleting:
+            now = self.now()
+            record.deleting = True
+            record.updated_at = now
+            record.timeline = phases.deletion(now, self.phase_seconds)
+        return record
+
+    # ----- test controls and benchmarks ------------------------------------------
+    def force_phase(
+        self, workload_id: str, phase: str, message: str | None = None
+    ) -> WorkloadRecord:
+        """Set a workload's phase now (phaseUpdatedAt = now); it holds until changed."""
+        if phase not in phases.PHASES:
+            raise bad_request(
+                f"Bad request - unknown phase {phase!r}",
+                details="one of " + ", ".join(phases.PHASES),
+            )
+        record = self.get(workload_id)
+        now = self.now()
+        record.timeline = phases.forced(now, phase, message)
+        record.updated_at = now
+        return record
+
+    def set_phases(
+        self, workload_ids: Iterable[str], phase: str, message: str | None = None
+    ) -> int:
+        """Force one phase on many workloads at once; returns how many changed."""
+        changed = 0
+        for workload_id in workload_ids:
+            self.force_phase(workload_id, phase, message)
+            changed += 1
+        return changed
+
+    def seed_workloads(
+        self,
+        count: int,
+        *,
+        project_id: str = "1",
+        name_prefix: str = "seeded",
+        phase: str | None = "Running",
+        image: str = DEFAULT_IMAGE,
+        created_by: str = "seed@emulator",
+    ) -> list[str]:
+        """Add `count` inference workloads fast (no validation); returns their ids.
+
+        `phase` None lets them walk Creating → Initializing → Running like new ones.
+        """
+        project = self.projects[project_id]
+        now = self.now()
+        ids = []
+        start = len(self.workloads)
+        for index in range(count):
+            name = f"{name_prefix}-{start + index}"
+            spec = {"image": image, "servingPort": {"container": 8000}}
+            timeline = (
+                phases.forced(now, phase, None)
+                if phase is not None
+                else phases.creation(now, self.phase_seconds, image)
+            )
+            ids.append(self._add(name, name, project, spec, created_by, timeline).id)
+        return ids
+
+
+def _suffix() -> str:
+    alphabet = string.ascii_lowercase + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(PREFIX_SUFFIX_LENGTH))

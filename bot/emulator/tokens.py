@@ -95,7 +95,7 @@ class TokenIssuer:
                 self._key,
                 algorithms=["HS256"],
                 issuer=ISSUER,
-                options={"verify_exp": False, "require": ["exp", "sub"]},
+                options={"verify_exp": False, "verify_iat": False, "require": ["exp", "sub"]},
             )
         except jwt.PyJWTError:
             raise ApiError(401, "Issuer is not familiar.") from None

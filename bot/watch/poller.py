@@ -1,0 +1,225 @@
+"""Ask Run:ai what changed and turn it into outbox notifications.
+
+A poll is one `GET /api/v1/workloads?filterBy=phaseUpdatedAt>=<since>` (paged, 500 a
+page), whatever the number of watched workloads: only what changed since the last poll
+(minus an overlap for clock skew and late writes) comes back. A slower full reconcile
+lists everything, so a watched workload that vanished is noticed; it is declared deleted
+only after `GET /api/v1/workloads/{id}` answers 404. When Run:ai is unavailable the poll
+fails as a whole, the cursor does not move, and the next successful poll catches up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.runai import RunaiClient, errors, models
+from bot.watch.diff import TRANSITIONAL_PHASES, deleted, diff, poll_due
+from bot.watch.observe import observe
+from bot.watch.store import Change, Store, Watch
+
+logger = logging.getLogger(__name__)
+
+GONE_PHASES = ("Deleting", "Terminating")
+MAX_DIRECT_CHECKS = 20
+
+
+@dataclass
+class PollStats:
+    """What one poll did (logs, tests and benchmarks read it)."""
+
+    kind: str
+    fetched: int = 0
+    notifications: int = 0
+    deleted: int = 0
+    api_calls: int = 0
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class Poller:
+    """Turns Run:ai phase changes of watched workloads into outbox notifications."""
+
+    def __init__(
+        self,
+        store: Store,
+        runai: RunaiClient,
+        *,
+        interval: float = 5.0,
+        fast_interval: float | None = None,
+        reconcile_interval: float = 60.0,
+        overlap: float = 10.0,
+        on_notify: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.runai = runai
+        self.interval = interval
+        self.fast_interval = fast_interval if fast_interval is not None else min(interval, 1.0)
+        self.reconcile_interval = reconcile_interval
+        self.overlap = overlap
+        self._on_notify = on_notify
+        self._clock = clock
+        self._cursor: float | None = None
+        self._last_poll: float | None = None
+        self._last_reconcile: float | None = None
+        self._fast = True
+        self._lock = asyncio.Lock()
+
+    def reset(self) -> None:
+        """Forget the cursor: the next tick starts with a full reconcile (new leader)."""
+        self._cursor = None
+        self._last_poll = None
+        self._last_reconcile = None
+
+    async def tick(self) -> PollStats | None:
+        """Scheduler entry point: poll or reconcile when one is due."""
+        now = self._clock()
+        if self._cursor is None or (
+            self._last_reconcile is not None
+            and now - self._last_reconcile >= self.reconcile_interval
+        ):
+            return await self.reconcile()
+        if not poll_due(now, self._last_poll, self.interval, self.fast_interval, self._fast):
+            return None
+        return await self.poll()
+
+    async def poll(self) -> PollStats:
+        """Ask for what changed since the last poll and record transitions."""
+        async with self._lock:
+            if self._cursor is None:
+                return await self._reconcile()
+            started = self._clock()
+            self._last_poll = started
+            stats = PollStats(kind="poll")
+            since = _iso(self._cursor - self.overlap)
+            seen: dict[str, models.Workload] = {}
+            try:
+                stats.api_calls += await self._list(seen, [f"phaseUpdatedAt>={since}"])
+            except errors.RunaiError as exc:
+                logger.warning("poll failed; will catch up", extra={"error": str(exc)})
+                return stats
+            stats.fetched = len(seen)
+            # Workloads being deleted vanish from the list: ask for them directly so the
+            # final reply does not wait for the next full reconcile.
+            gone_checks = sorted(await self.store.transitional_ids(GONE_PHASES) - set(seen))
+            gone_checks = gone_checks[:MAX_DIRECT_CHECKS]
+            missing, calls = await self._confirm(gone_checks, seen)
+            stats.api_calls += calls
+            watched = await self.store.active_watches(set(seen) | set(gone_checks))
+            stats.notifications, stats.deleted = await self._apply(watched, seen, missing)
+            self._cursor = started
+            await self._update_fast()
+            return stats
+
+    async def reconcile(self) -> PollStats:
+        """List every workload; watched ones missing are checked one by one (404 = gone)."""
+        async with self._lock:
+            return await self._reconcile()
+
+    async def _reconcile(self) -> PollStats:
+        started = self._clock()
+        stats = PollStats(kind="reconcile")
+        self._last_poll = started
+        watched_ids = await self.store.watched_ids()
+        seen: dict[str, models.Workload] = {}
+        if watched_ids:
+            try:
+                stats.api_calls += await self._list(seen, [], keep=watched_ids)
+            except errors.RunaiError as exc:
+                logger.warning("reconcile failed; will retry", extra={"error": str(exc)})
+                return stats
+            absent = [w for w in watched_ids if w not in seen]
+            missing, calls = await self._confirm(absent, seen)
+            stats.api_calls += calls
+            watched = await self.store.active_watches()
+            stats.fetched = len(seen)
+            stats.notifications, stats.deleted = await self._apply(watched, seen, missing)
+        self._cursor = started
+        self._last_reconcile = started
+        await self._update_fast()
+        return stats
+
+    async def _list(
+        self,
+        seen: dict[str, models.Workload],
+        filter_by: list[str],
+        keep: set[str] | None = None,
+    ) -> int:
+        """Page through the workloads list; returns the number of API calls made."""
+        calls = 0
+        offset = 0
+        while True:
+            page = await self.runai.list_workloads(filter_by=filter_by, limit=500, offset=offset)
+            calls += 1
+            for workload in page.workloads:
+                if keep is None or workload.id in keep:
+                    seen[workload.id] = workload
+            if not page.next or not page.workloads:
+                return calls
+            offset = page.next
+
+    async def _confirm(
+        self, ids: Iterable[str], seen: dict[str, models.Workload]
+    ) -> tuple[set[str], int]:
+        """GET each id: 404 → really gone; found → add to `seen`; unavailable → unknown."""
+        ids = list(ids)
+        missing: set[str] = set()
+        semaphore = asyncio.Semaphore(8)
+
+        async def check(workload_id: str) -> None:
+            async with semaphore:
+                try:
+                    seen[workload_id] = await self.runai.get_workload(workload_id)
+                except errors.NotFoundError:
+                    missing.add(workload_id)
+                except errors.RunaiError as exc:
+                    logger.warning(
+                        "cannot confirm workload state; not declaring it deleted",
+                        extra={"workload_id": workload_id, "error": str(exc)},
+                    )
+
+        await asyncio.gather(*(check(i) for i in ids))
+        return missing, len(ids)
+
+    async def _apply(
+        self,
+        watched: list[Watch],
+        seen: dict[str, models.Workload],
+        missing: set[str],
+    ) -> tuple[int, int]:
+        now = datetime.now(UTC)
+        changes: list[Change] = []
+        gone = 0
+        done: set[tuple[str, str]] = set()
+        for w in watched:
+            key = (w.workload_id, w.channel)
+            if key in done:
+                continue
+            done.add(key)
+            workload = seen.get(w.workload_id)
+            if w.workload_id in missing or (workload is not None and workload.deleted_at):
+                changes.append(Change(watch=w, update=deleted(w.state(), now), end_watch=True))
+                gone += 1
+                continue
+            if workload is None:
+                continue
+            obs = observe(workload)
+            result = diff(w.state(), obs, now)
+            if result is not None:
+                changes.append(Change(watch=w, update=result, observation=obs))
+        written = await self.store.apply(changes)
+        if written:
+            logger.info("transitions queued", extra={"count": written})
+            if self._on_notify is not None:
+                self._on_notify()
+        return written, gone
+
+    async def _update_fast(self) -> None:
+        self._fast = bool(await self.store.transitional_ids(TRANSITIONAL_PHASES))

@@ -1,0 +1,159 @@
+"""Start the watch room: store, leader election, poller (APScheduler) and notifier.
+
+Every replica runs the lease job; only the replica holding the lease polls Run:ai and
+drains the outbox. The APScheduler job store is the default in-memory one, private to
+this process (APScheduler 3.x job stores must never be shared); the lease, not the
+scheduler, decides who acts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.runai import RunaiClient
+from bot.watch.leader import Leadership
+from bot.watch.notifier import Notifier
+from bot.watch.poller import Poller
+from bot.watch.store import Store
+from bot.watch.watcher import Watcher
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class WatchTuning:
+    """Knobs tests and benchmarks turn; the defaults suit production."""
+
+    lease_ttl: float = 15.0
+    lease_renew_every: float = 3.0
+    lease_safety: float = 2.0
+    channel_interval: float = 1.0
+    send_timeout: float = 8.0
+    overlap: float = 10.0
+    fast_interval: float | None = None
+    schema: str | None = None
+    holder: str | None = None
+    create_schema: bool = True
+
+
+@dataclass
+class WatchRuntime:
+    """The running watch room of this process."""
+
+    store: Store
+    leadership: Leadership
+    poller: Poller
+    notifier: Notifier
+    watcher: Watcher
+    scheduler: AsyncIOScheduler
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        """Stop jobs, give the lease up and close the database."""
+        self.scheduler.shutdown(wait=False)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.leadership.release()
+        await self.store.close()
+
+
+async def start_watch(
+    settings: Settings,
+    runai: RunaiClient,
+    slack: AsyncWebClient,
+    tuning: WatchTuning | None = None,
+) -> WatchRuntime:
+    """Start store, leader election, poller and notifier; returns the running room."""
+    tuning = tuning or WatchTuning()
+    store = Store(settings.database_url, schema=tuning.schema)
+    if tuning.create_schema:
+        await store.create_schema()
+    leadership = Leadership(
+        store,
+        holder=tuning.holder,
+        ttl=tuning.lease_ttl,
+        renew_every=tuning.lease_renew_every,
+        safety=tuning.lease_safety,
+    )
+    await leadership.start()
+    notifier = Notifier(
+        store,
+        slack,
+        leadership,
+        channel_interval=tuning.channel_interval,
+        send_timeout=tuning.send_timeout,
+    )
+    poller = Poller(
+        store,
+        runai,
+        interval=settings.poll_interval_seconds,
+        fast_interval=tuning.fast_interval,
+        reconcile_interval=settings.reconcile_interval_seconds,
+        overlap=tuning.overlap,
+        on_notify=notifier.wake,
+    )
+
+    def leadership_changed(leading: bool) -> None:
+        # A new leader knows nothing of what happened meanwhile: start with a reconcile.
+        poller.reset()
+        if leading:
+            notifier.wake()
+
+    leadership.on_change(leadership_changed)
+
+    async def lease_job() -> None:
+        await leadership.tick()
+
+    async def poll_job() -> None:
+        if not leadership.is_leader():
+            return
+        try:
+            await poller.tick()
+        except Exception:
+            logger.exception("poll failed")
+
+    scheduler = AsyncIOScheduler(
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 5}
+    )
+    now = datetime.now(scheduler.timezone)
+    scheduler.add_job(
+        lease_job,
+        "interval",
+        seconds=tuning.lease_renew_every,
+        id="watch-lease",
+        next_run_time=now,
+    )
+    scheduler.add_job(
+        poll_job,
+        "interval",
+        seconds=min(poller.fast_interval, poller.interval) / 2,
+        id="watch-poll",
+        next_run_time=now,
+    )
+    await leadership.tick()
+    scheduler.start()
+    runtime = WatchRuntime(
+        store=store,
+        leadership=leadership,
+        poller=poller,
+        notifier=notifier,
+        watcher=Watcher(store, notifier),
+        scheduler=scheduler,
+    )
+    runtime._tasks.append(asyncio.create_task(notifier.run(), name="watch-notifier"))
+    logger.info(
+        "watch runtime started",
+        extra={"holder": leadership.holder, "leader": leadership.is_leader()},
+    )
+    return runtime

@@ -1,0 +1,91 @@
+"""`Watcher`: what the Slack app calls to follow, stop following and annotate workloads."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Literal
+
+from bot.runai import models
+from bot.watch.notifier import Notifier
+from bot.watch.observe import observe
+from bot.watch.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+class Watcher:
+    """Front door of the watch room; safe to call on any replica (state is in the store)."""
+
+    def __init__(
+        self, store: Store, notifier: Notifier, *, on_queue: Callable[[], None] | None = None
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self._on_queue = on_queue or notifier.wake
+
+    async def watch(
+        self,
+        workload: models.Workload | models.Inference,
+        *,
+        channel: str,
+        user: str | None,
+        reason: Literal["create", "watch"],
+    ) -> str:
+        """Post the parent message for a workload in `channel` and follow it; returns its ts.
+
+        Watching a workload the channel already follows returns the existing parent.
+        """
+        obs = observe(workload)
+        existing = await self.store.get_watch(obs.workload_id, channel)
+        if existing is not None and existing.active:
+            return existing.parent_ts
+        parent = {
+            "workload_id": obs.workload_id,
+            "name": obs.name,
+            "project": obs.project,
+            "image": obs.image,
+            "replicas": obs.replicas,
+            "url": obs.urls[0] if obs.urls else None,
+            "phase": obs.phase,
+            "phase_message": obs.phase_message,
+            "ended": None,
+        }
+        parent_ts = await self.notifier.post_parent(channel, parent)
+        await self.store.add_watch(
+            obs,
+            channel=channel,
+            parent_ts=parent_ts,
+            reason=reason,
+            user=user,
+            workload_created_at=workload.created_at,
+        )
+        logger.info(
+            "watch started",
+            extra={"workload_id": obs.workload_id, "channel": channel, "reason": reason},
+        )
+        return parent_ts
+
+    async def unwatch(self, workload_id: str, *, channel: str, user: str) -> bool:
+        """Stop following a workload in a channel (the thread says so); False if not watched."""
+        ended = await self.store.end_watch(workload_id, channel, user)
+        if ended:
+            self._on_queue()
+            logger.info("watch ended", extra={"workload_id": workload_id, "channel": channel})
+        return ended
+
+    async def record(
+        self,
+        workload_id: str,
+        *,
+        action: Literal["scale", "update", "delete"],
+        user: str,
+        summary: str,
+    ) -> None:
+        """Tell every thread following the workload what a user just did from Slack."""
+        if await self.store.record_action(workload_id, action, user, summary):
+            self._on_queue()
+
+    async def watched_in(self, channel: str) -> set[str]:
+        """Workload ids followed in a channel."""
+        return await self.store.watched_in(channel)

@@ -20,6 +20,8 @@ from starlette.applications import Starlette
 from bot.emulator import EmulatorState, create_app
 from bot.serving import serve
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 TEST_CLIENT_ID = "test-client"
 TEST_CLIENT_SECRET = "test-secret"
 TEST_PHASE_SECONDS = 0.1

@@ -43,11 +43,11 @@ MAX_SAMPLES = 1000  # `numberOfSamples`: 0..1000
 RETRY_STATUSES = frozenset({502, 503, 504})
 # The request never left this machine: retrying cannot duplicate anything.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# A route-level "no such path" message, as opposed to "no such model".
+# A route-level "no such path" message, as opposed to "no such model" (see model_info).
 _ROUTE_MISS = re.compile(
-    r"^(404 )?(page |route |resource |path )?not found$|^cannot (post|get)\b|^no route\b"
+    r"^(404 )?(page |route |path |resource )?not found\b"
+    r"|^cannot (post|get)\b|^no (such )?route\b|^method \S+ (is )?not allowed\b"
 )
-
 _CLUSTERS: TypeAdapter[list[models.Cluster]] = TypeAdapter(list[models.Cluster])
 
 
@@ -281,10 +281,12 @@ class RunaiClient:
     async def model_info(self, model_name: str, hf_token: str | None = None) -> models.ModelInfo:
         """What the control plane knows about a Hugging Face model (name, task, memory).
 
-        Raises `ModelInfoUnavailableError` when the control plane has no model-info route
-        (405/501 always; 404 when the body is not the API's `Error` or its message is a
-        generic "not found"), `NotFoundError` for an unknown model, and the usual
-        `UnauthorizedError`/`ForbiddenError` for a gated model without a good `hf_token`.
+        Raises `ModelInfoUnavailableError` when the control plane has no model-info route:
+        405 and 501 always; a 404 when its body is not the API's JSON `Error` (a proxy or
+        framework page) or its message is a generic route miss ("Not Found", "404 page not
+        found", "Route not found: …", "Cannot POST …"). Any other 404 names the model and
+        raises `NotFoundError`. A gated model without a good `hf_token` raises the usual
+        `UnauthorizedError`/`ForbiddenError` carrying the hub's message.
         """
         request = models.ModelInfoRequest(
             model_name=model_name, hf_token=SecretStr(hf_token) if hf_token else None

@@ -22,15 +22,17 @@ import time
 from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar, overload
 
 import httpx
-from pydantic import SecretStr, TypeAdapter
+from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from bot.runai import errors, models
 from bot.runai.auth import TOKEN_PATH, TokenManager
 
 logger = logging.getLogger("bot.runai")
+M = TypeVar("M")
+B = TypeVar("B", bound=BaseModel)
 
 DEFAULT_MODEL_INFO_PATH = "/api/v1/workloads/inferences/model-info"
 INFERENCES_PATH = "/api/v1/workloads/inferences"
@@ -49,6 +51,25 @@ _ROUTE_MISS = re.compile(
     r"|^cannot (post|get)\b|^no (such )?route\b|^method \S+ (is )?not allowed\b"
 )
 _CLUSTERS: TypeAdapter[list[models.Cluster]] = TypeAdapter(list[models.Cluster])
+
+
+@overload
+def _parse(schema: type[B], response: httpx.Response) -> B: ...
+@overload
+def _parse(schema: TypeAdapter[M], response: httpx.Response) -> M: ...
+def _parse(schema: Any, response: httpx.Response) -> Any:
+    """The response body as `schema`; a body that does not fit is a `RunaiError`."""
+    try:
+        if isinstance(schema, TypeAdapter):
+            return schema.validate_json(response.content)
+        return schema.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise errors.RunaiError(
+            response.status_code,
+            "the Run:ai API answered with an unexpected body",
+            f"{exc.error_count()} validation error(s), first at "
+            f"{'.'.join(map(str, exc.errors()[0]['loc'])) or 'the top level'}",
+        ) from None
 
 
 def _iso(moment: datetime) -> str:
@@ -274,7 +295,7 @@ class RunaiClient:
         except (errors.InvalidRequestError, errors.ForbiddenError, errors.NotFoundError) as exc:
             # The token endpoint answers bad credentials with 400 (the spec) or 401/403.
             raise errors.UnauthorizedError(exc.code, exc.message, exc.details) from None
-        return models.TokenResponse.model_validate_json(response.content)
+        return _parse(models.TokenResponse, response)
 
     # --- model info --------------------------------------------------------------------
 
@@ -300,7 +321,7 @@ class RunaiClient:
         )
         status = response.status_code
         if status == 200:
-            return models.ModelInfo.model_validate_json(response.content)
+            return _parse(models.ModelInfo, response)
         if _is_route_miss(status, response.content):
             code, message, _ = errors.parse_error_body(status, response.content)
             raise errors.ModelInfoUnavailableError(
@@ -331,7 +352,7 @@ class RunaiClient:
             else:
                 status = response.status_code
                 if status in (200, 201, 202):
-                    return models.Inference.model_validate_json(response.content)
+                    return _parse(models.Inference, response)
                 if status == 409 and ambiguous:
                     found = await self._find_created(req)
                     if found is not None:
@@ -366,7 +387,7 @@ class RunaiClient:
     async def get_inference(self, workload_id: str) -> models.Inference:
         """An inference's spec and its desired and actual phase."""
         response = await self._call("GET", f"{INFERENCES_PATH}/{workload_id}", op="get_inference")
-        return models.Inference.model_validate_json(response.content)
+        return _parse(models.Inference, response)
 
     async def update_inference(
         self, workload_id: str, req: models.InferenceUpdateRequest
@@ -379,7 +400,7 @@ class RunaiClient:
             ok=(200, 202),
             json=req.to_api(),
         )
-        return models.Inference.model_validate_json(response.content)
+        return _parse(models.Inference, response)
 
     async def delete_inference(self, workload_id: str) -> None:
         """Delete an inference (202, or 204)."""
@@ -431,7 +452,7 @@ class RunaiClient:
             ok=(200, 207),
             params=self._metrics_params(start, end, metric_types, number_of_samples),
         )
-        return models.MetricsResponse.model_validate_json(response.content)
+        return _parse(models.MetricsResponse, response)
 
     async def pod_metrics(
         self,
@@ -454,7 +475,7 @@ class RunaiClient:
             ok=(200, 207),
             params=self._metrics_params(start, end, metric_types, number_of_samples),
         )
-        return models.MetricsResponse.model_validate_json(response.content)
+        return _parse(models.MetricsResponse, response)
 
     # --- workloads ---------------------------------------------------------------------
 
@@ -486,7 +507,7 @@ class RunaiClient:
         if deleted is not None:
             params["deleted"] = "true" if deleted else "false"
         response = await self._call("GET", WORKLOADS_PATH, op="list_workloads", params=params)
-        return models.WorkloadPage.model_validate_json(response.content)
+        return _parse(models.WorkloadPage, response)
 
     async def iter_workloads(
         self,
@@ -518,7 +539,7 @@ class RunaiClient:
     async def get_workload(self, workload_id: str) -> models.WorkloadDetailed:
         """A workload with its phase, phase message, conditions and URLs."""
         response = await self._call("GET", f"{WORKLOADS_PATH}/{workload_id}", op="get_workload")
-        return models.WorkloadDetailed.model_validate_json(response.content)
+        return _parse(models.WorkloadDetailed, response)
 
     async def find_inferences(
         self, name: str, *, project_id: str | None = None
@@ -549,7 +570,7 @@ class RunaiClient:
                 op="list_projects",
                 params={"offset": offset, "limit": MAX_PAGE_SIZE} if offset else None,
             )
-            page = models.ProjectPage.model_validate_json(response.content)
+            page = _parse(models.ProjectPage, response)
             projects.extend(page.projects)
             if not page.projects or page.next is None or page.next <= offset:
                 return projects
@@ -558,4 +579,4 @@ class RunaiClient:
     async def list_clusters(self) -> list[models.Cluster]:
         """Every cluster of the tenant."""
         response = await self._call("GET", CLUSTERS_PATH, op="list_clusters")
-        return _CLUSTERS.validate_json(response.content)
+        return _parse(_CLUSTERS, response)

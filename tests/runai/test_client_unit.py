@@ -139,3 +139,13 @@ async def test_clusters_list_is_a_bare_array(client: RunaiClient, api: respx.Moc
 def test_client_repr_has_no_secret() -> None:
     runai = RunaiClient(BASE, "id", "top-secret-value")
     assert "top-secret-value" not in repr(runai)
+
+
+async def test_a_body_that_does_not_fit_is_a_runai_error(
+    client: RunaiClient, api: respx.MockRouter
+) -> None:
+    api.get("/api/v1/workloads/inferences/w").respond(200, json={"name": "only-a-name"})
+    with pytest.raises(errors.RunaiError) as caught:
+        await client.get_inference("w")
+    assert caught.value.code == 200
+    assert "unexpected body" in caught.value.message

@@ -83,6 +83,43 @@ def modal(channel: str) -> dict[str, Any]:
     }
 
 
+def wizard(step: int) -> dict[str, Any]:
+    """A modal whose submission picks the response_action to answer with."""
+    choices = ["update", "push", "clear", "close", "bad-errors"]
+    return {
+        "type": "modal",
+        "callback_id": "wizard",
+        "notify_on_close": True,
+        "title": {"type": "plain_text", "text": f"Step {step}"},
+        "submit": {"type": "plain_text", "text": "Next"},
+        "blocks": [
+            {
+                "type": "section",
+                "block_id": "more",
+                "text": {"type": "mrkdwn", "text": f"step {step}"},
+                "accessory": {
+                    "type": "button",
+                    "action_id": "more",
+                    "text": {"type": "plain_text", "text": "More"},
+                    "value": str(step),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "choice",
+                "label": {"type": "plain_text", "text": "Then"},
+                "element": {
+                    "type": "radio_buttons",
+                    "action_id": "value",
+                    "options": [
+                        {"text": {"type": "plain_text", "text": c}, "value": c} for c in choices
+                    ],
+                },
+            },
+        ],
+    }
+
+
 @dataclass
 class SmokeBot:
     """What the smoke bot saw, for assertions."""
@@ -92,6 +129,8 @@ class SmokeBot:
     errors: list[str] = field(default_factory=list)
     submissions: list[dict[str, Any]] = field(default_factory=list)
     retry_nums: list[str | None] = field(default_factory=list)
+    seen_views: list[str] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
 
 
 def build_app(client: AsyncWebClient, bot: SmokeBot) -> AsyncApp:
@@ -139,13 +178,62 @@ def build_app(client: AsyncWebClient, bot: SmokeBot) -> AsyncApp:
                                     "confirm": {"type": "plain_text", "text": "Delete"},
                                     "deny": {"type": "plain_text", "text": "Keep"},
                                 },
-                            }
+                            },
+                            {
+                                "type": "button",
+                                "action_id": "dismiss",
+                                "text": {"type": "plain_text", "text": "Dismiss"},
+                            },
                         ],
                     }
                 ],
             )
+        elif text == "wizard":
+            await ack()
+            await client.views_open(trigger_id=body["trigger_id"], view=wizard(1))
+        elif text == "blocks":
+            await ack(
+                text="fallback",
+                blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "*block ack*"}}],
+            )
+        elif text == "respond-bad":
+            await ack()
+            result = await respond(blocks=[{"type": "nope"}], text="x")
+            bot.errors.append(f"{result.status_code} {result.body}")
         else:
             await ack(f"unknown: {text}")
+
+    @app.action("more")
+    async def more(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        bot.seen_views.append(body["view"]["id"])
+        await client.views_push(trigger_id=body["trigger_id"], view=wizard(9))
+
+    @app.view("wizard")
+    async def wizard_submitted(ack: Any, view: dict[str, Any]) -> None:
+        choice = view["state"]["values"]["choice"]["value"]["selected_option"]["value"]
+        if choice in ("update", "push"):
+            await ack(response_action=choice, view=wizard(2))
+        elif choice == "clear":
+            await ack(response_action="clear")
+        elif choice == "bad-errors":
+            await ack(response_action="errors", errors={"nonexistent": "x"})
+        else:
+            await ack()
+
+    @app.view_closed("wizard")
+    async def wizard_closed(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        bot.closed.append(body["view"]["id"])
+
+    @app.action("dismiss")
+    async def dismiss(ack: Any, respond: Any) -> None:
+        await ack()
+        await respond(delete_original=True)
+
+    @app.event("app_mention")
+    async def mentioned(event: dict[str, Any], say: Any) -> None:
+        await say(text=f"you said {event['text']}", thread_ts=event["ts"])
 
     @app.action("delete")
     async def delete(ack: Any, body: dict[str, Any], respond: Any) -> None:

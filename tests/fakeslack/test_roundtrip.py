@@ -250,3 +250,121 @@ async def test_driver_without_served_fake_refuses_response_urls() -> None:
     with pytest.raises(RuntimeError, match="base_url"):
         await driver.command("/inference", "help")
     await driver.aclose()
+
+
+async def test_response_actions_update_push_clear_and_close(
+    fake_slack: RunningFakeSlack, make_slack_driver: MakeDriver
+) -> None:
+    fake = fake_slack.fake
+    async with serve_smoke_bot(fake_slack.api_url) as bot:
+        driver = make_slack_driver(bot.url, SIGNING_SECRET)
+        await driver.command("/inference", "wizard")
+        await fake.wait_for_call("views.open")
+        root = driver.last_view()
+
+        await driver.submit_view(root, {"choice": "update"})
+        assert root.title == "Step 2" and not root.closed and len(root.history) == 1
+
+        await driver.submit_view(root, {"choice": "push"})
+        assert [v.title for v in driver.open_views] == ["Step 2", "Step 2"]
+        pushed = driver.last_view()
+        assert pushed.previous_view_id == root.id and pushed.root_view_id == root.id
+
+        # A button inside a modal: block_actions with the view container and a fresh trigger.
+        await driver.click(pushed, "more")
+        await fake.wait_for_call("views.push")
+        assert bot.seen_views == [pushed.id]
+        assert len(driver.open_views) == 3
+        assert driver.last_view().title == "Step 9"
+
+        await driver.submit_view(values={"choice": "close"})
+        assert len(driver.open_views) == 2
+        await driver.submit_view(values={"choice": "clear"})
+        assert driver.open_views == [] and root.closed
+
+        with pytest.raises(SlackDriverError, match="closed"):
+            await driver.submit_view(root, {"choice": "close"})
+
+
+async def test_errors_must_name_input_blocks(
+    fake_slack: RunningFakeSlack, make_slack_driver: MakeDriver
+) -> None:
+    async with serve_smoke_bot(fake_slack.api_url) as bot:
+        driver = make_slack_driver(bot.url, SIGNING_SECRET)
+        await driver.command("/inference", "wizard")
+        await fake_slack.fake.wait_for_call("views.open")
+        with pytest.raises(SlackDriverError, match="nonexistent"):
+            await driver.submit_view(values={"choice": "bad-errors"})
+
+
+async def test_close_view_notifies_when_asked(
+    fake_slack: RunningFakeSlack, make_slack_driver: MakeDriver
+) -> None:
+    async with serve_smoke_bot(fake_slack.api_url) as bot:
+        driver = make_slack_driver(bot.url, SIGNING_SECRET)
+        await driver.command("/inference", "wizard")
+        await fake_slack.fake.wait_for_call("views.open")
+        view = driver.last_view()
+        closed = await driver.close_view()
+        assert closed is not None and closed.status_code == 200
+        assert bot.closed == [view.id] and view.closed
+
+
+async def test_delete_original_and_block_acks(
+    fake_slack: RunningFakeSlack, make_slack_driver: MakeDriver
+) -> None:
+    fake = fake_slack.fake
+    async with serve_smoke_bot(fake_slack.api_url) as bot:
+        driver = make_slack_driver(bot.url, SIGNING_SECRET)
+        await driver.command("/inference", "confirm")
+        await fake.wait_for_call("chat.postMessage")
+        message = fake.last_message("C0001")
+        await driver.click(message, "dismiss")
+        await fake.wait_for(lambda: message.deleted)
+        assert fake.channel_messages("C0001") == []
+
+        await driver.command("/inference", "blocks")
+        shown = fake.ephemerals("U0001")[-1]
+        assert shown.blocks[0]["text"]["text"] == "*block ack*" and shown.source == "ack"
+
+        await driver.command("/inference", "respond-bad")
+        await fake.wait_for(lambda: bot.errors)
+        assert bot.errors == ["400 invalid_blocks"]
+
+
+async def test_response_url_used_five_times_at_most(
+    fake_slack: RunningFakeSlack, make_slack_driver: MakeDriver
+) -> None:
+    import httpx
+
+    async with serve_smoke_bot(fake_slack.api_url) as bot:
+        driver = make_slack_driver(bot.url, SIGNING_SECRET)
+        await driver.command("/inference", "nothing")
+        url = driver.last_response_url
+        assert url is not None and url.startswith(fake_slack.url)
+        async with httpx.AsyncClient() as http:
+            codes = [(await http.post(url, json={"text": f"{i}"})).status_code for i in range(6)]
+            unknown = await http.post(f"{fake_slack.url}/response/nope", json={"text": "x"})
+        assert codes == [200] * 5 + [404]
+        assert unknown.status_code == 404
+
+
+async def test_app_mention_event(
+    fake_slack: RunningFakeSlack, make_slack_driver: MakeDriver
+) -> None:
+    async with serve_smoke_bot(fake_slack.api_url) as bot:
+        driver = make_slack_driver(bot.url, SIGNING_SECRET)
+        response = await driver.event(
+            {
+                "type": "app_mention",
+                "user": "U0001",
+                "text": "<@UBOT0001> hi",
+                "ts": "1.000100",
+                "channel": "C0001",
+            }
+        )
+        assert response.status_code == 200
+        call = await fake_slack.fake.wait_for_call("chat.postMessage")
+        assert (
+            call.args["thread_ts"] == "1.000100" and call.args["text"] == "you said <@UBOT0001> hi"
+        )

@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 METADATA_EVENT = "inference_bot_watch"
 
+CLAIM_SLACK = 0.5
+"""A post starts only with `send_timeout + CLAIM_SLACK` seconds of lease left."""
+
 # Slack errors that no retry will fix: give the item up (and log it).
 PERMANENT_ERRORS = frozenset(
     {
@@ -255,11 +258,12 @@ class Notifier:
                 continue
             due.append(channel_items)
         if due:
-            await asyncio.gather(*(self._deliver_channel(c) for c in due))
-            return 0.0
+            progress = await asyncio.gather(*(self._deliver_channel(c) for c in due))
+            if any(progress):
+                return 0.0
         return max(0.0, soonest - now)
 
-    async def _deliver_channel(self, channel_items: list[OutboxItem]) -> None:
+    async def _deliver_channel(self, channel_items: list[OutboxItem]) -> bool:
         head = channel_items[0]
         if head.state == "posted":
             superseded = any(
@@ -270,26 +274,26 @@ class Notifier:
                 await self.store.mark_delivered([head.id])
             else:
                 await self._edit_parent([head])
-            return
+            return True
         group = group_for(channel_items)
-        await self._post_reply(group)
+        return await self._post_reply(group)
 
-    async def _post_reply(self, group: list[OutboxItem]) -> None:
+    async def _post_reply(self, group: list[OutboxItem]) -> bool:
         ids = [i.id for i in group]
         head = group[0]
         now = self._clock()
         if not await self.store.claim(
-            ids, self.lease.holder, self.lease.name, now, self.send_timeout + 2.0
+            ids, self.lease.holder, self.lease.name, now, self.send_timeout + CLAIM_SLACK
         ):
-            logger.info("outbox claim refused (not leader)", extra={"ids": ids})
-            return
+            logger.info("outbox claim refused: lease not held long enough", extra={"ids": ids})
+            return False
         if head.state == "sending":
             found = await self._find_posted(head)
             if found is not None:
                 logger.info("reply found already posted", extra={"outbox_id": head.id})
                 await self.store.set_reply_ts(ids, found)
                 await self._after_reply(group)
-                return
+                return True
         template, context, broadcast = reply_context(group)
         rendered = self.render(template, **context)
         try:
@@ -310,7 +314,7 @@ class Notifier:
             )
         except Exception as exc:
             await self._failed(group, exc, posted=False)
-            return
+            return True
         self._next_ok[head.channel] = self._clock() + self.channel_interval
         reply_ts = str(response.get("ts") or "")
         await self.store.set_reply_ts(ids, reply_ts)
@@ -319,6 +323,7 @@ class Notifier:
             extra={"workload_id": head.workload_id, "channel": head.channel, "ids": ids},
         )
         await self._after_reply(group)
+        return True
 
     async def _after_reply(self, group: list[OutboxItem]) -> None:
         if any("parent" in i.payload for i in group) and self._update_ok <= self._clock():

@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.runai import RunaiClient
 from bot.watch.leader import Leadership
-from bot.watch.notifier import Notifier
+from bot.watch.notifier import CLAIM_SLACK, Notifier
 from bot.watch.poller import Poller
 from bot.watch.store import Store
 from bot.watch.watcher import Watcher
@@ -76,6 +76,10 @@ async def start_watch(
 ) -> WatchRuntime:
     """Start store, leader election, poller and notifier; returns the running room."""
     tuning = tuning or WatchTuning()
+    if tuning.lease_ttl - tuning.lease_renew_every <= tuning.send_timeout + CLAIM_SLACK:
+        raise ValueError("lease_ttl - lease_renew_every must exceed send_timeout + 0.5 s")
+    # One line per job run at INFO drowns everything else; keep APScheduler's warnings.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     store = Store(settings.database_url, schema=tuning.schema)
     if tuning.create_schema:
         await store.create_schema()

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -13,7 +19,12 @@ from bot.config import Settings
 from bot.emulator import CLUSTER_ID
 from bot.fakeslack import FakeSlack, MessageRecord
 from bot.runai import RunaiClient, models
+from bot.watch import Watcher
+from bot.watch.notifier import Notifier
 from bot.watch.runtime import WatchRuntime, WatchTuning, start_watch
+from bot.watch.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
 
 CHANNEL = "C0001"
 USER = "U0001"
@@ -97,3 +108,119 @@ def mentions(fake: FakeSlack, thread_ts: str, needle: str) -> Callable[[], Messa
         return None
 
     return find
+
+
+class NoLease:
+    """A lease that is never held: a Watcher that only posts parents (the Slack app side)."""
+
+    holder = "test-front"
+    name = "watch-leader"
+
+    def is_leader(self) -> bool:
+        """Never the leader."""
+        return False
+
+
+@dataclass
+class Worker:
+    """A `python -m bot.watch.worker` subprocess."""
+
+    proc: asyncio.subprocess.Process
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        """Its process id."""
+        return self.proc.pid
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, the lease is left to expire."""
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGKILL)
+
+    async def stop(self) -> None:
+        """SIGTERM and wait (or SIGKILL after 10 s)."""
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), timeout=10)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+
+
+async def spawn_worker(
+    log: Path,
+    *,
+    database_url: str,
+    emulator_url: str,
+    slack_api_url: str,
+    schema: str | None = None,
+    lease_ttl: float = 4.0,
+    renew_every: float = 1.0,
+) -> Worker:
+    """Start a watch worker subprocess against the emulator and the fake Slack over HTTP."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "RUNAI_URL": emulator_url,
+        "RUNAI_CLIENT_ID": "test-client",
+        "RUNAI_CLIENT_SECRET": "test-secret",
+        "SLACK_API_URL": slack_api_url,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "POLL_INTERVAL_SECONDS": "0.2",
+        "RECONCILE_INTERVAL_SECONDS": "5",
+        "LOG_LEVEL": "INFO",
+    }
+    args = [
+        sys.executable,
+        "-m",
+        "bot.watch.worker",
+        "--lease-ttl",
+        str(lease_ttl),
+        "--renew-every",
+        str(renew_every),
+        "--lease-safety",
+        "1",
+        "--channel-interval",
+        "0.05",
+        "--fast-interval",
+        "0.2",
+        "--overlap",
+        "5",
+        "--send-timeout",
+        "2",
+    ]
+    if schema is not None:
+        args += ["--db-schema", schema]
+    handle = log.open("ab")
+    proc = await asyncio.create_subprocess_exec(
+        *args, env=env, stdout=handle, stderr=asyncio.subprocess.STDOUT, cwd=str(ROOT)
+    )
+    handle.close()
+    return Worker(proc=proc, log=log)
+
+
+def front_watcher(store: Store, slack: AsyncWebClient) -> Watcher:
+    """The Slack app's side of the room: posts parents, writes watches, never delivers."""
+    return Watcher(store, Notifier(store, slack, NoLease()))
+
+
+async def wait_until(predicate: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
+    """Poll an async predicate until it holds or the deadline passes."""
+    deadline = time.monotonic() + within
+    while True:
+        if await predicate():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def transition_paths(fake: FakeSlack, thread_ts: str, channel: str = CHANNEL) -> list[str]:
+    """`Old → New` of each transition reply in a thread, oldest first."""
+    out = []
+    for m in replies(fake, thread_ts, channel):
+        if "→" in m.text:
+            out.append(m.text.split(": ", 1)[1].split(",")[0])
+    return out

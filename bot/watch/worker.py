@@ -1,0 +1,83 @@
+"""A process that runs only the watch room (poller + notifier + lease), no Slack app.
+
+Used by the multi-replica tests and handy to run a dedicated watcher next to HTTP
+replicas. Settings come from the environment like the bot's (`DATABASE_URL`,
+`RUNAI_URL`, `RUNAI_CLIENT_ID`, `RUNAI_CLIENT_SECRET`, `SLACK_API_URL`,
+`SLACK_BOT_TOKEN`, `POLL_INTERVAL_SECONDS`, `RECONCILE_INTERVAL_SECONDS`).
+
+    python -m bot.watch.worker [--db-schema S] [--lease-ttl 15] [--renew-every 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.logs import configure_logging
+from bot.runai import RunaiClient
+from bot.watch.runtime import WatchTuning, start_watch
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot.watch.worker")
+    parser.add_argument("--db-schema", default=None, help="PostgreSQL schema of the tables")
+    parser.add_argument("--lease-ttl", type=float, default=15.0)
+    parser.add_argument("--renew-every", type=float, default=3.0)
+    parser.add_argument("--lease-safety", type=float, default=2.0)
+    parser.add_argument("--channel-interval", type=float, default=1.0)
+    parser.add_argument("--fast-interval", type=float, default=None)
+    parser.add_argument("--overlap", type=float, default=10.0)
+    parser.add_argument("--send-timeout", type=float, default=8.0)
+    return parser
+
+
+async def run(argv: Sequence[str] | None = None) -> int:
+    """Run the watch room until SIGTERM or SIGINT."""
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    if not settings.runai_url:
+        print("RUNAI_URL must be set", file=sys.stderr)
+        return 2
+    client_id, client_secret = settings.runai_credentials()
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    tuning = WatchTuning(
+        lease_ttl=args.lease_ttl,
+        lease_renew_every=args.renew_every,
+        lease_safety=args.lease_safety,
+        channel_interval=args.channel_interval,
+        fast_interval=args.fast_interval,
+        overlap=args.overlap,
+        send_timeout=args.send_timeout,
+        schema=args.db_schema,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with RunaiClient(
+        settings.runai_url, client_id, client_secret, timeout=settings.runai_timeout_seconds
+    ) as runai:
+        slack = AsyncWebClient(token=token, base_url=settings.slack_api_url)
+        runtime = await start_watch(settings, runai, slack, tuning)
+        print(f"watch worker ready holder={runtime.leadership.holder}", flush=True)
+        with contextlib.suppress(asyncio.CancelledError):
+            await stop.wait()
+        await runtime.stop()
+    return 0
+
+
+def main() -> int:
+    """Entry point of `python -m bot.watch.worker`."""
+    return asyncio.run(run())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

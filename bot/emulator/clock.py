@@ -23,8 +23,9 @@ class Clock:
 
 def iso(epoch: float) -> str:
     """RFC 3339 UTC timestamp with milliseconds, as the API writes them."""
-    moment = datetime.fromtimestamp(epoch, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    millis = round(epoch * 1000)
+    moment = datetime.fromtimestamp(millis // 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
 
 
 def parse_timestamp(text: str) -> float:

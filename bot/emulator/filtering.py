@@ -57,7 +57,8 @@ class Filter:
         if actual is None:
             return self.operator in ("!=", "!@")
         if isinstance(actual, float) and self.number is not None:
-            return _compare(actual, self.operator, self.number)
+            # Timestamps are shown with millisecond precision: compare at that precision.
+            return _compare(round(actual * 1000), self.operator, round(self.number * 1000))
         text = str(actual)
         if self.operator in ("==", "!=", "<=", ">="):
             return _compare(text, self.operator, self.value)

@@ -1,0 +1,1 @@
+"""Speaks Slack: the `/inference` command, its modals, buttons and replies."""

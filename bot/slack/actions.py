@@ -1,0 +1,125 @@
+"""Buttons: ack at once, then act (Deploy, token, which-one, delete confirm, list pages)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from bot.slack import commands, forms, parsing, render, views
+from bot.slack.deps import Deps, Invocation
+from bot.slack.errors import Doing
+from bot.slack.reply import Replier
+
+logger = logging.getLogger(__name__)
+
+Ack = Callable[..., Awaitable[Any]]
+
+
+def _value(body: Mapping[str, Any]) -> str:
+    actions = body.get("actions") or [{}]
+    return str(actions[0].get("value") or "")
+
+
+async def on_deploy(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, Any]) -> None:
+    """Deploy: open the create form prefilled for the model."""
+    await ack()
+    inv = Invocation.from_action(body)
+    info = forms.model_from_deploy_value(_value(body))
+    if info is None:
+        await replier.problem(inv, "That button is from an older version; run the command again.")
+        return
+    deps.tasks.fire(
+        commands.run_modal(deps, replier, inv, views.open_create(deps, replier, inv, info)),
+        name="deploy",
+    )
+
+
+async def on_enter_hf_token(
+    deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, Any]
+) -> None:
+    """Open the token modal for a gated model."""
+    await ack()
+    inv = Invocation.from_action(body)
+    model = _value(body)
+    ctx = forms.ModalContext(channel_id=inv.channel_id, model=model)
+    deps.tasks.fire(
+        commands.run_modal(
+            deps,
+            replier,
+            inv,
+            _open(replier, inv, render.view("hf_token", model=model, metadata=ctx.dump())),
+        ),
+        name="hf-token",
+    )
+
+
+async def _open(replier: Replier, inv: Invocation, view: dict[str, Any]) -> None:
+    await replier.open_view(inv, view)
+
+
+async def on_choose(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, Any]) -> None:
+    """A choice among same-named workloads: run the command again with the chosen id."""
+    await ack()
+    inv = Invocation.from_action(body)
+    try:
+        command = parsing.parse(_value(body))
+    except parsing.ParseError as exc:
+        await replier.respond(inv, commands.help_message(exc.message, exc.usage))
+        return
+    deps.tasks.fire(commands.run(deps, replier, inv, command), name="choose")
+
+
+async def on_confirm_delete(
+    deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, Any]
+) -> None:
+    """Delete confirmed: DELETE, then replace the confirmation with what happened."""
+    await ack()
+    inv = Invocation.from_action(body)
+    workload_id = _value(body)
+    if not parsing.is_workload_id(workload_id):
+        await replier.problem(inv, "That button doesn't name a workload.")
+        return
+    deps.tasks.fire(
+        commands.guard(
+            replier, inv, commands.delete(deps, replier, inv, workload_id), Doing("delete", None)
+        ),
+        name="delete",
+    )
+
+
+async def on_cancel_delete(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, Any]) -> None:
+    """Delete cancelled: say so in place of the confirmation."""
+    await ack()
+    inv = Invocation.from_action(body)
+    deps.tasks.fire(
+        replier.respond(
+            inv,
+            render.message(
+                "notice",
+                emoji=":ok_hand:",
+                text="Kept it: nothing was deleted.",
+                user=None,
+                detail=None,
+            ),
+            replace_original=True,
+        ),
+        name="cancel-delete",
+    )
+
+
+async def on_list_page(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, Any]) -> None:
+    """Next page of `/inference list`, in place."""
+    await ack()
+    inv = Invocation.from_action(body)
+    raw = _value(body)
+    page = int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    deps.tasks.fire(
+        commands.guard(
+            replier,
+            inv,
+            commands.list_inferences(deps, replier, inv, page, replace=True),
+            Doing("list workloads"),
+        ),
+        name="list-page",
+    )

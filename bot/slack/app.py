@@ -1,0 +1,168 @@
+"""Wiring: the Bolt `AsyncApp` with every listener, and the Starlette app serving it.
+
+Registration only; the listeners' logic lives in `commands`, `views` and `actions`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.config import Settings
+from bot.runai import RunaiClient
+from bot.slack import actions, commands, views
+from bot.slack.deps import Deps, OrgCache, WatcherLike
+from bot.slack.ids import Action, Callback
+from bot.slack.reply import Replier, retry_handlers
+from bot.slack.tasks import Background
+
+logger = logging.getLogger(__name__)
+
+COMMAND = "/inference"
+DEV_BOT_TOKEN = "xoxb-not-configured"
+DEV_SIGNING_SECRET = "not-configured-signing-secret"
+
+
+def make_slack_client(settings: Settings) -> AsyncWebClient:
+    """The one Web API client: base URL from settings, retries on 429 and 5xx."""
+    token = (
+        settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else DEV_BOT_TOKEN
+    )
+    return AsyncWebClient(
+        token=token, base_url=settings.slack_api_url, retry_handlers=retry_handlers()
+    )
+
+
+def signing_secret(settings: Settings) -> str:
+    """The signing secret, or a development placeholder (logged) when none is set."""
+    if settings.slack_signing_secret is None:
+        logger.warning(
+            "Slack is not configured: SLACK_SIGNING_SECRET unset, using a development secret"
+        )
+        return DEV_SIGNING_SECRET
+    return settings.slack_signing_secret.get_secret_value()
+
+
+def build_app(
+    settings: Settings,
+    runai: RunaiClient,
+    slack_client: AsyncWebClient,
+    watcher: WatcherLike,
+    *,
+    tasks: Background | None = None,
+    submit_budget: float = 1.5,
+) -> AsyncApp:
+    """The Bolt app with `/inference`, its modals and buttons; `app.deps` holds the parts."""
+    deps = Deps(
+        runai=runai,
+        slack=slack_client,
+        watcher=watcher,
+        tasks=tasks or Background(),
+        orgs=OrgCache(runai),
+        submit_budget=submit_budget,
+    )
+    replier = Replier(slack_client)
+    app = AsyncApp(
+        client=slack_client,
+        signing_secret=signing_secret(settings),
+        process_before_response=False,
+        request_verification_enabled=True,
+        logger=logging.getLogger("bot.slack.bolt"),
+    )
+    register(app, deps, replier)
+    app.deps = deps  # type: ignore[attr-defined]
+    return app
+
+
+def register(app: AsyncApp, deps: Deps, replier: Replier) -> None:
+    """Attach every listener to `app`."""
+
+    @app.command(COMMAND)
+    async def _command(ack: Any, body: dict[str, Any]) -> None:
+        await commands.on_command(deps, replier, ack, body)
+
+    @app.view_submission(Callback.CREATE.value)
+    async def _create(ack: Any, body: dict[str, Any]) -> None:
+        await views.on_create_submit(deps, replier, ack, body)
+
+    @app.view_submission(Callback.SCALE.value)
+    async def _scale(ack: Any, body: dict[str, Any]) -> None:
+        await views.on_scale_submit(deps, replier, ack, body)
+
+    @app.view_submission(Callback.UPDATE.value)
+    async def _update(ack: Any, body: dict[str, Any]) -> None:
+        await views.on_update_submit(deps, replier, ack, body)
+
+    @app.view_submission(Callback.HF_TOKEN.value)
+    async def _hf_token(ack: Any, body: dict[str, Any]) -> None:
+        await views.on_hf_token_submit(deps, replier, ack, body)
+
+    @app.view_submission(re.compile(f"^({Callback.LOADING}|{Callback.RESULT})$"))
+    async def _passive(ack: Any) -> None:
+        await ack()
+
+    @app.action(Action.DEPLOY.value)
+    async def _deploy(ack: Any, body: dict[str, Any]) -> None:
+        await actions.on_deploy(deps, replier, ack, body)
+
+    @app.action(Action.ENTER_HF_TOKEN.value)
+    async def _token(ack: Any, body: dict[str, Any]) -> None:
+        await actions.on_enter_hf_token(deps, replier, ack, body)
+
+    @app.action(re.compile(f"^{Action.CHOOSE_WORKLOAD}(_\\d+)?$"))
+    async def _choose(ack: Any, body: dict[str, Any]) -> None:
+        await actions.on_choose(deps, replier, ack, body)
+
+    @app.action(Action.CONFIRM_DELETE.value)
+    async def _confirm(ack: Any, body: dict[str, Any]) -> None:
+        await actions.on_confirm_delete(deps, replier, ack, body)
+
+    @app.action(Action.CANCEL_DELETE.value)
+    async def _cancel(ack: Any, body: dict[str, Any]) -> None:
+        await actions.on_cancel_delete(deps, replier, ack, body)
+
+    @app.action(Action.LIST_PAGE.value)
+    async def _page(ack: Any, body: dict[str, Any]) -> None:
+        await actions.on_list_page(deps, replier, ack, body)
+
+    @app.action(re.compile(".*"))
+    async def _other(ack: Any) -> None:
+        # URL buttons and anything else interactive still need an ack.
+        await ack()
+
+
+def build_http_app(app: AsyncApp, *, drain_seconds: float = 10.0) -> Starlette:
+    """Starlette serving `POST /slack/events` (signed) and `GET /healthz`."""
+    handler = AsyncSlackRequestHandler(app)
+    deps: Deps = app.deps  # type: ignore[attr-defined]
+
+    async def events(request: Request) -> Response:
+        response: Response = await handler.handle(request)
+        return response
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"ok": True, "background_tasks": len(deps.tasks)})
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await deps.tasks.drain(drain_seconds)
+
+    return Starlette(
+        routes=[
+            Route("/slack/events", events, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,54 @@
+"""Metrics → a PNG chart (matplotlib Agg, run off the event loop)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Sequence
+from datetime import datetime
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib.figure import Figure
+
+from bot.runai import models
+from bot.slack.present import LABELS, UNITS
+
+
+def _series(m: models.Measurement) -> tuple[list[datetime], list[float]]:
+    xs: list[datetime] = []
+    ys: list[float] = []
+    for v in m.values:
+        if v.value is not None and v.timestamp is not None:
+            xs.append(v.timestamp)
+            ys.append(v.value)
+    return xs, ys
+
+
+def chart_png(title: str, measurements: Sequence[models.Measurement]) -> bytes:
+    """One panel per series (throughput, latency), as PNG bytes. CPU-bound: use `render_chart`."""
+    panels = [m for m in measurements if any(v.value is not None for v in m.values)]
+    fig = Figure(figsize=(8, 2.6 * max(len(panels), 1)), dpi=100)
+    axes = fig.subplots(max(len(panels), 1), 1, squeeze=False)
+    if not panels:
+        axes[0, 0].text(0.5, 0.5, "no samples", ha="center", va="center")
+    for ax, m in zip(axes[:, 0], panels, strict=False):
+        xs, ys = _series(m)
+        kind = m.type.upper()
+        ax.plot(xs, ys, marker="o", markersize=3, linewidth=1.5)
+        ax.set_ylabel(UNITS.get(kind, ""))
+        ax.set_title(LABELS.get(kind, m.type), fontsize=10, loc="left")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title, fontsize=11)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+async def render_chart(title: str, measurements: Sequence[models.Measurement]) -> bytes:
+    """`chart_png` in a worker thread, so the event loop keeps acking."""
+    return await asyncio.to_thread(chart_png, title, list(measurements))

@@ -1,0 +1,413 @@
+"""`/inference`: parse and ack at once, then run the subcommand after the ack.
+
+`on_command` is the Bolt listener body: it acks within milliseconds (help and parse
+errors are answered in the ack itself) and hands everything else to a tracked task
+(`run`). Runners answer through `Replier`; failures become words in `errors.describe`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.runai import errors as runai_errors
+from bot.runai import models
+from bot.slack import forms, parsing, render, views
+from bot.slack.charts import render_chart
+from bot.slack.deps import Deps, Invocation
+from bot.slack.errors import Doing, NoSuchWorkload, UserFacingError, describe, is_gated_refusal
+from bot.slack.present import (
+    Choice,
+    choice_label,
+    list_rows,
+    scale_summary,
+    series_stats,
+    window_text,
+    workload_card,
+)
+from bot.slack.reply import Replier, TriggerExpired
+from bot.slack.resolve import Ambiguous, resolve
+
+logger = logging.getLogger(__name__)
+
+Ack = Callable[..., Awaitable[Any]]
+
+
+def help_message(error: str | None = None, usage: str | None = None) -> dict[str, Any]:
+    """The help (or short error + usage) message."""
+    return render.message("help", usages=parsing.USAGES, error=error, usage=usage)
+
+
+async def on_command(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, Any]) -> None:
+    """Bolt listener for `/inference`: ack now, work later."""
+    text = str(body.get("text") or "")
+    try:
+        command = parsing.parse(text)
+    except parsing.ParseError as exc:
+        await ack(**help_message(exc.message, exc.usage))
+        return
+    if isinstance(command, parsing.Help):
+        await ack(**help_message())
+        return
+    await ack()
+    inv = Invocation.from_command(body)
+    logger.info(
+        "command",
+        extra={
+            "subcommand": type(command).__name__,
+            "user": inv.user_id,
+            "channel": inv.channel_id,
+        },
+    )
+    deps.tasks.fire(run(deps, replier, inv, command), name=f"command-{type(command).__name__}")
+
+
+def _doing(command: parsing.Command) -> Doing:
+    ref = getattr(command, "ref", None)
+    verbs = {
+        parsing.Status: "read",
+        parsing.Scale: "scale",
+        parsing.Update: "update",
+        parsing.Delete: "delete",
+        parsing.Metrics: "read the metrics of",
+        parsing.Watch: "read",
+        parsing.Unwatch: "read",
+        parsing.ListInferences: "list workloads",
+        parsing.Create: "list projects and clusters",
+        parsing.ModelInfo: "look up models",
+    }
+    return Doing(verbs.get(type(command), "do that"), ref)
+
+
+TRIGGER_EXPIRED = (
+    "Slack closed the window for opening the form (it allows 3 seconds). "
+    "Please run the command again."
+)
+
+
+async def guard(
+    replier: Replier,
+    inv: Invocation,
+    work: Awaitable[None],
+    doing: Doing,
+    command: parsing.Command | None = None,
+) -> None:
+    """Await `work`; any failure ends as a message to the user (or in their modal)."""
+    try:
+        await work
+    except Ambiguous as amb:
+        if command is None:
+            raise
+        message = choose_message(command, amb)
+        if inv.view_id:
+            await replier.update_view(
+                inv.view_id,
+                views.result_view(
+                    "Which one?",
+                    text=f"Several inference workloads are named {amb.ref}: "
+                    "pick one in the message I just sent you.",
+                    emoji=":twisted_rightwards_arrows:",
+                ),
+            )
+        await replier.respond(inv, message)
+    except TriggerExpired:
+        await replier.problem(inv, TRIGGER_EXPIRED)
+    except Exception as exc:
+        problem = describe(exc, doing)
+        if inv.view_id:
+            await replier.update_view(inv.view_id, views.result_view("Sorry", problem))
+        else:
+            await replier.problem(inv, problem.sentence, problem.detail)
+
+
+async def run(deps: Deps, replier: Replier, inv: Invocation, command: parsing.Command) -> None:
+    """Run one parsed command for `inv`; every failure ends as a message to the user."""
+    await guard(replier, inv, _dispatch(deps, replier, inv, command), _doing(command), command)
+
+
+async def run_modal(deps: Deps, replier: Replier, inv: Invocation, work: Awaitable[None]) -> None:
+    """Open a modal from a button; failures end as a message."""
+    await guard(replier, inv, work, Doing("do that"))
+
+
+async def _dispatch(
+    deps: Deps, replier: Replier, inv: Invocation, command: parsing.Command
+) -> None:
+    match command:
+        case parsing.ModelInfo(model=model):
+            await model_info(deps, replier, inv, model)
+        case parsing.Create():
+            await views.open_create(deps, replier, inv)
+        case parsing.Status(ref=ref):
+            await status(deps, replier, inv, ref)
+        case parsing.Scale(ref=ref, min_replicas=None):
+            await views.open_scale(deps, replier, inv, ref)
+        case parsing.Scale(ref=ref, min_replicas=low) if low is not None:
+            await scale(deps, replier, inv, ref, low, command.effective_max or 1)
+        case parsing.Update(ref=ref):
+            await views.open_update(deps, replier, inv, ref)
+        case parsing.Delete(ref=ref):
+            await confirm_delete(deps, replier, inv, ref)
+        case parsing.Metrics():
+            await metrics(deps, replier, inv, command)
+        case parsing.Watch(ref=ref):
+            await watch(deps, replier, inv, ref)
+        case parsing.Unwatch(ref=ref):
+            await unwatch(deps, replier, inv, ref)
+        case parsing.ListInferences(page=page):
+            await list_inferences(deps, replier, inv, page)
+        case _:
+            await replier.respond(inv, help_message())
+
+
+# --- "which one?" ------------------------------------------------------------------------
+
+
+def command_text(command: parsing.Command, ref: str) -> str:
+    """The command again, naming the workload by `ref` (an id after a choice)."""
+    match command:
+        case parsing.Scale(min_replicas=low, max_replicas=high):
+            extra = " ".join(str(n) for n in (low, high) if n is not None)
+            return f"scale {ref} {extra}".strip()
+        case parsing.Metrics(since=since, pod=pod):
+            text = f"metrics {ref} --since {window_text(since)}"
+            return f"{text} --pod {pod}" if pod else text
+    name = next(n for n, p in parsing.SUBCOMMANDS.items() if _parses_to(p, command))
+    return f"{name} {ref}"
+
+
+def _parses_to(parser: parsing.Parser, command: parsing.Command) -> bool:
+    try:
+        return type(parser(["x"])) is type(command)
+    except parsing.ParseError:
+        return False
+
+
+def choose_message(command: parsing.Command, amb: Ambiguous) -> dict[str, Any]:
+    """Buttons, one per match, each re-running the command with that id."""
+    choices = [Choice(choice_label(w), command_text(command, w.id)) for w in amb.matches[:25]]
+    return render.message("choose", ref=amb.ref, count=len(amb.matches), choices=choices)
+
+
+# --- runners -------------------------------------------------------------------------------
+
+
+async def model_info(
+    deps: Deps, replier: Replier, inv: Invocation, model: str, hf_token: str | None = None
+) -> None:
+    """Model info with a Deploy button; a gated model asks for a token."""
+    try:
+        info = await deps.runai.model_info(model, hf_token)
+    except runai_errors.RunaiError as exc:
+        if hf_token is None and is_gated_refusal(exc):
+            await views.ask_hf_token(deps, replier, inv, model, exc.message)
+            return
+        if isinstance(exc, runai_errors.NotFoundError) and not isinstance(
+            exc, runai_errors.ModelInfoUnavailableError
+        ):
+            raise UserFacingError(f"Hugging Face has no model {model}.", exc.message) from exc
+        if hf_token is not None and is_gated_refusal(exc):
+            raise UserFacingError("Hugging Face refused that token.", exc.message) from exc
+        raise
+    await replier.respond(inv, views.model_message(info, gated=hf_token is not None))
+
+
+async def status(deps: Deps, replier: Replier, inv: Invocation, ref: str) -> None:
+    """Phase, replicas, URLs, image, resources, creator."""
+    workload = await resolve(deps.runai, ref)
+    inference: models.Inference | None
+    try:
+        inference = await deps.runai.get_inference(workload.id)
+    except runai_errors.NotFoundError:
+        inference = None
+    await replier.respond(inv, render.message("status", w=workload_card(workload, inference)))
+
+
+async def scale(
+    deps: Deps, replier: Replier, inv: Invocation, ref: str, low: int, high: int
+) -> None:
+    """`scale <ref> <min> [max]`: PATCH autoscaling, keeping the current metric."""
+    workload = await resolve(deps.runai, ref)
+    current = await deps.runai.get_inference(workload.id)
+    auto = current.spec.autoscaling if current.spec and current.spec.autoscaling else None
+    metric = auto.metric if auto else None
+    scaling = forms.Scaling(
+        min_replicas=low,
+        max_replicas=high,
+        metric=metric if low < high or low == 0 else None,
+        threshold=auto.metric_threshold if auto and metric and (low < high or low == 0) else None,
+        retention_seconds=auto.scale_to_zero_retention_seconds if auto and low == 0 else None,
+    )
+    problem = forms.check_scale_command(scaling)
+    if problem:
+        raise UserFacingError(problem)
+    await apply_scale(deps, replier, inv, workload.id, workload.name, scaling)
+
+
+async def apply_scale(
+    deps: Deps,
+    replier: Replier,
+    inv: Invocation,
+    workload_id: str,
+    name: str,
+    scaling: forms.Scaling,
+) -> None:
+    """Send the scaling PATCH, tell the thread, answer the user."""
+    request = models.InferenceUpdateRequest(
+        spec=models.InferenceUpdateSpec(autoscaling=forms.autoscaling(scaling))
+    )
+    await deps.runai.update_inference(workload_id, request)
+    summary = scale_summary(
+        name, scaling.min_replicas, scaling.max_replicas, scaling.metric, scaling.threshold
+    )
+    await deps.record(workload_id, "scale", inv.user_id, summary)
+    await replier.respond(
+        inv,
+        render.message(
+            "notice", emoji=":arrow_up_down:", text=summary, user=inv.user_id, detail=None
+        ),
+    )
+
+
+async def confirm_delete(deps: Deps, replier: Replier, inv: Invocation, ref: str) -> None:
+    """Ask before deleting: a message naming the workload with Delete / Cancel."""
+    workload = await resolve(deps.runai, ref)
+    await replier.respond(inv, render.message("delete_confirm", w=workload_card(workload)))
+
+
+async def delete(deps: Deps, replier: Replier, inv: Invocation, workload_id: str) -> None:
+    """The confirmed DELETE; replaces the confirmation message."""
+    try:
+        workload = await deps.runai.get_workload(workload_id)
+    except runai_errors.NotFoundError:
+        await replier.respond(
+            inv,
+            render.message(
+                "notice",
+                emoji=":ghost:",
+                text="That workload is already gone.",
+                user=None,
+                detail=None,
+            ),
+            replace_original=True,
+        )
+        return
+    await deps.runai.delete_inference(workload_id)
+    summary = f"Deleting {workload.name}."
+    await deps.record(workload_id, "delete", inv.user_id, summary)
+    await replier.respond(
+        inv,
+        render.message(
+            "notice", emoji=":wastebasket:", text=summary, user=inv.user_id, detail=None
+        ),
+        replace_original=True,
+    )
+
+
+async def metrics(deps: Deps, replier: Replier, inv: Invocation, command: parsing.Metrics) -> None:
+    """Throughput and latency: a PNG chart in the channel plus the numbers."""
+    workload = await resolve(deps.runai, command.ref)
+    end = datetime.now(UTC)
+    start = end - command.since
+    if command.pod:
+        response = await deps.runai.pod_metrics(workload.id, command.pod, start, end)
+    else:
+        response = await deps.runai.inference_metrics(workload.id, start, end)
+    stats = [s for s in (series_stats(m) for m in response.measurements) if s is not None]
+    window = window_text(command.since)
+    title = f"{workload.name}" + (f" pod {command.pod}" if command.pod else "") + f", {window}"
+    uploaded = False
+    if stats and inv.channel_id:
+        png = await render_chart(title, response.measurements)
+        text_only = render.message(
+            "metrics", name=workload.name, pod=command.pod, window=window, series=stats, note=""
+        )["text"]
+        uploaded = await replier.upload_png(
+            inv.channel_id,
+            png,
+            filename=f"{workload.name}-metrics.png",
+            title=title,
+            comment=text_only,
+        )
+    note = (
+        "Chart posted in the channel."
+        if uploaded
+        else "No chart: no samples in this window."
+        if not stats
+        else "I couldn't post the chart here (invite me to the channel to get charts)."
+    )
+    await replier.respond(
+        inv,
+        render.message(
+            "metrics", name=workload.name, pod=command.pod, window=window, series=stats, note=note
+        ),
+    )
+
+
+async def watch(deps: Deps, replier: Replier, inv: Invocation, ref: str) -> None:
+    """Follow a workload in this channel (the watcher posts the parent message)."""
+    workload = await resolve(deps.runai, ref)
+    if not inv.channel_id:
+        raise UserFacingError("I can only follow workloads in a channel.")
+    await deps.watcher.watch(workload, channel=inv.channel_id, user=inv.user_id, reason="watch")
+    await replier.respond(
+        inv,
+        render.message(
+            "notice",
+            emoji=":eyes:",
+            text=f"Following {workload.name} here: phase changes go to its thread.",
+            user=None,
+            detail=None,
+        ),
+    )
+
+
+async def unwatch(deps: Deps, replier: Replier, inv: Invocation, ref: str) -> None:
+    """Stop following a workload in this channel."""
+    try:
+        workload_id = (await resolve(deps.runai, ref)).id
+    except NoSuchWorkload:
+        if not parsing.is_workload_id(ref):
+            raise
+        workload_id = ref  # deleted workloads can still be unwatched by id
+    if not inv.channel_id:
+        raise UserFacingError("I can only follow workloads in a channel.")
+    ended = await deps.watcher.unwatch(workload_id, channel=inv.channel_id, user=inv.user_id)
+    text = f"Stopped following {ref} here." if ended else f"This channel wasn't following {ref}."
+    await replier.respond(
+        inv, render.message("notice", emoji=":see_no_evil:", text=text, user=None, detail=None)
+    )
+
+
+async def list_inferences(
+    deps: Deps, replier: Replier, inv: Invocation, page: int, *, replace: bool = False
+) -> None:
+    """One page of inference workloads, marking those this channel follows."""
+    size = deps.list_page_size
+    result = await deps.runai.list_workloads(
+        filter_by=[f"type=={models.INFERENCE_WORKLOAD_TYPE}"],
+        limit=size + 1,
+        offset=(page - 1) * size,
+        sort_by="name",
+    )
+    workloads = [w for w in result.workloads if w.type == models.INFERENCE_WORKLOAD_TYPE]
+    followed: set[str] = set()
+    if inv.channel_id:
+        try:
+            followed = await deps.watcher.watched_in(inv.channel_id)
+        except Exception:
+            logger.exception("watched_in failed")
+    rows = list_rows(workloads[:size], followed)
+    await replier.respond(
+        inv,
+        render.message(
+            "list",
+            rows=rows,
+            page=page,
+            has_next=len(result.workloads) > size,
+            followed_count=sum(r.followed for r in rows),
+        ),
+        replace_original=replace,
+    )

@@ -1,0 +1,142 @@
+"""What the Slack handlers work with: clients, the watcher, caches, and one request's who/where."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.runai import RunaiClient, models
+from bot.slack.tasks import Background
+
+logger = logging.getLogger(__name__)
+Action = Literal["scale", "update", "delete"]
+
+
+class WatcherLike(Protocol):
+    """What slack/ needs from `bot.watch.Watcher` (typing only; tests pass a recorder)."""
+
+    async def watch(
+        self,
+        workload: models.Workload | models.Inference,
+        *,
+        channel: str,
+        user: str | None,
+        reason: Literal["create", "watch"],
+    ) -> str: ...
+
+    async def unwatch(self, workload_id: str, *, channel: str, user: str) -> bool: ...
+
+    async def record(
+        self,
+        workload_id: str,
+        *,
+        action: Literal["scale", "update", "delete"],
+        user: str,
+        summary: str,
+    ) -> None: ...
+
+    async def watched_in(self, channel: str) -> set[str]: ...
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """Who asked, where, and how to answer: from a slash command, a button or a modal."""
+
+    user_id: str
+    channel_id: str | None
+    response_url: str | None = None
+    trigger_id: str | None = None
+    view_id: str | None = None
+    received_at: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def from_command(cls, body: Mapping[str, Any]) -> Invocation:
+        """A slash command's body."""
+        return cls(
+            user_id=str(body.get("user_id", "")),
+            channel_id=body.get("channel_id"),
+            response_url=body.get("response_url"),
+            trigger_id=body.get("trigger_id"),
+        )
+
+    @classmethod
+    def from_action(cls, body: Mapping[str, Any]) -> Invocation:
+        """A block_actions payload (message or modal container)."""
+        container = body.get("container") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+        view_id = container.get("view_id") if container.get("type") == "view" else None
+        return cls(
+            user_id=str((body.get("user") or {}).get("id", "")),
+            channel_id=channel,
+            response_url=body.get("response_url"),
+            trigger_id=body.get("trigger_id"),
+            view_id=view_id,
+        )
+
+    def with_view(self, view_id: str) -> Invocation:
+        """The same invocation, now answering in modal `view_id`."""
+        return replace(self, view_id=view_id)
+
+    def trigger_fresh(self, margin: float = 2.5) -> bool:
+        """Whether the trigger_id is young enough to open a modal (Slack allows 3 s)."""
+        return self.trigger_id is not None and time.monotonic() - self.received_at < margin
+
+
+class OrgCache:
+    """Projects and clusters for the create form, kept for `ttl` seconds."""
+
+    def __init__(self, runai: RunaiClient, ttl: float = 60.0) -> None:
+        self._runai = runai
+        self._ttl = ttl
+        self._value: tuple[list[models.Project], list[models.Cluster]] | None = None
+        self._at = 0.0
+        self._lock = asyncio.Lock()
+
+    def last(self) -> tuple[list[models.Project], list[models.Cluster]] | None:
+        """The last value fetched, however old (to redraw a form without waiting)."""
+        return self._value
+
+    def peek(self) -> tuple[list[models.Project], list[models.Cluster]] | None:
+        """The cached value when still fresh, without calling Run:ai."""
+        if self._value is not None and time.monotonic() - self._at < self._ttl:
+            return self._value
+        return None
+
+    async def get(self) -> tuple[list[models.Project], list[models.Cluster]]:
+        """Projects and clusters, from the cache or Run:ai."""
+        async with self._lock:
+            cached = self.peek()
+            if cached is not None:
+                return cached
+            projects, clusters = await asyncio.gather(
+                self._runai.list_projects(), self._runai.list_clusters()
+            )
+            self._value = (projects, clusters)
+            self._at = time.monotonic()
+            return self._value
+
+
+@dataclass
+class Deps:
+    """Everything a handler may use; built once by `app.build_app`."""
+
+    runai: RunaiClient
+    slack: AsyncWebClient
+    watcher: WatcherLike
+    tasks: Background
+    orgs: OrgCache
+    submit_budget: float = 1.5
+    list_page_size: int = 20
+
+    async def record(self, workload_id: str, action: Action, user: str, summary: str) -> None:
+        """Tell the threads what a user did; a failure there never fails the command."""
+        try:
+            await self.watcher.record(workload_id, action=action, user=user, summary=summary)
+        except Exception:
+            logger.exception("watcher.record failed", extra={"workload_id": workload_id})

@@ -1,0 +1,62 @@
+"""Every callback_id, action_id and block_id the app uses, in one place."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Callback(StrEnum):
+    """`callback_id` of each modal."""
+
+    LOADING = "inference_loading"
+    CREATE = "inference_create"
+    SCALE = "inference_scale"
+    UPDATE = "inference_update"
+    HF_TOKEN = "inference_hf_token"
+    RESULT = "inference_result"
+
+
+class Action(StrEnum):
+    """`action_id` of each button (and of each modal input, see `Field`)."""
+
+    DEPLOY = "inference_deploy"
+    ENTER_HF_TOKEN = "inference_enter_hf_token"
+    CHOOSE_WORKLOAD = "inference_choose_workload"
+    CONFIRM_DELETE = "inference_confirm_delete"
+    CANCEL_DELETE = "inference_cancel_delete"
+    LIST_PAGE = "inference_list_page"
+    OPEN_URL = "inference_open_url"
+
+
+class Field(StrEnum):
+    """`block_id` of each modal input; its element's `action_id` is the same string.
+
+    Inline errors (`response_action: errors`) are keyed by these.
+    """
+
+    NAME = "f_name"
+    PROJECT = "f_project"
+    CLUSTER = "f_cluster"
+    IMAGE = "f_image"
+    COMMAND = "f_command"
+    ARGS = "f_args"
+    PORT = "f_port"
+    GPU_DEVICES = "f_gpu_devices"
+    GPU_PORTION = "f_gpu_portion"
+    GPU_MEMORY = "f_gpu_memory"
+    CPU_CORES = "f_cpu_cores"
+    CPU_MEMORY = "f_cpu_memory"
+    ENV = "f_env"
+    MIN_REPLICAS = "f_min_replicas"
+    MAX_REPLICAS = "f_max_replicas"
+    METRIC = "f_metric"
+    THRESHOLD = "f_threshold"
+    RETENTION = "f_retention"
+    HF_TOKEN = "f_hf_token"
+
+
+class Block(StrEnum):
+    """`block_id` prefixes of message blocks that handlers look for."""
+
+    ACTIONS = "b_actions"
+    ERROR = "b_error"

@@ -1,0 +1,387 @@
+"""The `/inference` grammar: command text in, a typed command or a `ParseError` out.
+
+Pure: no I/O, no Slack, no Run:ai. Each subcommand has one parser in `SUBCOMMANDS`;
+new subcommands (e.g. `policy`, `audit`) are added by adding a parser there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+MAX_REPLICAS = 1000
+MIN_SINCE = timedelta(minutes=1)
+MAX_SINCE = timedelta(days=30)
+DEFAULT_SINCE = timedelta(hours=1)
+# Run:ai workload names are Kubernetes DNS labels; ids are UUIDs.
+NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+UUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+POD_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
+MODEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
+_SINCE_RE = re.compile(r"^(\d{1,6})([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+class ParseError(ValueError):
+    """The command text is not valid; `message` is a sentence for the user."""
+
+    def __init__(self, message: str, usage: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.usage = usage
+
+
+@dataclass(frozen=True)
+class Help:
+    """`help`, or an empty command."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """`model <hf-model>`."""
+
+    model: str
+
+
+@dataclass(frozen=True)
+class Create:
+    """`create`: opens the create modal."""
+
+
+@dataclass(frozen=True)
+class Status:
+    """`status <name|id>`."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
+class Scale:
+    """`scale <name|id> [<min> [max]]`; no numbers opens the scale modal."""
+
+    ref: str
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+
+    @property
+    def effective_max(self) -> int | None:
+        """Max replicas as Run:ai defaults it: min, or 1 when min is 0."""
+        if self.max_replicas is not None:
+            return self.max_replicas
+        if self.min_replicas is None:
+            return None
+        return max(self.min_replicas, 1)
+
+
+@dataclass(frozen=True)
+class Update:
+    """`update <name|id>`: opens the update modal."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
+class Delete:
+    """`delete <name|id>`: asks for confirmation first."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """`metrics <name|id> [--since 1h] [--pod <podId>]`."""
+
+    ref: str
+    since: timedelta = DEFAULT_SINCE
+    pod: str | None = None
+
+
+@dataclass(frozen=True)
+class Watch:
+    """`watch <name|id>`."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
+class Unwatch:
+    """`unwatch <name|id>`."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
+class ListInferences:
+    """`list [page]`."""
+
+    page: int = 1
+
+
+Command = (
+    Help
+    | ModelInfo
+    | Create
+    | Status
+    | Scale
+    | Update
+    | Delete
+    | Metrics
+    | Watch
+    | Unwatch
+    | ListInferences
+)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One line of help: the syntax and an example."""
+
+    name: str
+    syntax: str
+    example: str
+    summary: str
+
+
+USAGES: tuple[Usage, ...] = (
+    Usage("help", "help", "/inference help", "this list"),
+    Usage(
+        "model",
+        "model <hf-model>",
+        "/inference model Qwen/Qwen2.5-0.5B-Instruct",
+        "what it takes to serve a Hugging Face model, with a Deploy button",
+    ),
+    Usage("create", "create", "/inference create", "deploy an inference workload (opens a form)"),
+    Usage(
+        "status",
+        "status <name|id>",
+        "/inference status llama-chat",
+        "phase, replicas, URLs, image and resources",
+    ),
+    Usage(
+        "scale",
+        "scale <name|id> [<min> [max]]",
+        "/inference scale llama-chat 1 4",
+        "set min and max replicas (no numbers opens a form)",
+    ),
+    Usage(
+        "update",
+        "update <name|id>",
+        "/inference update llama-chat",
+        "change image, command, args, env or resources (opens a form)",
+    ),
+    Usage(
+        "delete",
+        "delete <name|id>",
+        "/inference delete llama-chat",
+        "delete a workload, after you confirm",
+    ),
+    Usage(
+        "metrics",
+        "metrics <name|id> [--since 1h] [--pod <podId>]",
+        "/inference metrics llama-chat --since 6h",
+        "throughput and latency chart",
+    ),
+    Usage(
+        "watch",
+        "watch <name|id>",
+        "/inference watch llama-chat",
+        "follow its phase changes in a thread here",
+    ),
+    Usage(
+        "unwatch", "unwatch <name|id>", "/inference unwatch llama-chat", "stop following it here"
+    ),
+    Usage("list", "list [page]", "/inference list", "inference workloads and their phases"),
+)
+_USAGE_BY_NAME = {u.name: u for u in USAGES}
+
+
+def usage_of(name: str) -> str:
+    """`/inference <syntax>` of a subcommand."""
+    return f"/inference {_USAGE_BY_NAME[name].syntax}"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def is_workload_id(ref: str) -> bool:
+    """Whether `ref` looks like a Run:ai workload id (a UUID) rather than a name."""
+    return bool(UUID_RE.match(ref))
+
+
+def _ref(name: str, args: Sequence[str], index: int = 0) -> str:
+    if len(args) <= index:
+        raise ParseError(f"`{name}` needs a workload name or id.", usage_of(name))
+    ref = args[index]
+    if not (NAME_RE.match(ref) or UUID_RE.match(ref)):
+        raise ParseError(
+            f"“{_short(ref)}” is not a workload name or id "
+            "(names are lower-case letters, digits and dashes).",
+            usage_of(name),
+        )
+    return ref
+
+
+def _no_more(name: str, args: Sequence[str], allowed: int) -> None:
+    if len(args) > allowed:
+        raise ParseError(
+            f"`{name}` got unexpected “{_short(' '.join(args[allowed:]))}”.", usage_of(name)
+        )
+
+
+def _one_ref(name: str, args: Sequence[str]) -> str:
+    ref = _ref(name, args)
+    _no_more(name, args, 1)
+    return ref
+
+
+def _replicas(word: str, which: str) -> int:
+    if not re.fullmatch(r"\d{1,9}", word):
+        raise ParseError(
+            f"{which} replicas must be a whole number, not “{_short(word)}”.", usage_of("scale")
+        )
+    value = int(word)
+    if value > MAX_REPLICAS:
+        raise ParseError(f"{which} replicas must be at most {MAX_REPLICAS}.", usage_of("scale"))
+    return value
+
+
+def parse_since(word: str) -> timedelta:
+    """`30m`, `1h`, `2d`, `90s` → a window between 1 minute and 30 days."""
+    match = _SINCE_RE.match(word.strip().lower())
+    if not match:
+        raise ParseError(
+            f"--since takes a duration like 30m, 6h or 2d, not “{_short(word)}”.",
+            usage_of("metrics"),
+        )
+    since = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if not MIN_SINCE <= since <= MAX_SINCE:
+        raise ParseError("--since must be between 1m and 30d.", usage_of("metrics"))
+    return since
+
+
+def _parse_help(args: Sequence[str]) -> Command:
+    return Help()
+
+
+def _parse_model(args: Sequence[str]) -> Command:
+    if not args:
+        raise ParseError("`model` needs a Hugging Face model name.", usage_of("model"))
+    _no_more("model", args, 1)
+    if not MODEL_RE.match(args[0]):
+        raise ParseError(
+            f"“{_short(args[0])}” is not a Hugging Face model name (like `org/model`).",
+            usage_of("model"),
+        )
+    return ModelInfo(args[0])
+
+
+def _parse_create(args: Sequence[str]) -> Command:
+    _no_more("create", args, 0)
+    return Create()
+
+
+def _parse_status(args: Sequence[str]) -> Command:
+    return Status(_one_ref("status", args))
+
+
+def _parse_scale(args: Sequence[str]) -> Command:
+    ref = _ref("scale", args)
+    _no_more("scale", args, 3)
+    low = _replicas(args[1], "Min") if len(args) > 1 else None
+    high = _replicas(args[2], "Max") if len(args) > 2 else None
+    if low is not None and high is not None and low > high:
+        raise ParseError(
+            f"Min replicas ({low}) can't be more than max replicas ({high}).", usage_of("scale")
+        )
+    if high == 0:
+        raise ParseError("Max replicas must be at least 1.", usage_of("scale"))
+    return Scale(ref, low, high)
+
+
+def _parse_update(args: Sequence[str]) -> Command:
+    return Update(_one_ref("update", args))
+
+
+def _parse_delete(args: Sequence[str]) -> Command:
+    return Delete(_one_ref("delete", args))
+
+
+def _parse_metrics(args: Sequence[str]) -> Command:
+    ref = _ref("metrics", args)
+    since = DEFAULT_SINCE
+    pod: str | None = None
+    rest = list(args[1:])
+    while rest:
+        flag = rest.pop(0)
+        key, eq, inline = flag.partition("=")
+        if key not in ("--since", "--pod"):
+            raise ParseError(f"`metrics` doesn't know “{_short(flag)}”.", usage_of("metrics"))
+        if eq:
+            value = inline
+        elif rest:
+            value = rest.pop(0)
+        else:
+            raise ParseError(f"{key} needs a value.", usage_of("metrics"))
+        if key == "--since":
+            since = parse_since(value)
+        else:
+            if not POD_RE.match(value):
+                raise ParseError(f"“{_short(value)}” is not a pod id.", usage_of("metrics"))
+            pod = value
+    return Metrics(ref, since, pod)
+
+
+def _parse_watch(args: Sequence[str]) -> Command:
+    return Watch(_one_ref("watch", args))
+
+
+def _parse_unwatch(args: Sequence[str]) -> Command:
+    return Unwatch(_one_ref("unwatch", args))
+
+
+def _parse_list(args: Sequence[str]) -> Command:
+    _no_more("list", args, 1)
+    if not args:
+        return ListInferences()
+    if not re.fullmatch(r"\d{1,5}", args[0]) or int(args[0]) < 1:
+        raise ParseError(f"`list` takes a page number, not “{_short(args[0])}”.", usage_of("list"))
+    return ListInferences(int(args[0]))
+
+
+Parser = Callable[[Sequence[str]], Command]
+
+SUBCOMMANDS: dict[str, Parser] = {
+    "help": _parse_help,
+    "model": _parse_model,
+    "create": _parse_create,
+    "status": _parse_status,
+    "scale": _parse_scale,
+    "update": _parse_update,
+    "delete": _parse_delete,
+    "metrics": _parse_metrics,
+    "watch": _parse_watch,
+    "unwatch": _parse_unwatch,
+    "list": _parse_list,
+}
+
+MAX_COMMAND_CHARS = 2000
+
+
+def parse(text: str | None) -> Command:
+    """Parse the text after `/inference`; raise `ParseError` with a user sentence."""
+    text = (text or "").strip()
+    if len(text) > MAX_COMMAND_CHARS:
+        raise ParseError(f"That command is too long ({len(text)} characters).")
+    words = text.split()
+    if not words:
+        return Help()
+    sub, args = words[0].lower(), words[1:]
+    parser = SUBCOMMANDS.get(sub)
+    if parser is None:
+        raise ParseError(f"I don't know “{_short(words[0])}”.")
+    return parser(args)

@@ -1,0 +1,155 @@
+"""Everything the app sends to Slack after the ack: replies, channel posts, modals, files.
+
+Web API calls go through the one `AsyncWebClient` (its retry handlers honour 429
+`Retry-After` and retry 5xx); response_url posts use a webhook client with the same
+handlers. A reply that can't be delivered is logged, never raised into a handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.slack import render
+from bot.slack.deps import Invocation
+
+logger = logging.getLogger(__name__)
+
+TRIGGER_ERRORS = ("expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id")
+_NOT_THERE = ("not_in_channel", "channel_not_found", "is_archived")
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    """Retry connection errors, 429 (after `Retry-After`) and 500/503, a few times."""
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+    ]
+
+
+def slack_error(exc: SlackApiError) -> str:
+    """The `error` code of a Web API failure (`ratelimited`, `expired_trigger_id`, …)."""
+    data = getattr(exc.response, "data", None)
+    if isinstance(data, Mapping):
+        return str(data.get("error", ""))
+    return ""
+
+
+class TriggerExpired(Exception):
+    """Slack refused views.open: the trigger_id was too old or already used."""
+
+
+class Replier:
+    """Sends the app's answers; one per app, sharing the one Web API client."""
+
+    def __init__(self, slack: AsyncWebClient) -> None:
+        self.slack = slack
+        self._handlers = retry_handlers()
+
+    async def respond(
+        self,
+        inv: Invocation,
+        payload: Mapping[str, Any],
+        *,
+        replace_original: bool = False,
+        in_channel: bool = False,
+    ) -> None:
+        """Answer the user where they asked: response_url, else an ephemeral message."""
+        if inv.response_url:
+            body = dict(payload)
+            body["response_type"] = "in_channel" if in_channel else "ephemeral"
+            body["replace_original"] = replace_original
+            hook = AsyncWebhookClient(inv.response_url, retry_handlers=self._handlers)
+            try:
+                response = await hook.send_dict(body)
+            except Exception:
+                logger.exception("response_url post failed", extra={"user": inv.user_id})
+                return
+            if response.status_code == 200:
+                return
+            logger.warning(
+                "response_url refused",
+                extra={"status": response.status_code, "body": response.body[:100]},
+            )
+        if inv.channel_id:
+            await self.ephemeral(inv.channel_id, inv.user_id, payload)
+
+    async def ephemeral(self, channel: str, user: str, payload: Mapping[str, Any]) -> None:
+        """An ephemeral message; a DM when the bot can't post in the channel."""
+        try:
+            await self.slack.chat_postEphemeral(channel=channel, user=user, **payload)
+            return
+        except SlackApiError as exc:
+            if slack_error(exc) not in _NOT_THERE:
+                logger.warning("ephemeral failed", extra={"error": slack_error(exc)})
+                return
+        try:
+            await self.slack.chat_postMessage(channel=user, **payload)
+        except SlackApiError as exc:
+            logger.warning("direct message failed", extra={"error": slack_error(exc)})
+
+    async def post(self, channel: str, payload: Mapping[str, Any]) -> str | None:
+        """A channel message; its ts, or None when Slack refused (logged)."""
+        try:
+            response = await self.slack.chat_postMessage(channel=channel, **payload)
+        except SlackApiError as exc:
+            logger.warning("post failed", extra={"channel": channel, "error": slack_error(exc)})
+            return None
+        return str(response.get("ts"))
+
+    async def open_view(self, inv: Invocation, view: Mapping[str, Any]) -> str:
+        """Show `view`: replace the invocation's modal, or open one with its trigger."""
+        if inv.view_id:
+            await self.update_view(inv.view_id, view)
+            return inv.view_id
+        if not inv.trigger_id:
+            raise TriggerExpired("no trigger_id")
+        try:
+            response = await self.slack.views_open(trigger_id=inv.trigger_id, view=dict(view))
+        except SlackApiError as exc:
+            if slack_error(exc) in TRIGGER_ERRORS:
+                raise TriggerExpired(slack_error(exc)) from exc
+            raise
+        return str(response["view"]["id"])
+
+    async def update_view(self, view_id: str, view: Mapping[str, Any]) -> bool:
+        """Replace an open modal; False when it is gone (closed by the user)."""
+        try:
+            await self.slack.views_update(view_id=view_id, view=dict(view))
+        except SlackApiError as exc:
+            logger.info("views.update failed", extra={"error": slack_error(exc)})
+            return False
+        return True
+
+    async def upload_png(
+        self, channel: str, png: bytes, *, filename: str, title: str, comment: str
+    ) -> bool:
+        """Upload a chart to a channel (files upload v2); False when Slack refused."""
+        try:
+            await self.slack.files_upload_v2(
+                channel=channel,
+                file=png,
+                filename=filename,
+                title=title,
+                initial_comment=comment,
+            )
+        except SlackApiError as exc:
+            logger.warning("upload failed", extra={"channel": channel, "error": slack_error(exc)})
+            return False
+        return True
+
+    async def problem(self, inv: Invocation, sentence: str, detail: str | None = None) -> None:
+        """Answer with the error template."""
+        await self.respond(inv, render.message("error", sentence=sentence, detail=detail))

@@ -1,0 +1,33 @@
+"""Names → workloads: a name works everywhere an id does."""
+
+from __future__ import annotations
+
+from bot.runai import RunaiClient, errors, models
+from bot.slack.errors import NoSuchWorkload
+from bot.slack.parsing import is_workload_id
+
+
+class Ambiguous(Exception):
+    """Several inference workloads carry the name; the user must pick one."""
+
+    def __init__(self, ref: str, matches: list[models.Workload]) -> None:
+        super().__init__(f"{len(matches)} workloads named {ref}")
+        self.ref = ref
+        self.matches = matches
+
+
+async def resolve(
+    runai: RunaiClient, ref: str, *, project_id: str | None = None
+) -> models.Workload:
+    """The one inference workload `ref` (name or id) names; raises NoSuchWorkload/Ambiguous."""
+    if is_workload_id(ref):
+        try:
+            return await runai.get_workload(ref)
+        except errors.NotFoundError:
+            raise NoSuchWorkload(ref) from None
+    matches = await runai.find_inferences(ref, project_id=project_id)
+    if not matches:
+        raise NoSuchWorkload(ref)
+    if len(matches) > 1:
+        raise Ambiguous(ref, matches)
+    return matches[0]

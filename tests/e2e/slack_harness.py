@@ -1,0 +1,188 @@
+"""The real Slack app in HTTP mode, in-process, against the fake Slack and the emulator.
+
+`running_bot(emu, fake_slack)` serves `build_http_app(build_app(...))` on a loopback port
+and gives a `SlackDriver` that plays the user. `RecordingWatcher` stands in for the
+watch room where a test only needs to see what the app asked of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+from slack_bolt.async_app import AsyncApp
+
+from bot.config import Settings
+from bot.fakeslack import FakeSlack, MessageRecord, RunningFakeSlack, SlackDriver, ViewRecord
+from bot.runai import RunaiClient, models
+from bot.serving import serve
+from bot.slack.app import build_app, build_http_app, make_slack_client
+from bot.slack.deps import Deps, WatcherLike
+from tests.conftest import RunningEmulator
+
+SIGNING_SECRET = "e2e-signing-secret"
+BOT_TOKEN = "xoxb-e2e"
+USER = "U0001"
+CHANNEL = "C0001"
+HOSTILE = "<!channel> <@U123> <https://evil|click> &"
+
+
+@dataclass
+class RecordingWatcher:
+    """A watcher that remembers calls (and posts nothing)."""
+
+    watched: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+    unwatched: list[tuple[str, str]] = field(default_factory=list)
+    records: list[tuple[str, str, str, str]] = field(default_factory=list)
+    following: dict[str, set[str]] = field(default_factory=dict)
+
+    async def watch(
+        self,
+        workload: models.Workload | models.Inference,
+        *,
+        channel: str,
+        user: str | None,
+        reason: Literal["create", "watch"],
+    ) -> str:
+        wid = workload.id if isinstance(workload, models.Workload) else workload.workload_id
+        self.watched.append((wid, channel, user, reason))
+        self.following.setdefault(channel, set()).add(wid)
+        return "1.000001"
+
+    async def unwatch(self, workload_id: str, *, channel: str, user: str) -> bool:
+        self.unwatched.append((workload_id, channel))
+        ids = self.following.get(channel, set())
+        if workload_id in ids:
+            ids.discard(workload_id)
+            return True
+        return False
+
+    async def record(
+        self,
+        workload_id: str,
+        *,
+        action: Literal["scale", "update", "delete"],
+        user: str,
+        summary: str,
+    ) -> None:
+        self.records.append((workload_id, action, user, summary))
+
+    async def watched_in(self, channel: str) -> set[str]:
+        return set(self.following.get(channel, set()))
+
+
+@dataclass
+class Bot:
+    """A running bot and the things a test pokes at."""
+
+    url: str
+    app: AsyncApp
+    deps: Deps
+    driver: SlackDriver
+    fake: FakeSlack
+    emu: RunningEmulator
+    runai: RunaiClient
+    watcher: Any
+
+    async def fault(self, status: int, count: int = 20, path_prefix: str = "/api") -> None:
+        """Make the emulator fail the next `count` API calls."""
+        async with httpx.AsyncClient(base_url=self.emu.url) as http:
+            r = await http.post(
+                "/emulator/faults",
+                json={"status": status, "count": count, "latencyMs": 0, "pathPrefix": path_prefix},
+            )
+            r.raise_for_status()
+
+    async def clear_faults(self) -> None:
+        async with httpx.AsyncClient(base_url=self.emu.url) as http:
+            (await http.delete("/emulator/faults")).raise_for_status()
+
+    async def create(self, name: str, project_id: str = "1", **spec: Any) -> models.Inference:
+        """Create an inference straight through the API (test setup)."""
+        spec.setdefault("image", "vllm/vllm-openai:v0.6.3")
+        spec.setdefault("serving_port", models.ServingPort(container=8000))
+        return await self.runai.create_inference(
+            models.InferenceCreationRequest(
+                name=name,
+                project_id=project_id,
+                cluster_id="71f69d83-ba66-4822-adf5-55ce55efd210",
+                spec=models.InferenceSpecSpec(**spec),
+            )
+        )
+
+    async def reply(
+        self, predicate: Callable[[MessageRecord], bool] | None = None, wait: float = 10.0
+    ) -> MessageRecord:
+        """The first message to the user (ephemeral) matching `predicate`."""
+
+        def found() -> MessageRecord | None:
+            for m in self.fake.messages:
+                if m.ephemeral_to == USER and (predicate is None or predicate(m)):
+                    return m
+            return None
+
+        return await self.fake.wait_for(found, timeout=wait)
+
+    async def reply_with(self, text: str, wait: float = 10.0) -> MessageRecord:
+        """The first ephemeral reply whose text or blocks contain `text`."""
+        return await self.reply(lambda m: text in m.text or text in str(m.blocks), wait)
+
+    async def view(
+        self,
+        callback_id: str,
+        predicate: Callable[[ViewRecord], bool] | None = None,
+        wait: float = 10.0,
+    ) -> ViewRecord:
+        """The open modal with `callback_id` (and matching `predicate`)."""
+
+        def found() -> ViewRecord | None:
+            for v in self.fake.iter_open_views():
+                if v.callback_id == callback_id and (predicate is None or predicate(v)):
+                    return v
+            return None
+
+        return await self.fake.wait_for(found, timeout=wait)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    emu: RunningEmulator,
+    fake_slack: RunningFakeSlack,
+    *,
+    watcher: WatcherLike | None = None,
+    submit_budget: float = 1.5,
+    max_retries: int = 1,
+) -> AsyncIterator[Bot]:
+    """Serve the bot (HTTP mode) for the block."""
+    settings = Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.api_url,
+        runai_url=emu.url,
+        runai_client_id=emu.client_id,
+        runai_client_secret=emu.client_secret,
+    )
+    runai = RunaiClient(
+        emu.url, emu.client_id, emu.client_secret, max_retries=max_retries, backoff_base=0.01
+    )
+    slack = make_slack_client(settings)
+    watcher = watcher if watcher is not None else RecordingWatcher()
+    app = build_app(settings, runai, slack, watcher, submit_budget=submit_budget)
+    async with runai, serve(build_http_app(app)) as srv:
+        driver = SlackDriver(srv.url, SIGNING_SECRET, fake_slack.fake)
+        try:
+            yield Bot(
+                url=srv.url,
+                app=app,
+                deps=app.deps,  # type: ignore[attr-defined]
+                driver=driver,
+                fake=fake_slack.fake,
+                emu=emu,
+                runai=runai,
+                watcher=watcher,
+            )
+        finally:
+            await driver.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 
@@ -34,6 +35,8 @@ def parse_timestamp(text: str) -> float:
     Raises ValueError on anything else.
     """
     cleaned = text.strip()
+    # An unencoded '+' in a query string arrives as a space: "... 12:09:18 00:00".
+    cleaned = re.sub(r"(\d) (\d{2}:?\d{2})$", r"\1+\2", cleaned)
     if cleaned.endswith(("Z", "z")):
         cleaned = cleaned[:-1] + "+00:00"
     moment = datetime.fromisoformat(cleaned)

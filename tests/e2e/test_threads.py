@@ -9,7 +9,17 @@ import httpx
 
 from bot.fakeslack import RunningFakeSlack
 from tests.conftest import EmulatorFactory
-from tests.watch.harness import CHANNEL, USER, inference_request, mentions, replies, watch_room
+from tests.watch.harness import (
+    CHANNEL,
+    USER,
+    Room,
+    inference_request,
+    mentions,
+    replies,
+    transition_paths,
+    wait_until,
+    watch_room,
+)
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
@@ -73,3 +83,123 @@ async def test_create_to_delete_story(
             return p is not None and "is Deleted" in p.text and "thread is closed" in str(p.blocks)
 
         await fake.wait_for(parent_deleted, timeout=10)
+
+
+def chain(paths: list[str]) -> list[str]:
+    """Join reply paths (`A → B`, `B → C → D`) into one phase sequence; breaks show up."""
+    phases: list[str] = []
+    for path in paths:
+        steps = path.split(" → ")
+        if phases:
+            assert steps[0] == phases[-1], f"reply {path!r} does not follow {phases[-1]!r}"
+            steps = steps[1:]
+        phases.extend(steps)
+    return phases
+
+
+async def test_slack_429_then_500_every_notification_once_in_order(
+    emulator_factory: EmulatorFactory, fake_slack: RunningFakeSlack, tmp_path: Path
+) -> None:
+    fake = fake_slack.fake
+    async with (
+        emulator_factory(phase_seconds=1.0) as emu,
+        watch_room(f"sqlite:///{tmp_path / 'w.db'}", emu.url, fake_slack.api_url) as room,
+    ):
+        ids = emu.state.seed_workloads(2, name_prefix="api")
+        threads = {}
+        for workload_id in ids:
+            workload = await room.runai.get_workload(workload_id)
+            threads[workload_id] = await room.runtime.watcher.watch(
+                workload, channel=CHANNEL, user=USER, reason="watch"
+            )
+        fake.fail_next("chat.postMessage", status=429, retry_after=1, count=2)
+        fake.fail_next("chat.postMessage", status=500, count=4)
+        fake.fail_next("chat.update", status=429, retry_after=1, count=1)
+        fake.fail_next("chat.update", status=503, count=2)
+
+        sequence = ["Degraded", "Running", "Updating", "Running", "Failed"]
+        async with httpx.AsyncClient(base_url=emu.url) as http:
+            for phase in sequence:
+                for workload_id in ids:
+                    r = await http.post(
+                        f"/emulator/workloads/{workload_id}/phase", json={"phase": phase}
+                    )
+                    assert r.status_code == 200
+                # Hold each phase until the poller has seen it (else polling merges them).
+                await wait_until(lambda phase=phase: _seen(room, ids, phase), 15, phase)
+
+        def all_told() -> bool:
+            return all(
+                transition_paths(fake, ts) and chain(transition_paths(fake, ts))[-1] == "Failed"
+                for ts in threads.values()
+            )
+
+        await fake.wait_for(all_told, timeout=60)
+        await fake.wait_for(lambda: not fake.faults, timeout=30)
+        for ts in threads.values():
+            assert chain(transition_paths(fake, ts)) == ["Running", *sequence]
+            parent = fake.find_message(CHANNEL, ts)
+            assert parent is not None
+        # the 429s and 500s really happened
+        assert [c.status for c in fake.calls_to("chat.postMessage")].count(500) == 4
+        assert [c.status for c in fake.calls_to("chat.postMessage")].count(429) == 2
+
+
+async def _seen(room: Room, ids: list[str], phase: str) -> bool:
+    watches = await room.runtime.store.active_watches(ids)
+    return len(watches) == len(ids) and all(w.last_phase == phase for w in watches)
+
+
+async def test_runai_unavailable_no_false_deleted_then_catch_up(
+    emulator_factory: EmulatorFactory, fake_slack: RunningFakeSlack, tmp_path: Path
+) -> None:
+    fake = fake_slack.fake
+    async with (
+        emulator_factory(phase_seconds=0.5) as emu,
+        watch_room(
+            f"sqlite:///{tmp_path / 'w.db'}", emu.url, fake_slack.api_url, reconcile=1.0
+        ) as room,
+        httpx.AsyncClient(base_url=emu.url) as http,
+    ):
+        alive, doomed = emu.state.seed_workloads(2, name_prefix="outage")
+        threads = {}
+        for workload_id in (alive, doomed):
+            workload = await room.runai.get_workload(workload_id)
+            threads[workload_id] = await room.runtime.watcher.watch(
+                workload, channel=CHANNEL, user=USER, reason="watch"
+            )
+        emu.state.force_phase(alive, "Degraded", "node lost")
+        emu.state.delete(doomed)
+
+        async def outage(prefix: str, calls: int) -> None:
+            """Fail every call under `prefix` until the poller has made `calls` of them."""
+            r = await http.post(
+                "/emulator/faults", json={"status": 503, "count": 10_000, "pathPrefix": prefix}
+            )
+            assert r.status_code == 201
+
+            async def used() -> bool:
+                faults = (await http.get("/emulator/faults")).json()["faults"]
+                return 10_000 - faults[0]["count"] >= calls
+
+            await wait_until(used, 60, f"{calls} failed calls under {prefix}")
+
+        # 1. The whole workloads API is down: polls and reconciles fail.
+        await outage("/api/v1/workloads", 15)
+        for ts in threads.values():
+            assert transition_paths(fake, ts) == []
+        assert await room.runtime.watcher.watched_in(CHANNEL) == {alive, doomed}
+        # 2. The list answers (the deleted workload is missing from it) but GET by id
+        #    fails: missing from a list is not proof, so still no "deleted".
+        await http.delete("/emulator/faults")
+        await outage("/api/v1/workloads/", 6)
+        assert all("Deleted" not in p for p in transition_paths(fake, threads[doomed]))
+        assert await room.runtime.watcher.watched_in(CHANNEL) == {alive, doomed}
+        # 3. Run:ai is back: the poller catches up.
+        await http.delete("/emulator/faults")
+
+        await fake.wait_for(mentions(fake, threads[alive], "Running → Degraded"), timeout=20)
+        await fake.wait_for(mentions(fake, threads[doomed], "→ Deleted"), timeout=20)
+        assert await room.runtime.watcher.watched_in(CHANNEL) == {alive}
+        assert transition_paths(fake, threads[alive]) == ["Running → Degraded"]
+        assert len([p for p in transition_paths(fake, threads[doomed]) if "Deleted" in p]) == 1

@@ -12,6 +12,7 @@ from bot.fakeslack.driver import SlackDriver
 from bot.fakeslack.errors import ApiError, SlackDriverError
 from bot.fakeslack.server import RunningFakeSlack, create_fake_slack_app, serve_fake_slack
 from bot.fakeslack.signing import sign_request
+from bot.fakeslack.socket_mode import SocketModeServer, serve_socket_mode
 from bot.fakeslack.state import (
     BOT_ID,
     BOT_USER_ID,
@@ -38,11 +39,13 @@ __all__ = [
     "RunningFakeSlack",
     "SlackDriver",
     "SlackDriverError",
+    "SocketModeServer",
     "ViewRecord",
     "WaitTimeout",
     "block_problems",
     "create_fake_slack_app",
     "serve_fake_slack",
+    "serve_socket_mode",
     "sign_request",
     "view_problems",
 ]

@@ -15,6 +15,7 @@ from bot.fakeslack.blockkit import block_problems, input_block_ids, view_problem
 from bot.fakeslack.errors import SlackDriverError
 from bot.fakeslack.methods import new_view_hash, update_view, with_slack_ids
 from bot.fakeslack.payloads import action_payload, block_elements, find_element, state_values
+from bot.fakeslack.socket_mode import SocketModeServer
 from bot.fakeslack.state import (
     APP_ID,
     TEAM_DOMAIN,
@@ -31,9 +32,12 @@ class SlackDriver:
     """Sends signed slash commands, block actions, view submissions and events to a bot.
 
     Trigger ids and response_urls it hands out are registered with `fake`, so the bot's
-    views.open and respond() land there. Acks are applied as Slack would: a command's ack
-    body becomes an ephemeral (or in_channel) message, a view_submission's
-    `response_action` closes, updates, pushes or annotates the modal.
+    views.open and respond() land there. Acks are applied as Slack would: a command's
+    ack body becomes an ephemeral (or in_channel) message, a view_submission's
+    `response_action` closes, updates, pushes or annotates the modal. `ack_times` records
+    every ack's latency; `ack_deadline=3.0` turns a late ack into SlackDriverError
+    (Slack's operation_timeout). With `socket_mode=SocketModeServer`, payloads travel as
+    Socket Mode envelopes instead of signed HTTP posts (bot_url and secret are unused).
     """
 
     def __init__(
@@ -47,7 +51,9 @@ class SlackDriver:
         channel_id: str = "C0001",
         path: str = "/slack/events",
         timeout: float = 10.0,
+        ack_deadline: float | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        socket_mode: SocketModeServer | None = None,
     ) -> None:
         self.bot_url = bot_url.rstrip("/")
         self.signing_secret = signing_secret
@@ -56,6 +62,9 @@ class SlackDriver:
         self.user_id = user_id
         self.channel_id = channel_id
         self.path = path
+        self.ack_deadline = ack_deadline
+        self.timeout = timeout
+        self.socket_mode = socket_mode
         self.ack_times: list[float] = []
         self.last_trigger_id: str | None = None
         self.last_response_url: str | None = None
@@ -99,12 +108,59 @@ class SlackDriver:
         response = await self._client.post(
             f"{self.bot_url}{self.path}", content=body, headers=headers
         )
-        self.ack_times.append(time.perf_counter() - started)
+        self._note_ack(time.perf_counter() - started)
         return response
+
+    def _note_ack(self, elapsed: float) -> None:
+        self.ack_times.append(elapsed)
+        if self.ack_deadline is not None and elapsed > self.ack_deadline:
+            raise SlackDriverError(
+                f"the bot acked after {elapsed:.2f}s (deadline {self.ack_deadline}s): "
+                "Slack would show the user operation_timeout"
+            )
+
+    async def _deliver(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        body: bytes,
+        content_type: str,
+        *,
+        retry_num: int | None = None,
+        retry_reason: str | None = None,
+        timestamp: int | None = None,
+        signing_secret: str | None = None,
+    ) -> httpx.Response:
+        """Over HTTP: POST the signed body. Over Socket Mode: push an envelope, await the ack."""
+        if self.socket_mode is None:
+            return await self.post(
+                body,
+                content_type,
+                retry_num=retry_num,
+                retry_reason=retry_reason,
+                timestamp=timestamp,
+                signing_secret=signing_secret,
+            )
+        started = time.perf_counter()
+        ack = await self.socket_mode.send(
+            kind,
+            payload,
+            accepts_response_payload=kind != "events_api",
+            retry_attempt=retry_num or 0,
+            retry_reason=(retry_reason or "http_timeout") if retry_num else "",
+            timeout=self.timeout,
+        )
+        if ack is None:
+            return httpx.Response(504, text=f"no Socket Mode ack within {self.timeout}s")
+        self._note_ack(time.perf_counter() - started)
+        inner = ack.get("payload")
+        return httpx.Response(200) if inner is None else httpx.Response(200, json=inner)
 
     async def _post_payload(self, payload: dict[str, Any], **kw: Any) -> httpx.Response:
         body = urlencode({"payload": json.dumps(payload)}).encode()
-        return await self.post(body, "application/x-www-form-urlencoded", **kw)
+        return await self._deliver(
+            "interactive", payload, body, "application/x-www-form-urlencoded", **kw
+        )
 
     def _user(self, user: str | None) -> dict[str, Any]:
         uid = user or self.user_id
@@ -156,7 +212,9 @@ class SlackDriver:
             "response_url": self._response_url(ch["id"], u["id"]),
             "trigger_id": self._trigger(u["id"], ch["id"]),
         }
-        response = await self.post(
+        response = await self._deliver(
+            "slash_commands",
+            form,
             urlencode(form).encode(),
             "application/x-www-form-urlencoded",
             retry_num=retry_num,
@@ -420,7 +478,9 @@ class SlackDriver:
             ],
             "is_ext_shared_channel": False,
         }
-        return await self.post(
+        return await self._deliver(
+            "events_api",
+            envelope,
             json.dumps(envelope).encode(),
             "application/json",
             retry_num=retry_num,

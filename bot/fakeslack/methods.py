@@ -128,6 +128,13 @@ def auth_test(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
     }
 
 
+def apps_connections_open(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
+    """apps.connections.open (app-level token): the Socket Mode WebSocket URL."""
+    if fake.socket_mode_url is None:
+        raise ApiError("internal_error", detail="no socket mode server is running for this fake")
+    return {"ok": True, "url": f"{fake.socket_mode_url}?ticket={secrets.token_hex(8)}"}
+
+
 # --------------------------------------------------------------------------- chat.*
 def chat_post_message(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
     """chat.postMessage."""
@@ -555,6 +562,7 @@ def files_upload(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
 
 METHODS: dict[str, Handler] = {
     "auth.test": auth_test,
+    "apps.connections.open": apps_connections_open,
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,
     "chat.postEphemeral": chat_post_ephemeral,

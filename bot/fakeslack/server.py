@@ -63,9 +63,14 @@ def _token(request: Request, args: dict[str, Any]) -> str | None:
     return str(token) if token else None
 
 
-def _check_token(fake: FakeSlack, token: str | None) -> None:
+def _check_token(fake: FakeSlack, token: str | None, method: str) -> None:
     if not token:
         raise ApiError("not_authed")
+    if method == "apps.connections.open" or token.startswith("xapp-"):
+        # App-level tokens open sockets and nothing else; bot tokens can't open sockets.
+        if (method == "apps.connections.open") != token.startswith("xapp-"):
+            raise ApiError("not_allowed_token_type")
+        return
     if fake.valid_tokens is not None:
         if token not in fake.valid_tokens:
             raise ApiError("invalid_auth")
@@ -94,7 +99,7 @@ async def api_method(request: Request) -> Response:
     try:
         args = normalise_args(await _read_args(request))
         token = _token(request, args)
-        _check_token(fake, token)
+        _check_token(fake, token, method)
         fault = fake.take_fault(method)
         if fault is not None:
             if fault.delay:

@@ -30,6 +30,22 @@ _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
+def texts_of(value: Any) -> list[str]:
+    """Every `text` string inside Block Kit JSON (text objects, fields, options, rich text)."""
+    out: list[str] = []
+    if isinstance(value, dict):
+        text = value.get("text")
+        if isinstance(text, str):
+            out.append(text)
+        for key, item in value.items():
+            if key != "text" or not isinstance(item, str):
+                out.extend(texts_of(item))
+    elif isinstance(value, list):
+        for item in value:
+            out.extend(texts_of(item))
+    return out
+
+
 class WaitTimeout(AssertionError):
     """`FakeSlack.wait_for` ran out of time; the message lists what Slack received."""
 
@@ -70,6 +86,10 @@ class MessageRecord:
     source: str = "api"
     deleted: bool = False
     edits: list[dict[str, Any]] = field(default_factory=list)
+
+    def all_text(self) -> str:
+        """The fallback text and every text inside the blocks and attachments, one per line."""
+        return "\n".join([self.text, *texts_of(self.blocks), *texts_of(self.attachments)])
 
     @property
     def ephemeral(self) -> bool:
@@ -149,6 +169,10 @@ class ViewRecord:
     def private_metadata(self) -> str:
         """The view's private_metadata ('' when none)."""
         return str(self.view.get("private_metadata") or "")
+
+    def all_text(self) -> str:
+        """The title and every text inside the view's blocks, one per line."""
+        return "\n".join([self.title, *texts_of(self.blocks)])
 
     @property
     def title(self) -> str:
@@ -328,6 +352,7 @@ class FakeSlack:
         self.trigger_ttl = trigger_ttl
         self.clock = clock
         self.base_url: str | None = None
+        self.socket_mode_url: str | None = None
         self.calls: list[RecordedCall] = []
         self.messages: list[MessageRecord] = []
         self.views: dict[str, ViewRecord] = {}

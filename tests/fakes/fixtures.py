@@ -6,7 +6,14 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from bot.fakeslack import FakeSlack, RunningFakeSlack, SlackDriver, serve_fake_slack
+from bot.fakeslack import (
+    FakeSlack,
+    RunningFakeSlack,
+    SlackDriver,
+    SocketModeServer,
+    serve_fake_slack,
+    serve_socket_mode,
+)
 
 MakeDriver = Callable[..., SlackDriver]
 
@@ -16,6 +23,13 @@ async def fake_slack() -> AsyncIterator[RunningFakeSlack]:
     """A fake Slack served on a loopback port: `.url`, `.api_url` (url + '/api/'), `.fake`."""
     async with serve_fake_slack(FakeSlack()) as running:
         yield running
+
+
+@pytest.fixture
+async def fake_socket_mode(fake_slack: RunningFakeSlack) -> AsyncIterator[SocketModeServer]:
+    """A Socket Mode endpoint for `fake_slack` (apps.connections.open returns its URL)."""
+    async with serve_socket_mode(fake_slack.fake) as server:
+        yield server
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -284,3 +285,18 @@ async def serve_smoke_bot(api_url: str, **client_kw: Any) -> AsyncIterator[Smoke
     async with serve(Starlette(routes=[Route("/slack/events", events, methods=["POST"])])) as srv:
         bot.url = srv.url
         yield bot
+
+
+@contextlib.asynccontextmanager
+async def connect_smoke_bot(
+    api_url: str, app_token: str = "xapp-1-test"
+) -> AsyncIterator[SmokeBot]:
+    """Run the smoke bot in Socket Mode: apps.connections.open on the fake, then its socket."""
+    client = AsyncWebClient(token="xoxb-test", base_url=api_url)
+    bot = SmokeBot(url="socket-mode", client=client)
+    handler = AsyncSocketModeHandler(build_app(client, bot), app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    try:
+        yield bot
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]

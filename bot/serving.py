@@ -17,7 +17,10 @@ class EmbeddedServer:
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         self._app = app
         self._host = host
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP
+        # (accepted sockets inherit it). Without it a response written in two parts waits
+        # for the peer's delayed ACK: ~40 ms per request on a keep-alive connection.
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.port: int = self._sock.getsockname()[1]

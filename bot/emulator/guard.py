@@ -53,7 +53,8 @@ class ApiGuard:
             return
         method = scope["method"]
         template = self.template(scope)
-        self.state.stats.record(method, template)
+        query = scope.get("query_string", b"").decode("latin-1")
+        self.state.stats.record(method, template, scope["path"], query)
         fault = self.state.faults.take(method, scope["path"])
         if fault is not None:
             if fault.latency_ms:

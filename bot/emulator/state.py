@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import string
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,15 +85,30 @@ def pod_id(workload_id: str, index: int) -> str:
     return str(uuid.uuid5(POD_NAMESPACE, f"{workload_id}/{index}"))
 
 
+@dataclass(frozen=True, slots=True)
+class SeenRequest:
+    """One API call as it arrived (for tests that check what a client sent)."""
+
+    method: str
+    path: str
+    query: str
+    template: str
+
+
 class CallStats:
-    """API calls counted by method and route template, e.g. `GET /api/v1/workloads`."""
+    """API calls counted by method and route template, e.g. `GET /api/v1/workloads`.
+
+    `recent` keeps the last 500 calls with their raw query strings.
+    """
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
+        self.recent: deque[SeenRequest] = deque(maxlen=500)
 
-    def record(self, method: str, template: str) -> None:
+    def record(self, method: str, template: str, path: str = "", query: str = "") -> None:
         """Count one call."""
         self.calls[f"{method} {template}"] += 1
+        self.recent.append(SeenRequest(method, path or template, query, template))
 
     def count(self, method: str, template: str) -> int:
         """Calls seen for one method and template."""
@@ -106,6 +121,7 @@ class CallStats:
     def clear(self) -> None:
         """Forget all counts."""
         self.calls.clear()
+        self.recent.clear()
 
 
 class EmulatorState:

@@ -1,14 +1,17 @@
-"""`/inference` end to end: signed requests to the real app, replies read from the fake Slack."""
+"""`/inference` end to end: signed requests to the real app in HTTP mode, the emulator behind
+it, and assertions on what the fake Slack received."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from bot.fakeslack import RunningFakeSlack
+from bot.runai import models
 from tests.conftest import RunningEmulator
-from tests.e2e.slack_harness import Bot, running_bot
+from tests.e2e.slack_harness import CHANNEL, HOSTILE, USER, Bot, running_bot
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
@@ -19,22 +22,256 @@ async def bot(emulator: RunningEmulator, fake_slack: RunningFakeSlack) -> AsyncI
         yield running
 
 
+def _escaped_everywhere(text: str) -> None:
+    for raw in ("<!channel>", "<@U123>", "<https://evil|click>"):
+        assert raw not in text, f"{raw} reached Slack unescaped"
+
+
 async def test_help_is_in_the_ack(bot: Bot) -> None:
     response = await bot.driver.command("/inference", "help")
     assert response.status_code == 200
     message = await bot.reply_with("/inference help")
-    assert "scale" in str(message.blocks)
+    for word in (
+        "model",
+        "create",
+        "status",
+        "scale",
+        "update",
+        "delete",
+        "metrics",
+        "watch",
+        "unwatch",
+        "list",
+    ):
+        assert f"/inference {word}" in str(message.blocks)
+
+
+async def test_empty_command_is_help(bot: Bot) -> None:
+    await bot.driver.command("/inference", "")
+    await bot.reply_with("/inference help")
 
 
 async def test_unknown_subcommand_gets_short_help(bot: Bot) -> None:
     await bot.driver.command("/inference", "frobnicate now")
     message = await bot.reply_with("frobnicate")
     assert "I don't know" in message.text
+    assert "`scale`" in str(message.blocks)
     assert "Traceback" not in str(message.blocks)
 
 
-async def test_status_of_a_named_workload(bot: Bot) -> None:
+async def test_non_numeric_replicas_is_refused_in_the_ack(bot: Bot) -> None:
     await bot.create("llama-chat")
+    await bot.driver.command("/inference", "scale llama-chat two")
+    message = await bot.reply_with("whole number")
+    assert "/inference scale" in str(message.blocks)
+    assert bot.watcher.records == []
+
+
+async def test_min_above_max_is_refused(bot: Bot) -> None:
+    await bot.driver.command("/inference", "scale llama-chat 3 1")
+    await bot.reply_with("can't be more than max")
+
+
+async def test_hostile_command_text_is_escaped(bot: Bot) -> None:
+    await bot.driver.command("/inference", f"status {HOSTILE}")
+    message = await bot.reply_with("not a workload name")
+    _escaped_everywhere(message.text + str(message.blocks))
+    assert "&lt;!channel&gt;" in str(message.blocks)
+
+
+async def test_status_of_a_named_workload(bot: Bot) -> None:
+    created = await bot.create("llama-chat")
     await bot.driver.command("/inference", "status llama-chat")
-    message = await bot.reply_with("llama-chat is")
-    assert "team-a" in str(message.blocks)
+    message = await bot.reply_with("llama-chat")
+    blocks = str(message.blocks)
+    assert "team-a" in blocks and "vllm/vllm-openai:v0.6.3" in blocks
+    assert created.workload_id in blocks
+
+
+async def test_status_by_id(bot: Bot) -> None:
+    created = await bot.create("by-id")
+    await bot.driver.command("/inference", f"status {created.workload_id}")
+    await bot.reply_with("by-id")
+
+
+async def test_unknown_name(bot: Bot) -> None:
+    await bot.driver.command("/inference", "status ghost")
+    message = await bot.reply_with("no inference named ghost")
+    assert message.ephemeral_to == USER
+
+
+async def test_hostile_phase_message_is_escaped(bot: Bot) -> None:
+    created = await bot.create("victim")
+    async with httpx.AsyncClient(base_url=bot.emu.url) as http:
+        r = await http.post(
+            f"/emulator/workloads/{created.workload_id}/phase",
+            json={"phase": "Failed", "message": f"OOM {HOSTILE}"},
+        )
+        assert r.status_code == 200
+    await bot.driver.command("/inference", "status victim")
+    message = await bot.reply_with("OOM")
+    text = message.text + str(message.blocks)
+    _escaped_everywhere(text)
+    assert "&lt;!channel&gt; &lt;@U123&gt; &lt;https://evil|click&gt; &amp;" in text
+
+
+async def test_ambiguous_name_asks_which_one(bot: Bot) -> None:
+    first = await bot.create("twin", project_id="1")
+    second = await bot.create("twin", project_id="2")
+    await bot.driver.command("/inference", "status twin")
+    question = await bot.reply_with("Which one")
+    blocks = str(question.blocks)
+    assert "team-a" in blocks and "team-b" in blocks
+    # Pick the team-b one: the command runs again with its id.
+    buttons = question.blocks[1]["elements"]
+    chosen = next(b for b in buttons if "team-b" in b["text"]["text"])
+    await bot.driver.click(question, chosen["action_id"])
+    answer = await bot.reply(lambda m: m is not question and "twin is" in m.text)
+    assert second.workload_id in str(answer.blocks)
+    assert first.workload_id not in str(answer.blocks)
+
+
+async def test_scale_with_numbers_patches_autoscaling(bot: Bot) -> None:
+    created = await bot.create("scaler")
+    await bot.driver.command("/inference", "scale scaler 2")
+    await bot.reply_with("Scaled scaler to 2 replicas")
+    current = await bot.runai.get_inference(created.workload_id)
+    assert current.spec is not None and current.spec.autoscaling is not None
+    assert (current.spec.autoscaling.min_replicas, current.spec.autoscaling.max_replicas) == (2, 2)
+    assert bot.watcher.records == [
+        (created.workload_id, "scale", USER, "Scaled scaler to 2 replicas.")
+    ]
+
+
+async def test_scale_to_a_range_needs_a_metric(bot: Bot) -> None:
+    await bot.create("ranged")
+    await bot.driver.command("/inference", "scale ranged 1 4")
+    await bot.reply_with("need an autoscaling metric")
+    assert bot.watcher.records == []
+
+
+async def test_scale_keeps_the_current_metric(bot: Bot) -> None:
+    created = await bot.create(
+        "metered",
+        autoscaling=models.AutoScaling(
+            min_replicas=1, max_replicas=2, metric="concurrency", metric_threshold=8
+        ),
+    )
+    await bot.driver.command("/inference", "scale metered 1 5")
+    await bot.reply_with("Scaled metered to 1-5 replicas (concurrency 8)")
+    current = await bot.runai.get_inference(created.workload_id)
+    assert current.spec is not None and current.spec.autoscaling is not None
+    assert current.spec.autoscaling.max_replicas == 5
+
+
+async def test_delete_asks_first_then_deletes(bot: Bot) -> None:
+    created = await bot.create("doomed")
+    await bot.driver.command("/inference", "delete doomed")
+    confirm = await bot.reply_with("Delete *doomed*")
+    button = confirm.blocks[1]["elements"][0]
+    assert button["style"] == "danger" and "confirm" in button
+    # Nothing is deleted before the click.
+    still = await bot.runai.get_workload(created.workload_id)
+    assert still.phase != models.Phase.DELETING
+    # The confirm dialog cancelled: nothing is sent.
+    assert await bot.driver.click(confirm, button["action_id"], confirm=False) is None
+    await bot.driver.click(confirm, button["action_id"])
+
+    def replaced() -> bool:
+        return "Deleting doomed" in confirm.text
+
+    await bot.fake.wait_for(replaced, timeout=10)
+    assert bot.watcher.records[-1][:3] == (created.workload_id, "delete", USER)
+    gone = await bot.runai.get_inference(created.workload_id)
+    assert gone.desired_phase == models.DesiredPhase.DELETED or gone.actual_phase in (
+        models.Phase.DELETING,
+        None,
+    )
+
+
+async def test_delete_cancel_keeps_it(bot: Bot) -> None:
+    created = await bot.create("kept")
+    await bot.driver.command("/inference", "delete kept")
+    confirm = await bot.reply_with("Delete *kept*")
+    await bot.driver.click(confirm, "inference_cancel_delete")
+    await bot.fake.wait_for(lambda: "nothing was deleted" in confirm.text, timeout=10)
+    still = await bot.runai.get_workload(created.workload_id)
+    assert still.phase != models.Phase.DELETING
+    assert bot.watcher.records == []
+
+
+async def test_metrics_uploads_a_png_and_says_the_numbers(bot: Bot) -> None:
+    await bot.create("busy")
+    await bot.driver.command("/inference", "metrics busy --since 2h")
+    numbers = await bot.reply_with("p95")
+    assert "Throughput" in str(numbers.blocks) and "Latency" in str(numbers.blocks)
+
+    def uploaded() -> object:
+        return [f for f in bot.fake.files.values() if f.completed and f.content]
+
+    files = await bot.fake.wait_for(uploaded, timeout=10)
+    png = files[0]
+    assert png.content is not None and png.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert CHANNEL in png.channels
+    assert png.initial_comment and "p95" in png.initial_comment
+
+
+async def test_metrics_of_a_pod(bot: Bot) -> None:
+    await bot.create("podded")
+    await bot.driver.command(
+        "/inference", "metrics podded --pod 0b9a5c43-3f5e-4e7a-9d35-2f6a1b8c7d10"
+    )
+    message = await bot.reply(lambda m: "podded" in m.text)
+    assert "0b9a5c43" in message.text or "Run:ai" in str(message.blocks)
+
+
+async def test_watch_and_unwatch_call_the_watcher(bot: Bot) -> None:
+    created = await bot.create("followed")
+    await bot.driver.command("/inference", "watch followed")
+    await bot.reply_with("Following followed here")
+    assert bot.watcher.watched == [(created.workload_id, CHANNEL, USER, "watch")]
+    await bot.driver.command("/inference", "unwatch followed")
+    await bot.reply_with("Stopped following followed")
+    assert bot.watcher.unwatched == [(created.workload_id, CHANNEL)]
+
+
+async def test_list_marks_what_this_channel_follows(bot: Bot) -> None:
+    followed = await bot.create("alpha")
+    await bot.create("beta")
+    bot.watcher.following[CHANNEL] = {followed.workload_id}
+    await bot.driver.command("/inference", "list")
+    message = await bot.reply_with("Inference workloads")
+    lines = [str(b) for b in message.blocks if b["type"] == "section"]
+    alpha = next(line for line in lines if "alpha" in line)
+    beta = next(line for line in lines if "beta" in line)
+    assert "followed here" in alpha and "followed here" not in beta
+
+
+async def test_list_pages(bot: Bot) -> None:
+    bot.deps.list_page_size = 2
+    for name in ("p-a", "p-b", "p-c"):
+        await bot.create(name)
+    await bot.driver.command("/inference", "list")
+    first = await bot.reply_with("Next page")
+    assert "p-c" not in str(first.blocks)
+    await bot.driver.click(first, "inference_list_page")
+    await bot.fake.wait_for(lambda: "p-c" in str(first.blocks), timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("status", "words"),
+    [
+        (401, "credentials were refused"),
+        (403, "service account may not read ghostly"),
+        (404, "no inference named ghostly"),
+        (503, "Run:ai is unavailable"),
+    ],
+)
+async def test_runai_errors_become_one_sentence(bot: Bot, status: int, words: str) -> None:
+    # Warm the token first, then fail the workloads API itself.
+    await bot.runai.list_projects()
+    await bot.fault(status, path_prefix="/api/v1/workloads")
+    await bot.driver.command("/inference", "status ghostly")
+    message = await bot.reply_with(words)
+    assert "Traceback" not in message.text + str(message.blocks)
+    await bot.clear_faults()

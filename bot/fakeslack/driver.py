@@ -316,6 +316,25 @@ class SlackDriver:
             payload["response_url"] = self._response_url(target.channel, u["id"], target.ts)
         return await self._post_payload(payload, retry_num=retry_num)
 
+    async def suggest(
+        self, view: ViewRecord, action_id: str, value: str, *, user: str | None = None
+    ) -> httpx.Response:
+        """Type into an external_select: a block_suggestion payload; the ack carries options."""
+        block, _ = find_element(view.blocks, action_id)
+        payload = {
+            "type": "block_suggestion",
+            "user": self._user(user),
+            "container": {"type": "view", "view_id": view.id},
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "action_id": action_id,
+            "block_id": block.get("block_id"),
+            "value": value,
+            "team": {"id": self.team_id, "domain": TEAM_DOMAIN},
+            "view": view.to_slack(state_values(view.blocks)),
+        }
+        return await self._post_payload(payload)
+
     # ------------------------------------------------------------------ modals
     @property
     def open_views(self) -> list[ViewRecord]:

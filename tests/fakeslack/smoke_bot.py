@@ -106,6 +106,17 @@ def wizard(step: int) -> dict[str, Any]:
                 },
             },
             {
+                "type": "section",
+                "block_id": "model",
+                "text": {"type": "mrkdwn", "text": "Model"},
+                "accessory": {
+                    "type": "external_select",
+                    "action_id": "model",
+                    "min_query_length": 1,
+                    "placeholder": {"type": "plain_text", "text": "Search"},
+                },
+            },
+            {
                 "type": "input",
                 "block_id": "choice",
                 "label": {"type": "plain_text", "text": "Then"},
@@ -209,6 +220,14 @@ def build_app(client: AsyncWebClient, bot: SmokeBot) -> AsyncApp:
         await ack()
         bot.seen_views.append(body["view"]["id"])
         await client.views_push(trigger_id=body["trigger_id"], view=wizard(9))
+
+    @app.options("model")
+    async def model_options(ack: Any, payload: dict[str, Any]) -> None:
+        query = payload["value"]
+        names = [
+            n for n in ("Qwen/Qwen2.5-7B", "meta-llama/Llama-3-8B") if query.lower() in n.lower()
+        ]
+        await ack(options=[{"text": {"type": "plain_text", "text": n}, "value": n} for n in names])
 
     @app.view("wizard")
     async def wizard_submitted(ack: Any, view: dict[str, Any]) -> None:

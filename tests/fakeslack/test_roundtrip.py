@@ -368,3 +368,19 @@ async def test_app_mention_event(
         assert (
             call.args["thread_ts"] == "1.000100" and call.args["text"] == "you said <@UBOT0001> hi"
         )
+
+
+async def test_block_suggestion_and_all_text(
+    fake_slack: RunningFakeSlack, make_slack_driver: MakeDriver
+) -> None:
+    async with serve_smoke_bot(fake_slack.api_url) as bot:
+        driver = make_slack_driver(bot.url, SIGNING_SECRET)
+        await driver.command("/inference", "wizard")
+        await fake_slack.fake.wait_for_call("views.open")
+        view = driver.last_view()
+        assert "Step 1" in view.all_text() and "More" in view.all_text()
+        response = await driver.suggest(view, "model", "qwen")
+        assert [o["value"] for o in response.json()["options"]] == ["Qwen/Qwen2.5-7B"]
+        # Picking from an external select: any value goes, Slack sends it back as the option.
+        await driver.submit_view(values={"choice": "update", "model": "Qwen/Qwen2.5-7B"})
+        assert view.title == "Step 2"

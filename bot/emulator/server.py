@@ -33,5 +33,4 @@ async def serve_forever(settings: Settings, host: str, port: int) -> None:
                 "phase_seconds": settings.emulator_phase_seconds,
             },
         )
-        print(f"Run:ai emulator on {server.url} (client id {client_id!r}, secret {shown!r})")
         await asyncio.Event().wait()

@@ -12,6 +12,7 @@ import pytest
 
 from bot.emulator import CLUSTER_ID, EmulatorState, create_app
 from bot.runai import RunaiClient
+from bot.runai.transport import AiohttpTransport
 from bot.serving import EmbeddedServer, serve
 from tests.runai.schema_check import assert_request_matches
 
@@ -30,9 +31,9 @@ class Exchange:
 
 @dataclass
 class RecordingTransport(httpx.AsyncBaseTransport):
-    """A real HTTP transport that remembers every exchange."""
+    """The client's real (aiohttp) transport, remembering every exchange."""
 
-    inner: httpx.AsyncBaseTransport = field(default_factory=httpx.AsyncHTTPTransport)
+    inner: httpx.AsyncBaseTransport = field(default_factory=AiohttpTransport)
     exchanges: list[Exchange] = field(default_factory=list)
     # Lets a test make the transport lose a response after the server handled it.
     drop_response: Callable[[httpx.Request], bool] | None = None

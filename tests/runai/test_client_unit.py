@@ -22,7 +22,9 @@ TOKEN = {"accessToken": "t", "expiresIn": 3600}
 
 @pytest.fixture
 async def client() -> AsyncIterator[RunaiClient]:
-    async with RunaiClient(BASE, "id", "secret", max_retries=0) as runai:
+    # respx intercepts httpx's own transport, so this client uses it instead of aiohttp.
+    transport = httpx.AsyncHTTPTransport()
+    async with RunaiClient(BASE, "id", "secret", max_retries=0, transport=transport) as runai:
         yield runai
 
 

@@ -55,6 +55,7 @@ class Leadership:
         self._valid_until = 0.0
         self._epoch: int | None = None
         self._listeners: list[Callable[[bool], None]] = []
+        self._reported = False
 
     @property
     def epoch(self) -> int | None:
@@ -79,44 +80,41 @@ class Leadership:
 
     async def tick(self) -> bool:
         """Take or renew the lease; returns whether we lead now."""
-        was = self.is_leader()
         started = self._clock()
         try:
             epoch = await self.store.acquire_lease(self.name, self.holder, self.ttl, started)
         except Exception:
+            # Keep what we had: leadership runs out on its own at `_valid_until`.
             logger.warning(
                 "leader lease renewal failed", extra={"holder": self.holder}, exc_info=True
             )
-            epoch = None if not was else self._epoch
-            now = self.is_leader()
-            self._notify(was, now)
-            return now
-        if epoch is None:
-            self._epoch = None
-            self._valid_until = 0.0
         else:
-            if epoch != self._epoch:
-                logger.info("leader elected", extra={"holder": self.holder, "epoch": epoch})
-            self._epoch = epoch
-            self._valid_until = started + self.ttl - self.safety
-        now = self.is_leader()
-        self._notify(was, now)
-        return now
+            if epoch is None:
+                self._epoch = None
+                self._valid_until = 0.0
+            else:
+                if epoch != self._epoch:
+                    logger.info("leader elected", extra={"holder": self.holder, "epoch": epoch})
+                self._epoch = epoch
+                self._valid_until = started + self.ttl - self.safety
+        self._report()
+        return self.is_leader()
 
     async def release(self) -> None:
         """Give the lease up (clean shutdown): another replica may take over at once."""
-        was = self.is_leader()
         self._epoch = None
         self._valid_until = 0.0
         try:
             await self.store.release_lease(self.name, self.holder)
         except Exception:
             logger.warning("leader lease release failed", exc_info=True)
-        self._notify(was, False)
+        self._report()
 
-    def _notify(self, was: bool, now: bool) -> None:
-        if was == now:
+    def _report(self) -> None:
+        now = self.is_leader()
+        if now == self._reported:
             return
+        self._reported = now
         if not now:
             logger.info("leadership lost", extra={"holder": self.holder})
         for listener in self._listeners:

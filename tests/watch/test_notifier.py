@@ -1,0 +1,228 @@
+"""The notifier: retry decisions, coalescing, rate limits and the crash window,
+against the fake Slack served over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.fakeslack import RunningFakeSlack
+from bot.watch.diff import Observation, Transition
+from bot.watch.notifier import Notifier, classify, group_for, reply_context
+from bot.watch.store import Change, OutboxItem, Store, WatchUpdate
+
+LEASE = "watch-leader"
+
+
+def slack_error(status: int, error: str, headers: dict[str, str] | None = None) -> SlackApiError:
+    response = AsyncSlackResponse(
+        client=None,  # type: ignore[arg-type]
+        http_verb="POST",
+        api_url="https://slack.test/api/chat.postMessage",
+        req_args={},
+        data={"ok": False, "error": error},
+        headers=headers or {},
+        status_code=status,
+    )
+    return SlackApiError(error, response)
+
+
+def test_classify() -> None:
+    limited = classify(slack_error(429, "ratelimited", {"Retry-After": "7"}), 1)
+    assert (limited.retry_after, limited.permanent) == (7.0, False)
+    server = classify(slack_error(500, "internal_error"), 3)
+    assert not server.permanent and server.retry_after is not None and server.retry_after <= 2.4
+    gone = classify(slack_error(200, "channel_not_found"), 1)
+    assert gone.permanent and gone.retry_after is None
+    timeout = classify(TimeoutError(), 1)
+    assert timeout.uncertain and not timeout.permanent
+    capped = classify(slack_error(503, "service_unavailable"), 30)
+    assert capped.retry_after is not None and capped.retry_after <= 72
+
+
+def item(
+    id: int,
+    workload: str,
+    kind: str = "transition",
+    old: str = "A",
+    new: str = "B",
+    state: str = "pending",
+    **payload: Any,
+) -> OutboxItem:
+    body: dict[str, Any] = dict(payload)
+    if kind == "transition":
+        body.setdefault(
+            "transition",
+            Transition(old_phase=old, new_phase=new, at=datetime.now(UTC)).to_json(),
+        )
+        body.setdefault("parent", {"name": f"n-{workload}", "phase": new})
+    return OutboxItem(
+        id=id,
+        workload_id=workload,
+        channel="C1",
+        thread_ts="1.1",
+        kind=kind,
+        payload=body,
+        state=state,
+        attempts=0,
+        next_attempt_at=0.0,
+        claimed_by=None,
+        reply_ts=None,
+    )
+
+
+def test_group_for_coalesces_one_workload_in_order() -> None:
+    items = [
+        item(1, "w1", old="Creating", new="Initializing"),
+        item(2, "w2"),
+        item(3, "w1", old="Initializing", new="Running"),
+        item(4, "w1", kind="record", action="scale", user="U1", summary="x"),
+        item(5, "w1", old="Running", new="Updating"),
+    ]
+    assert [i.id for i in group_for(items)] == [1, 3]
+    assert [i.id for i in group_for(items[1:])] == [2]
+    # an item that may already be in Slack is never merged with others
+    assert [i.id for i in group_for([item(1, "w1", state="sending"), item(3, "w1")])] == [1]
+    template, context, broadcast = reply_context(group_for(items))
+    assert template == "watch_transition" and not broadcast
+    assert context["path"] == ["Creating", "Initializing", "Running"]
+
+
+def test_reply_context_of_a_failure_broadcasts() -> None:
+    failed = item(1, "w1", old="Running", new="Failed")
+    assert reply_context([failed])[2] is True
+
+
+@pytest.fixture
+async def served(
+    fake_slack: RunningFakeSlack, tmp_path: Path
+) -> AsyncIterator[tuple[Store, AsyncWebClient]]:
+    store = Store(f"sqlite:///{tmp_path / 'n.db'}")
+    await store.create_schema()
+    await store.ensure_lease(LEASE)
+    yield store, AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url)
+    await store.close()
+
+
+class Lease:
+    def __init__(self, store: Store, holder: str) -> None:
+        self.store, self.holder, self.name = store, holder, LEASE
+
+    def is_leader(self) -> bool:
+        return True
+
+    async def take(self) -> None:
+        await self.store.release_lease(LEASE, "A")
+        assert await self.store.acquire_lease(LEASE, self.holder, 60.0, time.time())
+
+
+async def queue_transitions(store: Store, workloads: int, parent_ts: str) -> None:
+    for n in range(workloads):
+        o = Observation(workload_id=f"w{n}", phase="Running", name=f"svc-{n}")
+        w = await store.add_watch(
+            o,
+            channel="C0001",
+            parent_ts=parent_ts,
+            reason="watch",
+            user=None,
+            workload_created_at=None,
+        )
+        t = Transition(old_phase="Running", new_phase="Degraded", at=datetime.now(UTC))
+        update = WatchUpdate("Degraded", t.at, False, None, None, t)
+        assert await store.apply([Change(watch=w, update=update)]) == 1
+
+
+async def drain(notifier: Notifier, store: Store) -> None:
+    for _ in range(200):
+        if not await store.open_items():
+            return
+        await asyncio.sleep(await notifier.drain_once())
+    raise AssertionError("outbox did not drain")
+
+
+async def test_crash_after_slack_accepted_is_not_posted_twice(
+    served: tuple[Store, AsyncWebClient],
+    fake_slack: RunningFakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store, slack = served
+    fake = fake_slack.fake
+    parent = await slack.chat_postMessage(channel="C0001", text="parent")
+    await queue_transitions(store, 1, parent["ts"])
+    a = Lease(store, "A")
+    await a.take()
+    crashed = Notifier(store, slack, a)
+
+    async def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("process died before recording the reply")
+
+    monkeypatch.setattr(store, "set_reply_ts", crash)
+    with pytest.raises(RuntimeError):
+        await crashed.drain_once()
+    monkeypatch.undo()
+    assert [i.state for i in await store.all_items()] == ["sending"]
+    assert len(fake.thread_replies("C0001", parent["ts"])) == 1
+
+    b = Lease(store, "B")
+    await b.take()
+    await drain(Notifier(store, slack, b), store)
+    assert len(fake.thread_replies("C0001", parent["ts"])) == 1
+    [done] = await store.all_items()
+    assert done.state == "delivered"
+    assert done.reply_ts == fake.thread_replies("C0001", parent["ts"])[0].ts
+
+
+async def test_crash_window_without_thread_history_posts_again(
+    served: tuple[Store, AsyncWebClient],
+    fake_slack: RunningFakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The documented residual: when Slack cannot be asked, a duplicate beats a loss."""
+    store, slack = served
+    fake = fake_slack.fake
+    parent = await slack.chat_postMessage(channel="C0001", text="parent")
+    await queue_transitions(store, 1, parent["ts"])
+    a = Lease(store, "A")
+    await a.take()
+
+    async def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("died")
+
+    monkeypatch.setattr(store, "set_reply_ts", crash)
+    with pytest.raises(RuntimeError):
+        await Notifier(store, slack, a).drain_once()
+    monkeypatch.undo()
+    fake.fail_next("conversations.replies", error="missing_scope", count=5)
+    b = Lease(store, "B")
+    await b.take()
+    await drain(Notifier(store, slack, b), store)
+    assert len(fake.thread_replies("C0001", parent["ts"])) == 2
+
+
+async def test_one_post_per_second_per_channel_and_retry_after(
+    served: tuple[Store, AsyncWebClient], fake_slack: RunningFakeSlack
+) -> None:
+    store, slack = served
+    fake = fake_slack.fake
+    parent = await slack.chat_postMessage(channel="C0001", text="parent")
+    await queue_transitions(store, 3, parent["ts"])
+    fake.fail_next("chat.postMessage", status=429, retry_after=1, count=1)
+    a = Lease(store, "A")
+    await a.take()
+    await drain(Notifier(store, slack, a, channel_interval=0.3), store)
+    posts = fake.calls_to("chat.postMessage")[1:]  # after the parent
+    assert [c.status for c in posts] == [429, 200, 200, 200]
+    assert posts[1].time - posts[0].time >= 1.0  # Retry-After honoured
+    assert posts[2].time - posts[1].time >= 0.3 and posts[3].time - posts[2].time >= 0.3
+    texts = [m.text for m in fake.thread_replies("C0001", parent["ts"])]
+    assert texts == [f"svc-{n}: Running → Degraded" for n in range(3)]
+    assert all(m.reply_broadcast for m in fake.thread_replies("C0001", parent["ts"]))

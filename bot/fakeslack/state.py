@@ -355,6 +355,8 @@ class FakeSlack:
         self.socket_mode_url: str | None = None
         self.calls: list[RecordedCall] = []
         self.messages: list[MessageRecord] = []
+        self._by_ts: dict[tuple[str, str], list[MessageRecord]] = {}
+        self._threads: dict[tuple[str, str], list[MessageRecord]] = {}
         self.views: dict[str, ViewRecord] = {}
         self.files: dict[str, FileRecord] = {}
         self.responses: list[ResponseRecord] = []
@@ -385,6 +387,8 @@ class FakeSlack:
         """Forget recorded calls, messages, views, files, responses, triggers and faults."""
         self.calls.clear()
         self.messages.clear()
+        self._by_ts.clear()
+        self._threads.clear()
         self.views.clear()
         self.files.clear()
         self.responses.clear()
@@ -613,13 +617,16 @@ class FakeSlack:
     def add_message(self, message: MessageRecord) -> MessageRecord:
         """Store a message and tell listeners."""
         self.messages.append(message)
+        self._by_ts.setdefault((message.channel, message.ts), []).append(message)
+        if message.thread_ts is not None:
+            self._threads.setdefault((message.channel, message.thread_ts), []).append(message)
         self.notify(FakeEvent("message", message=message))
         return message
 
     def find_message(self, channel: str, ts: str) -> MessageRecord | None:
         """The live message `ts` in `channel` (ephemeral ones included)."""
-        for m in self.messages:
-            if m.channel == channel and m.ts == ts and not m.deleted:
+        for m in self._by_ts.get((channel, ts), ()):
+            if not m.deleted:
                 return m
         return None
 
@@ -640,12 +647,8 @@ class FakeSlack:
         """Replies under `thread_ts` in `channel`, oldest first."""
         return [
             m
-            for m in self.messages
-            if m.channel == channel
-            and m.thread_ts == thread_ts
-            and m.ts != thread_ts
-            and not m.deleted
-            and not m.ephemeral
+            for m in self._threads.get((channel, thread_ts), ())
+            if m.ts != thread_ts and not m.deleted and not m.ephemeral
         ]
 
     def ephemerals(self, user: str | None = None) -> list[MessageRecord]:

@@ -129,7 +129,8 @@ async def make_client(emulator: Emulator) -> AsyncIterator[ClientFactory]:
     made: list[tuple[RunaiClient, RecordingTransport]] = []
 
     async def make(**options: Any) -> tuple[RunaiClient, RecordingTransport]:
-        transport = RecordingTransport()
+        transport = options.pop("transport", None) or RecordingTransport()
+        assert isinstance(transport, RecordingTransport)
         options = {
             "base_url": emulator.url,
             "client_id": CLIENT_ID,

@@ -1,7 +1,8 @@
-"""Check requests the client sends against the official schema subset (jsonschema).
+"""Check requests the client sends against the official schema subset.
 
-Bodies are validated against the operation's `requestBody` schema; query parameters
-against the operation's parameter schemas (`explode: false` arrays split on commas).
+Bodies go through the team's contract helper (tests/contract.py: OAS 3.0 validators with
+format checks); query parameters are checked here against the operation's parameter
+schemas (`explode: false` arrays split on commas, integers and booleans parsed).
 """
 
 from __future__ import annotations
@@ -9,30 +10,15 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 import jsonschema
 
-_CANDIDATES = (
-    Path(__file__).resolve().parents[1] / "openapi-inference-subset.json",
-    Path(__file__).resolve().parents[2] / "bot" / "emulator" / "openapi-inference-subset.json",
-    Path("/work/shared/runai/openapi-inference-subset.json"),
-)
-# Not in the subset (its path is not published; see FACTS.md §1): checked by hand.
-MODEL_INFO_KEYS = {"modelName", "hfToken", "requestMinMemoryRequirements"}
-
-
-@cache
-def spec() -> dict[str, Any]:
-    """The schema subset, from the first place it is found."""
-    for candidate in _CANDIDATES:
-        if candidate.exists():
-            loaded: dict[str, Any] = json.loads(candidate.read_text())
-            return loaded
-    raise FileNotFoundError("openapi-inference-subset.json not found")
+from bot.config import DEFAULT_MODEL_INFO_PATH
+from tests import contract
+from tests.contract import spec
 
 
 def _resolve(node: dict[str, Any]) -> dict[str, Any]:
@@ -58,12 +44,11 @@ def _routes() -> list[tuple[re.Pattern[str], str]]:
     return routes
 
 
-def operation(method: str, path: str) -> dict[str, Any] | None:
-    """The subset's operation for a concrete method and path, or None."""
+def template_of(method: str, path: str) -> str | None:
+    """The subset's path template for a concrete method and path, or None."""
     for pattern, template in _routes():
-        if pattern.match(path):
-            found: dict[str, Any] | None = spec()["paths"][template].get(method.lower())
-            return found
+        if pattern.match(path) and method.lower() in spec()["paths"][template]:
+            return template
     return None
 
 
@@ -98,15 +83,20 @@ def assert_request_matches(request: httpx.Request) -> None:
     """Fail unless the request's body and query fit the schema subset."""
     path = request.url.path
     body = json.loads(request.content) if request.content else None
-    op = operation(request.method, path)
-    if op is None and request.method == "POST" and isinstance(body, dict) and "modelName" in body:
-        assert isinstance(body, dict) and set(body) <= MODEL_INFO_KEYS, body
-        assert isinstance(body["modelName"], str)
+    template = template_of(request.method, path)
+    if (
+        template is None
+        and request.method == "POST"
+        and path.endswith(("/model-info", "/hugging-face"))
+    ):
+        # The model-info path is a setting (FACTS.md §1); its body has the seed's shape.
+        assert not request.url.query
+        contract.assert_request_matches("POST", DEFAULT_MODEL_INFO_PATH, body)
         return
-    assert op is not None, f"{request.method} {path} is not in the schema subset"
+    assert template is not None, f"{request.method} {path} is not in the schema subset"
+    op = contract.operation(request.method, template)
     _check_query(op, parse_qs(request.url.query.decode(), keep_blank_values=True))
     if "requestBody" in op:
-        schema = op["requestBody"]["content"]["application/json"]["schema"]
-        _validate(schema, body)
+        contract.assert_request_matches(request.method, template, body)
     else:
         assert body is None, f"{request.method} {path} has no body in the schema"

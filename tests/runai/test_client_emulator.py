@@ -430,5 +430,46 @@ async def test_request_bodies_match_the_schema(
     from tests.runai.schema_check import assert_request_matches
 
     bad = httpx.Request("POST", "http://x" + INFERENCES, json={"name": "x", "spec": {}})
-    with pytest.raises(Exception, match="projectId"):
+    with pytest.raises(AssertionError, match="projectId"):
         assert_request_matches(bad)
+    bad_filter = httpx.Request(
+        "GET", "http://x/api/v1/workloads", params={"filterBy": "name==a,color==red"}
+    )
+    with pytest.raises(Exception, match="color==red"):
+        assert_request_matches(bad_filter)
+    exploded = httpx.Request(
+        "GET",
+        f"http://x{INFERENCES}/w/metrics",
+        params=[("metricType", "LATENCY"), ("metricType", "THROUGHPUT")],
+    )
+    with pytest.raises(AssertionError, match="explode"):
+        assert_request_matches(exploded)
+
+
+async def test_httpx_transports_work_too(make_client: ClientFactory, emulator: Emulator) -> None:
+    """Any httpx transport can replace the default aiohttp one (errors map the same)."""
+    client, transport = await make_client(
+        transport=RecordingTransport(inner=httpx.AsyncHTTPTransport()), timeout=0.3
+    )
+    await emulator.fault(status=503, count=1, pathPrefix="/api/v1/clusters")
+    assert [c.uuid for c in await client.list_clusters()] == [CLUSTER_ID]
+    created = await client.create_inference(creation(unique()))
+    await client.delete_inference(created.workload_id)
+    await emulator.fault(latencyMs=1000, count=10, pathPrefix="/api/v1/workloads")
+    with pytest.raises(errors.UnavailableError):
+        await client.get_workload(created.workload_id)
+    assert transport.outcomes("GET", "/api/v1/clusters") == [503, 200]
+    assert transport.outcomes("GET", "/api/v1/workloads/") == ["ReadTimeout"] * 4
+
+
+async def test_each_call_is_logged_at_debug_without_secrets(
+    client: RunaiClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot.runai")
+    await client.list_clusters()
+    calls = [r for r in caplog.records if r.message == "runai call"]
+    assert [(r.op, r.method, r.status) for r in calls] == [  # type: ignore[attr-defined]
+        ("token", "POST", 200),
+        ("list_clusters", "GET", 200),
+    ]
+    assert all(isinstance(r.latency_ms, float) for r in calls)  # type: ignore[attr-defined]

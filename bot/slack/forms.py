@@ -622,8 +622,8 @@ def model_from_deploy_value(value: str) -> models.ModelInfo | None:
 
 # --- API 400 → the field it is about -----------------------------------------------------
 
+# "image name" is about the image: the workload name hints are specific phrases.
 _FIELD_HINTS: tuple[tuple[str, Field], ...] = (
-    ("name", Field.NAME),
     ("project", Field.PROJECT),
     ("cluster", Field.CLUSTER),
     ("image", Field.IMAGE),
@@ -644,16 +644,23 @@ _FIELD_HINTS: tuple[tuple[str, Field], ...] = (
     ("metric", Field.METRIC),
     ("scaletozero", Field.RETENTION),
     ("retention", Field.RETENTION),
+    ("workloadname", Field.NAME),
+    ("havename", Field.NAME),
+    ("fieldname", Field.NAME),
+    ("nameis", Field.NAME),
 )
 
 
 def field_for_api_message(message: str, fields: tuple[Field, ...]) -> Field | None:
     """The form field an API error message is about, if it names one the form has."""
     squashed = re.sub(r"[^a-z]", "", message.lower())
-    for hint, field in _FIELD_HINTS:
-        if hint in squashed and field in fields:
-            return field
-    return None
+    found = [
+        (index, -len(hint), field)
+        for hint, field in _FIELD_HINTS
+        if field in fields and (index := squashed.find(hint)) != -1
+    ]
+    # The field the message names first is the one it is about.
+    return min(found)[2] if found else None
 
 
 CREATE_FIELDS = (

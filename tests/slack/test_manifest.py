@@ -1,0 +1,29 @@
+"""manifest.yaml: the slash command, interactivity, Socket Mode and only the scopes used."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yaml"
+
+
+def test_manifest_parses_with_command_and_scopes() -> None:
+    data = yaml.safe_load(MANIFEST.read_text())
+    assert 1 <= len(data["display_information"]["name"]) <= 35
+    (command,) = data["features"]["slash_commands"]
+    assert command["command"] == "/inference"
+    assert "scale <name> <min> [max]" in command["usage_hint"]
+    assert len(command["description"]) <= 2000
+    assert data["settings"]["interactivity"]["is_enabled"] is True
+    assert data["settings"]["socket_mode_enabled"] is True
+    assert sorted(data["oauth_config"]["scopes"]["bot"]) == [
+        "chat:write",
+        "commands",
+        "files:write",
+    ]
+
+
+def test_manifest_comments_name_the_http_url() -> None:
+    assert "/slack/events" in MANIFEST.read_text()

@@ -1,0 +1,296 @@
+"""Every template: rendered with sample (and hostile, oversized) data, parsed into
+slack_sdk models, and checked for the limits those models skip."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+from bot.runai import models
+from bot.slack import forms, render, views
+from bot.slack.errors import Problem
+from bot.slack.ids import Field
+from bot.slack.parsing import USAGES
+from bot.slack.present import (
+    Choice,
+    list_rows,
+    model_card,
+    series_stats,
+    workload_card,
+)
+
+HOSTILE = "<!channel> <@U123> <https://evil|click> & <!here>"
+LONG = (HOSTILE + " ") * 400  # ~20k characters
+
+
+def _workload(name: str = "llama", text: str = HOSTILE) -> models.Workload:
+    return models.Workload(
+        id="0b9a5c43-3f5e-4e7a-9d35-2f6a1b8c7d10",
+        name=name,
+        type="inference",
+        phase="Failed",
+        phase_message=text,
+        project_id="1",
+        project_name=text,
+        running_pods=1,
+        requested_pods=models.RequestedPods(min=1, max=3),
+        urls=[f"https://x.example/{text}"] * 20,
+        images=[text],
+        conditions=[models.Condition(type="Ready", status="False", message=text)] * 8,
+        created_at=datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
+        submitted_by=text,
+    )
+
+
+def _inference(text: str = HOSTILE) -> models.Inference:
+    return models.Inference(
+        name="llama",
+        workload_id="0b9a5c43-3f5e-4e7a-9d35-2f6a1b8c7d10",
+        project_id="1",
+        cluster_id="c",
+        created_by=text,
+        spec=models.InferenceSpecSpec(
+            image=text,
+            compute=models.Compute(gpu_devices_request=1, gpu_memory_request="20Gi"),
+            autoscaling=models.AutoScaling(min_replicas=1, max_replicas=3),
+        ),
+    )
+
+
+def _measurement(kind: str) -> models.Measurement:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    return models.Measurement(
+        type=kind,
+        values=[
+            models.MetricValue(value=float(i), timestamp=start + timedelta(minutes=i))
+            for i in range(20)
+        ],
+    )
+
+
+ORGS = (
+    [models.Project(id=str(i), name=f"{HOSTILE}{i}" * 5) for i in range(150)],
+    [models.Cluster(uuid="c-1", name=HOSTILE)],
+)
+
+
+def _messages(text: str) -> dict[str, Callable[[], dict[str, Any]]]:
+    info = models.ModelInfo(
+        model_name="org/" + text[:40],
+        pipeline_tag=text,
+        architectures=[text] * 30,
+        vllm_supporting_versions=[text] * 30,
+        min_memory_requirements_mb=16_000,
+    )
+    stats = [s for s in (series_stats(_measurement(k)) for k in ("THROUGHPUT", "LATENCY")) if s]
+    rows = list_rows([_workload(f"w{i}", text) for i in range(20)], {"x"})
+    return {
+        "help": lambda: render.message("help", usages=USAGES, error=None, usage=None),
+        "help-error": lambda: render.message("help", usages=USAGES, error=text, usage=text),
+        "help-error-no-usage": lambda: render.message(
+            "help", usages=USAGES, error=text, usage=None
+        ),
+        "error": lambda: render.message("error", sentence=text, detail=text),
+        "error-no-detail": lambda: render.message("error", sentence=text, detail=None),
+        "model_info": lambda: render.message(
+            "model_info", info=model_card(info, gated=True), deploy_value=forms.deploy_value(info)
+        ),
+        "model_gated": lambda: render.message("model_gated", model=text, detail=text),
+        "status": lambda: render.message(
+            "status", w=workload_card(_workload(text=text), _inference(text))
+        ),
+        "status-minimal": lambda: render.message("status", w=workload_card(None, _inference(text))),
+        "list": lambda: render.message("list", rows=rows, page=2, has_next=True, followed_count=1),
+        "list-empty": lambda: render.message(
+            "list", rows=[], page=1, has_next=False, followed_count=0
+        ),
+        "choose": lambda: render.message(
+            "choose",
+            ref=text,
+            count=40,
+            choices=[Choice(text, f"status {text}") for _ in range(40)],
+        ),
+        "delete_confirm": lambda: render.message(
+            "delete_confirm", w=workload_card(_workload(text=text))
+        ),
+        "notice": lambda: render.message("notice", emoji=":x:", text=text, user="U1", detail=text),
+        "metrics": lambda: render.message(
+            "metrics", name=text, pod=text, window="1h", series=stats, note=text
+        ),
+        "metrics-empty": lambda: render.message(
+            "metrics", name=text, pod=None, window="1h", series=[], note=text
+        ),
+        "created": lambda: render.message(
+            "created", w=workload_card(None, _inference(text)), user="U1"
+        ),
+    }
+
+
+def _views(text: str) -> dict[str, Callable[[], dict[str, Any]]]:
+    ctx = forms.ModalContext(channel_id="C1", workload_id="w", name=text[:100], model=text[:50])
+    long_values = {f: text for f in Field}
+    return {
+        "loading": lambda: views.loading_view(text, text),
+        "result": lambda: views.result_view(text, text=text),
+        "result-problem": lambda: views.result_view(text, Problem(text, text)),
+        "create": lambda: views.create_view(ORGS, forms.create_defaults(), ctx),
+        "create-errors": lambda: views.create_view(
+            ORGS,
+            long_values,
+            ctx,
+            errors={f: text for f in forms.CREATE_FIELDS},
+            notice=Problem(text, text),
+        ),
+        "scale": lambda: views.scale_view(text, text, forms.scale_values(None), ctx),
+        "scale-errors": lambda: views.scale_view(
+            text,
+            text,
+            long_values,
+            ctx,
+            errors={f: text for f in forms.SCALE_FIELDS},
+            notice=Problem(text, text),
+        ),
+        "update": lambda: views.update_view(text, forms.update_values(None), ctx, 3),
+        "update-errors": lambda: views.update_view(
+            text,
+            long_values,
+            ctx,
+            0,
+            errors={f: text for f in forms.UPDATE_FIELDS},
+            notice=Problem(text, text),
+        ),
+        "hf_token": lambda: render.view("hf_token", model=text, metadata=ctx.dump()),
+    }
+
+
+def _no_raw_markup(payload: dict[str, Any]) -> None:
+    for raw in ("<!channel>", "<@U123>", "<https://evil|click>", "<!here>"):
+        # plain_text (titles, buttons, input values) is never parsed for mentions by Slack;
+        # every mrkdwn text must be escaped.
+        for obj in _mrkdwn_texts(payload):
+            assert raw not in obj, f"unescaped {raw} in {obj[:80]}"
+
+
+def _mrkdwn_texts(node: Any) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+            found.append(node["text"])
+        for value in node.values():
+            found.extend(_mrkdwn_texts(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_mrkdwn_texts(item))
+    return found
+
+
+@pytest.mark.parametrize("text", ["llama-chat", HOSTILE, LONG])
+@pytest.mark.parametrize("name", sorted(_messages("x")))
+def test_message_templates(name: str, text: str) -> None:
+    payload = _messages(text)[name]()
+    assert render.message_problems(payload) == []
+    blocks = Block.parse_all(payload["blocks"])
+    for block in blocks:
+        block.validate_json()
+    _no_raw_markup(payload)
+    if text == HOSTILE:
+        assert "<!channel>" not in payload["text"]
+
+
+@pytest.mark.parametrize("text", ["llama-chat", HOSTILE, LONG])
+@pytest.mark.parametrize("name", sorted(_views("x")))
+def test_view_templates(name: str, text: str) -> None:
+    payload = _views(text)[name]()
+    assert render.view_problems(payload) == []
+    View(**payload).validate_json()
+    _no_raw_markup(payload)
+
+
+def test_every_template_file_is_covered() -> None:
+    root = render.TEMPLATES_DIR
+    mine = {
+        p.name.removesuffix(".json.j2")
+        for p in (root / "messages").glob("*.json.j2")
+        if not p.name.startswith("watch_")  # the watch room tests its own templates
+    }
+    covered = {n.split("-")[0] for n in _messages("x")}
+    assert mine <= covered
+    modal_files = {p.name.removesuffix(".json.j2") for p in (root / "modals").glob("*.json.j2")}
+    assert modal_files <= {n.split("-")[0] for n in _views("x")}
+
+
+def test_escape_filter() -> None:
+    assert render.esc("a<b>&c") == "a&lt;b&gt;&amp;c"
+    assert render.esc('say "hi"\n', "plain") == 'say \\"hi\\"\\n'
+    cut = render.esc("&&&&&", max=7)
+    assert cut == "&amp;…"
+    assert len(render.esc("x" * 100, max=10)) == 10
+
+
+def test_raw_strings_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "messages").mkdir()
+    (tmp_path / "messages" / "bad.json.j2").write_text('{"text": "{{ name }}"}')
+    env = render.environment(tmp_path)
+    with pytest.raises(render.RenderError, match="without the esc filter"):
+        env.get_template("messages/bad.json.j2").render(name="<!channel>")
+    assert env.from_string('{"n": {{ n }}}').render(n=3) == '{"n": 3}'
+
+
+def test_limit_checks_catch_what_the_sdk_does_not() -> None:
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "x"}}
+    assert render.message_problems({"text": "t", "blocks": [section] * 51})
+    assert render.message_problems({"blocks": [section]})  # no fallback text
+    long_section = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}
+    assert render.message_problems({"text": "t", "blocks": [long_section]})
+    header = {"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}
+    assert render.message_problems({"text": "t", "blocks": [header]})
+    button = {
+        "type": "actions",
+        "elements": [
+            {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "x" * 76}}
+        ],
+    }
+    assert render.message_problems({"text": "t", "blocks": [button]})
+    field = {"type": "section", "fields": [{"type": "mrkdwn", "text": "x" * 2001}]}
+    assert render.message_problems({"text": "t", "blocks": [field]})
+    inp = {
+        "type": "input",
+        "block_id": "i",
+        "label": {"type": "plain_text", "text": "l"},
+        "element": {"type": "plain_text_input", "action_id": "a", "max_length": 3001},
+    }
+    base = {"type": "modal", "title": {"type": "plain_text", "text": "t"}}
+    assert render.view_problems({**base, "blocks": [inp]})
+    over = {
+        **inp,
+        "element": {
+            "type": "plain_text_input",
+            "action_id": "a",
+            "max_length": 5,
+            "initial_value": "123456",
+        },
+    }
+    assert render.view_problems({**base, "blocks": [over]})
+    assert render.view_problems({**base, "blocks": [section] * 101})
+    assert render.view_problems(
+        {**base, "blocks": [section, section | {"block_id": "d"}, section | {"block_id": "d"}]}
+    )
+    option = {
+        "type": "input",
+        "block_id": "s",
+        "label": {"type": "plain_text", "text": "l"},
+        "element": {
+            "type": "static_select",
+            "action_id": "a",
+            "options": [{"text": {"type": "plain_text", "text": "x" * 76}, "value": "v"}],
+        },
+    }
+    assert render.view_problems({**base, "blocks": [option]})
+    with pytest.raises(render.RenderError):
+        render.check_message({"text": "t", "blocks": [section] * 51})

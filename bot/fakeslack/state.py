@@ -420,7 +420,7 @@ class FakeSlack:
         self.usergroups[id] = list(user_ids)
 
     def channel(self, ref: str) -> Channel | None:
-        """Resolve a channel id or `#name`/name; unknown well-formed ids are auto-created."""
+        """Resolve a channel id, `#name` or user id (→ DM); well-formed ids are auto-created."""
         if ref in self.channels:
             return self.channels[ref]
         name = ref.lstrip("#")
@@ -429,6 +429,10 @@ class FakeSlack:
                 return ch
         if _CHANNEL_ID.match(ref):
             return self.add_channel(ref, f"channel-{ref.lower()}")
+        if _USER_ID.match(ref) and self.user(ref) is not None:
+            # Posting to a user id lands in the app's DM with that user.
+            dm = f"D{ref[1:]}"
+            return self.channels.get(dm) or self.add_channel(dm, ref)
         return None
 
     def user(self, ref: str) -> User | None:

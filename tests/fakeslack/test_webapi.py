@@ -418,3 +418,13 @@ def test_clear_forgets_everything() -> None:
     fake.clear()
     assert fake.calls == [] and fake.faults == [] and fake.triggers == {}
     assert "C0001" in fake.channels  # seeded workspace survives
+
+
+async def test_posting_to_a_user_id_goes_to_the_dm(
+    client: AsyncWebClient, fake_slack: RunningFakeSlack
+) -> None:
+    result = await client.chat_postMessage(channel="U0002", text="just you")
+    assert result["channel"] == "D0002"
+    info = await client.conversations_info(channel="D0002")
+    assert info["channel"]["is_im"]
+    assert fake_slack.fake.last_message("D0002").text == "just you"

@@ -25,7 +25,7 @@ def _seconds(request: httpx.Request, key: str) -> float | None:
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """Sends httpx requests over one aiohttp session (created in the running loop)."""
 
-    def __init__(self, *, max_connections: int = 100, keepalive_seconds: float = 30.0) -> None:
+    def __init__(self, *, max_connections: int = 100, keepalive_seconds: float = 4.0) -> None:
         self._max_connections = max_connections
         self._keepalive_seconds = keepalive_seconds
         self._session: aiohttp.ClientSession | None = None

@@ -129,6 +129,7 @@ class EmulatorState:
 
     def __init__(self, *, phase_seconds: float = 2.0, clock: Clock | None = None) -> None:
         self.clock = clock or Clock()
+        self.initial_phase_seconds = phase_seconds
         self.phase_seconds = phase_seconds
         self.faults = FaultInjector()
         self.stats = CallStats()
@@ -140,7 +141,9 @@ class EmulatorState:
 
     # ----- lifecycle -------------------------------------------------------------
     def reset(self) -> None:
-        """Back to the seeded cluster and projects, no workloads, faults or counts."""
+        """Back to the start: seeded projects, no workloads, faults or counts, true clock."""
+        self.phase_seconds = self.initial_phase_seconds
+        self.clock.offset = 0.0
         self.projects = {project.id: project for project in SEEDED_PROJECTS}
         self.workloads = {}
         self._by_name = {}

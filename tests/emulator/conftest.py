@@ -1,4 +1,9 @@
-"""Fixtures for emulator tests: a served emulator and a contract-checking API client."""
+"""Fixtures for emulator tests: a served emulator and a contract-checking API client.
+
+Modules using `emu`/`api`/`anonymous` share one server per module (starting a
+uvicorn server per test costs more than the test) and must run in the module's
+event loop: `pytestmark = MODULE_LOOP`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 
 from bot.emulator import CLUSTER_ID
 from tests.conftest import RunningEmulator, running_emulator
@@ -22,6 +28,7 @@ METRICS = INFERENCE + "/metrics"
 POD_METRICS = INFERENCE + "/pods/{podId}/metrics"
 TOKEN = "/api/v1/token"
 MODEL_INFO = "/api/v1/workloads/inferences/model-info"
+MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
 
 
 def creation(name: str = "llm", **spec: Any) -> dict[str, Any]:
@@ -91,21 +98,28 @@ class Api:
         return await self.call("GET", WORKLOAD, path={"workloadId": workload_id})
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[RunningEmulator]:
-    """An emulator with 0.05 s phase steps."""
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def served() -> AsyncIterator[RunningEmulator]:
+    """One emulator per test module (0.05 s phase steps), reset before each test."""
     async with running_emulator(phase_seconds=0.05) as running:
         yield running
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module")
+async def emu(served: RunningEmulator) -> RunningEmulator:
+    """The module's emulator, reset: no workloads, faults or counts, true clock."""
+    served.state.reset()
+    return served
+
+
+@pytest_asyncio.fixture(loop_scope="module")
 async def anonymous(emu: RunningEmulator) -> AsyncIterator[Api]:
     """An API client without a token."""
     async with httpx.AsyncClient(base_url=emu.url, timeout=10) as client:
         yield Api(client, emu)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module")
 async def api(anonymous: Api) -> Api:
     """An API client holding a valid token."""
     await anonymous.login()

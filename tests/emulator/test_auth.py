@@ -8,7 +8,9 @@ import httpx
 import jwt
 import pytest
 
-from tests.emulator.conftest import TOKEN, WORKLOADS, Api
+from tests.emulator.conftest import MODULE_LOOP, TOKEN, WORKLOADS, Api
+
+pytestmark = MODULE_LOOP
 
 
 @pytest.mark.parametrize(

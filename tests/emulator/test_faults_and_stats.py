@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from tests.emulator.conftest import INFERENCE, TOKEN, WORKLOAD, WORKLOADS, Api
+from tests.emulator.conftest import INFERENCE, MODULE_LOOP, TOKEN, WORKLOAD, WORKLOADS, Api
+
+pytestmark = MODULE_LOOP
 
 
 async def test_status_fault_fails_next_count_calls(api: Api) -> None:

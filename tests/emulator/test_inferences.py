@@ -9,12 +9,15 @@ from tests.contract import assert_request_matches
 from tests.emulator.conftest import (
     INFERENCE,
     INFERENCES,
+    MODULE_LOOP,
     WORKLOAD,
     WORKLOADS,
     Api,
     creation,
     eventually,
 )
+
+pytestmark = MODULE_LOOP
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from bot.emulator import pod_id
-from tests.emulator.conftest import METRICS, POD_METRICS, Api, eventually
+from tests.emulator.conftest import METRICS, MODULE_LOOP, POD_METRICS, Api, eventually
+
+pytestmark = MODULE_LOOP
 
 START = "2025-06-06T12:00:00Z"
 END = "2025-06-06T13:00:00Z"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.emulator import pod_id
-from tests.emulator.conftest import INFERENCE, Api, eventually
+from tests.emulator.conftest import INFERENCE, MODULE_LOOP, Api, eventually
+
+pytestmark = MODULE_LOOP
 
 
 async def phase_of(api: Api, workload_id: str) -> dict[str, Any]:

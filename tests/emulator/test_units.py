@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.emulator import phases
-from bot.emulator.catalog import CatalogModel
+from bot.emulator.catalog import CATALOG, CatalogModel
 from bot.emulator.clock import iso, parse_timestamp
 from bot.emulator.errors import ApiError
 from bot.emulator.filtering import Filter, parse_filters, split_params
@@ -85,3 +85,11 @@ def test_memory_formula() -> None:
         ).vllm_versions()
         == []
     )
+
+
+def test_catalog_covers_text_embeddings_and_vision() -> None:
+    tags = {model.pipeline_tag for model in CATALOG}
+    assert len(CATALOG) >= 8
+    assert {"text-generation", "feature-extraction", "sentence-similarity"} <= tags
+    assert {"image-classification", "image-text-to-text"} <= tags
+    assert len({model.name.lower() for model in CATALOG}) == len(CATALOG)

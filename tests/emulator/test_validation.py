@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 from bot.emulator import CLUSTER_ID
-from tests.emulator.conftest import INFERENCE, INFERENCES, Api, creation
+from tests.emulator.conftest import INFERENCE, INFERENCES, MODULE_LOOP, Api, creation
+
+pytestmark = MODULE_LOOP
 
 
 def without(body: dict[str, Any], *path: str) -> dict[str, Any]:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
-from tests.emulator.conftest import INFERENCE, WORKLOADS, Api, eventually
+from tests.emulator.conftest import INFERENCE, MODULE_LOOP, WORKLOADS, Api, eventually
+
+pytestmark = MODULE_LOOP
 
 
 async def names(api: Api, **params: Any) -> list[str]:
@@ -15,7 +18,7 @@ async def names(api: Api, **params: Any) -> list[str]:
     return [w["name"] for w in response.json()["workloads"]]
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module")
 async def fleet(api: Api) -> dict[str, str]:
     """Five workloads across both projects, one failed, one still creating."""
     ids = {}

@@ -13,7 +13,7 @@ from typing import Any
 from bot.emulator import phases
 from bot.emulator.clock import Clock
 from bot.emulator.errors import ApiError, bad_request, not_found
-from bot.emulator.faults import FaultInjector
+from bot.emulator.faults import Fault, FaultInjector
 from bot.emulator.org import CLUSTER_ID, SEEDED_PROJECTS, ProjectInfo
 from bot.emulator.validation import (
     PREFIX_SUFFIX_LENGTH,
@@ -260,6 +260,18 @@ class EmulatorState:
         return record
 
     # ----- test controls and benchmarks ------------------------------------------
+    def add_fault(
+        self,
+        status: int | None = 503,
+        count: int = 1,
+        *,
+        latency_ms: int = 0,
+        path_prefix: str = "/api",
+        method: str | None = None,
+    ) -> None:
+        """Python twin of `POST /emulator/faults`."""
+        self.faults.add(Fault(status or None, count, latency_ms, path_prefix, method))
+
     def force_phase(
         self, workload_id: str, phase: str, message: str | None = None
     ) -> WorkloadRecord:

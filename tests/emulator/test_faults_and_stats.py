@@ -131,3 +131,9 @@ async def test_seed_over_http(api: Api) -> None:
     assert {w["phase"] for w in listed.json()["workloads"]} == {"Running"}
     bad = await api.client.post("/emulator/seed", json={"count": 1, "projectId": "9"})
     assert bad.status_code == 400
+
+
+async def test_python_fault_api(api: Api) -> None:
+    api.emulator.state.add_fault(504, 1, path_prefix="/api/v1/workloads", method="GET")
+    assert (await api.call("GET", WORKLOADS)).status_code == 504
+    assert (await api.call("GET", WORKLOADS)).status_code == 200

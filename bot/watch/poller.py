@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.runai import RunaiClient, errors, models
-from bot.watch.diff import TRANSITIONAL_PHASES, deleted, diff, poll_due
+from bot.watch.diff import TRANSITIONAL_PHASES, deleted, diff, is_transitional, poll_due
 from bot.watch.observe import observe
 from bot.watch.store import Change, Store, Watch
 
@@ -41,6 +41,10 @@ class PollStats:
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _stamp(workload: models.Workload) -> tuple[str | None, datetime | None]:
+    return (str(workload.phase) if workload.phase else None, workload.phase_updated_at)
 
 
 class Poller:
@@ -70,6 +74,7 @@ class Poller:
         self._last_poll: float | None = None
         self._last_reconcile: float | None = None
         self._fast = True
+        self._applied: dict[str, tuple[str | None, datetime | None]] = {}
         self._lock = asyncio.Lock()
 
     def reset(self) -> None:
@@ -77,6 +82,7 @@ class Poller:
         self._cursor = None
         self._last_poll = None
         self._last_reconcile = None
+        self._applied = {}
 
     async def tick(self) -> PollStats | None:
         """Scheduler entry point: poll or reconcile when one is due."""
@@ -106,16 +112,30 @@ class Poller:
                 logger.warning("poll failed; will catch up", extra={"error": str(exc)})
                 return stats
             stats.fetched = len(seen)
+            # The overlap brings back changes this process already applied: skip them
+            # before touching the database (only what this very process committed).
+            window = {i: _stamp(w) for i, w in seen.items()}
+            skipped = {i for i, stamp in window.items() if self._applied.get(i) == stamp}
+            for workload_id in skipped:
+                del seen[workload_id]
             # Workloads being deleted vanish from the list: ask for them directly so the
             # final reply does not wait for the next full reconcile.
-            gone_checks = sorted(await self.store.transitional_ids(GONE_PHASES) - set(seen))
+            moving = await self.store.phases_of(TRANSITIONAL_PHASES)
+            gone_checks = sorted(i for i, p in moving.items() if p in GONE_PHASES and i not in seen)
             gone_checks = gone_checks[:MAX_DIRECT_CHECKS]
             missing, calls = await self._confirm(gone_checks, seen)
             stats.api_calls += calls
             watched = await self.store.active_watches(set(seen) | set(gone_checks))
             stats.notifications, stats.deleted = await self._apply(watched, seen, missing)
             self._cursor = started
-            await self._update_fast()
+            diffed = {w.workload_id for w in watched}
+            self._applied = {i: st for i, st in window.items() if i in skipped or i in diffed}
+            still_moving = {i for i in moving if i not in seen and i not in missing}
+            self._fast = bool(still_moving) or any(
+                is_transitional(str(seen[w.workload_id].phase))
+                for w in watched
+                if w.workload_id in seen
+            )
             return stats
 
     async def reconcile(self) -> PollStats:

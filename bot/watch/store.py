@@ -10,6 +10,7 @@ and the new one) cannot both turn the same change into a notification.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -27,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     case,
     delete,
     event,
@@ -55,7 +58,7 @@ watches = Table(
     Column("image", Text),
     Column("replicas", Text),
     Column("url", Text),
-    Column("last_phase", String(32)),
+    Column("last_phase", String(32), index=True),
     Column("phase_message", Text),
     Column("phase_updated_at", DateTime(timezone=True)),
     Column("reason", String(16), nullable=False),
@@ -66,7 +69,9 @@ watches = Table(
     Column("pending_action", String(16)),
     Column("pending_user", String(64)),
     Column("active", Boolean, nullable=False, default=True, index=True),
-    Column("version", Integer, nullable=False, default=0),
+    # Compare-and-set guard; every write stamps a fresh random value (not a counter), so
+    # a batched UPDATE can find afterwards which rows it won.
+    Column("version", BigInteger, nullable=False, default=0, index=True),
 )
 
 outbox = Table(
@@ -348,12 +353,15 @@ class Store:
             if found is None:
                 await conn.execute(
                     insert(watches).values(
-                        workload_id=obs.workload_id, channel=channel, version=0, **values
+                        workload_id=obs.workload_id,
+                        channel=channel,
+                        version=new_version(),
+                        **values,
                     )
                 )
             else:
                 await conn.execute(
-                    update(watches).where(key).values(version=found[0] + 1, **values)
+                    update(watches).where(key).values(version=new_version(), **values)
                 )
             row = (await conn.execute(select(watches).where(key))).one()
         return Watch.from_row(row)
@@ -394,77 +402,102 @@ class Store:
 
     async def transitional_ids(self, phases: Iterable[str]) -> set[str]:
         """Watched workloads currently in one of `phases`."""
+        return set(await self.phases_of(phases))
+
+    async def phases_of(self, phases: Iterable[str]) -> dict[str, str]:
+        """Watched workloads currently in one of `phases`, with their phase."""
         async with self.engine.connect() as conn:
             result = await conn.execute(
-                select(watches.c.workload_id)
+                select(watches.c.workload_id, watches.c.last_phase)
                 .where(watches.c.active.is_(True), watches.c.last_phase.in_(list(phases)))
                 .distinct()
             )
-            return {row[0] for row in result}
+            return {row[0]: row[1] for row in result}
 
     async def apply(self, changes: Sequence[Change]) -> int:
         """Write watch updates and their notifications in one transaction.
 
         A change whose watch moved on since it was read (version differs) is skipped:
         someone else already told it. Returns the number of notifications written.
+        Three statements whatever the number of changes: one batched compare-and-set
+        UPDATE stamping a fresh version, one SELECT of the rows carrying that stamp (the
+        ones this call won), one batched INSERT into the outbox.
         """
         if not changes:
             return 0
-        now = utcnow()
-        written = 0
-        async with self.engine.begin() as conn:
-            for change in changes:
-                w, u, obs = change.watch, change.update, change.observation
-                values: dict[str, Any] = {
-                    "last_phase": u.last_phase,
-                    "phase_updated_at": u.phase_updated_at,
-                    "ready_announced": u.ready_announced,
-                    "pending_action": u.pending_action,
-                    "pending_user": u.pending_user,
-                    "version": w.version + 1,
+        stamp = new_version()
+        rows: list[dict[str, Any]] = []
+        parents: dict[tuple[str, str], dict[str, Any]] = {}
+        for change in changes:
+            w, u, obs = change.watch, change.update, change.observation
+            shown: dict[str, Any] = {
+                "name": w.name,
+                "project": w.project,
+                "image": w.image,
+                "replicas": w.replicas,
+                "url": w.url,
+                "phase_message": w.phase_message,
+            }
+            if obs is not None:
+                shown["phase_message"] = obs.phase_message
+                for name in ("name", "project", "image", "replicas"):
+                    if getattr(obs, name) is not None:
+                        shown[name] = getattr(obs, name)
+                if obs.urls:
+                    shown["url"] = obs.urls[0]
+            elif u.transition is not None:
+                shown["phase_message"] = u.transition.phase_message
+            rows.append(
+                {
+                    "b_workload_id": w.workload_id,
+                    "b_channel": w.channel,
+                    "b_old_version": w.version,
+                    "b_version": stamp,
+                    "b_last_phase": u.last_phase,
+                    "b_phase_updated_at": u.phase_updated_at,
+                    "b_ready_announced": u.ready_announced,
+                    "b_pending_action": u.pending_action,
+                    "b_pending_user": u.pending_user,
+                    "b_active": not change.end_watch,
+                    **{f"b_{k}": v for k, v in shown.items()},
                 }
-                if obs is not None:
-                    values["phase_message"] = obs.phase_message
-                    for name in ("name", "project", "image", "replicas"):
-                        if getattr(obs, name) is not None:
-                            values[name] = getattr(obs, name)
-                    if obs.urls:
-                        values["url"] = obs.urls[0]
-                elif u.transition is not None:
-                    values["phase_message"] = u.transition.phase_message
-                if change.end_watch:
-                    values["active"] = False
-                result = await conn.execute(
-                    update(watches)
-                    .where(
-                        watches.c.workload_id == w.workload_id,
-                        watches.c.channel == w.channel,
-                        watches.c.version == w.version,
-                        watches.c.active.is_(True),
-                    )
-                    .values(**values)
-                )
-                if result.rowcount != 1 or u.transition is None:
-                    continue
-                merged = {**w.parent(), **{k: v for k, v in values.items() if k in _PARENT}}
-                merged["phase"] = u.last_phase
-                if change.end_watch:
-                    merged["ended"] = "deleted"
-                await conn.execute(
-                    insert(outbox).values(
-                        workload_id=w.workload_id,
-                        channel=w.channel,
-                        thread_ts=w.parent_ts,
-                        kind="transition",
-                        payload={"transition": u.transition.to_json(), "parent": merged},
-                        created_at=now,
-                        state="pending",
-                        attempts=0,
-                        next_attempt_at=0.0,
+            )
+            parent = {**w.parent(), **shown, "phase": u.last_phase}
+            if change.end_watch:
+                parent["ended"] = "deleted"
+            parents[(w.workload_id, w.channel)] = parent
+        async with self.engine.begin() as conn:
+            await conn.execute(_CAS_UPDATE, rows)
+            won = {
+                (row[0], row[1])
+                for row in await conn.execute(
+                    select(watches.c.workload_id, watches.c.channel).where(
+                        watches.c.version == stamp
                     )
                 )
-                written += 1
-        return written
+            }
+            now = utcnow()
+            items = [
+                {
+                    "workload_id": c.watch.workload_id,
+                    "channel": c.watch.channel,
+                    "thread_ts": c.watch.parent_ts,
+                    "kind": "transition",
+                    "payload": {
+                        "transition": c.update.transition.to_json(),
+                        "parent": parents[(c.watch.workload_id, c.watch.channel)],
+                    },
+                    "created_at": now,
+                    "state": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": 0.0,
+                }
+                for c in changes
+                if c.update.transition is not None and (c.watch.workload_id, c.watch.channel) in won
+            ]
+            if items:
+                await conn.execute(insert(outbox), items)
+        return len(items)
 
     async def end_watch(self, workload_id: str, channel: str, user: str) -> bool:
         """Stop a watch and queue the "no longer watching" reply; False if none was active."""
@@ -479,7 +512,7 @@ class Store:
             result = await conn.execute(
                 update(watches)
                 .where(key, watches.c.version == w.version)
-                .values(active=False, version=w.version + 1)
+                .values(active=False, version=new_version())
             )
             if result.rowcount != 1:
                 return False
@@ -519,7 +552,7 @@ class Store:
                         watches.c.workload_id == workload_id,
                         watches.c.channel == w.channel,
                     )
-                    .values(pending_action=action, pending_user=user, version=watches.c.version + 1)
+                    .values(pending_action=action, pending_user=user, version=new_version())
                 )
                 await conn.execute(
                     insert(outbox).values(
@@ -708,4 +741,32 @@ class Store:
         return (row[0], row[1], row[2]) if row is not None else None
 
 
-_PARENT = {"name", "project", "image", "replicas", "url", "phase_message"}
+def new_version() -> int:
+    """A fresh compare-and-set stamp for a watch row."""
+    return secrets.randbits(62)
+
+
+_CAS_UPDATE = (
+    update(watches)
+    .where(
+        watches.c.workload_id == bindparam("b_workload_id"),
+        watches.c.channel == bindparam("b_channel"),
+        watches.c.version == bindparam("b_old_version"),
+        watches.c.active.is_(True),
+    )
+    .values(
+        version=bindparam("b_version"),
+        last_phase=bindparam("b_last_phase"),
+        phase_updated_at=bindparam("b_phase_updated_at"),
+        ready_announced=bindparam("b_ready_announced"),
+        pending_action=bindparam("b_pending_action"),
+        pending_user=bindparam("b_pending_user"),
+        active=bindparam("b_active"),
+        name=bindparam("b_name"),
+        project=bindparam("b_project"),
+        image=bindparam("b_image"),
+        replicas=bindparam("b_replicas"),
+        url=bindparam("b_url"),
+        phase_message=bindparam("b_phase_message"),
+    )
+)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import socket
 import subprocess
@@ -264,6 +265,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--url", help="use a running emulator instead of starting one")
     args = parser.parse_args()
+    # runapy's default pool of 4 makes urllib3 warn on every discarded connection.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
     process = None
     url = args.url

@@ -15,6 +15,7 @@ from bot.emulator.clock import Clock
 from bot.emulator.errors import ApiError, bad_request, not_found
 from bot.emulator.faults import Fault, FaultInjector
 from bot.emulator.org import CLUSTER_ID, SEEDED_PROJECTS, ProjectInfo
+from bot.emulator.schema import check_against
 from bot.emulator.validation import (
     PREFIX_SUFFIX_LENGTH,
     check_creation,
@@ -180,6 +181,7 @@ class EmulatorState:
     def create(self, body: Any, created_by: str) -> WorkloadRecord:
         """Validate an InferenceCreationRequest and submit it (400/409 on errors)."""
         check_creation(body)
+        check_against("InferenceCreationRequest", body)
         assert isinstance(body, Mapping)
         project = self.projects.get(body["projectId"])
         if body["clusterId"] != CLUSTER_ID:
@@ -242,6 +244,7 @@ class EmulatorState:
             raise ApiError(409, f"Workload {record.name} is being deleted and cannot be updated.")
         merged = merge_patch(record.spec, patch)
         check_spec(merged)
+        check_against("InferenceUpdateRequest", body)
         now = self.now()
         record.spec = merged
         record.revisions.append(merged)

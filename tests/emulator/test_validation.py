@@ -352,3 +352,40 @@ async def test_cluster_must_be_a_string(api: Api) -> None:
     error = await expect_400(api, "POST", INFERENCES, BASE | {"clusterId": 7})
     assert error["message"] == "Bad request - clusterId must be a string"
     assert CLUSTER_ID
+
+
+SCHEMA_CASES = [
+    (
+        creation("s", imagePullPolicy="Sometimes"),
+        "Bad request - spec.imagePullPolicy: 'Sometimes' is not one of",
+    ),
+    (
+        creation("s", environmentVariables=[{"name": "N", "value": 5}]),
+        "Bad request - spec.environmentVariables.0.value: 5 is not of type 'string'",
+    ),
+    (BASE | {"clusterId": "not-a-uuid"}, "Bad request - clusterId: 'not-a-uuid' is not a 'uuid'"),
+    (
+        creation("s", nodePools="default"),
+        "Bad request - spec.nodePools: 'default' is not of type 'array'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "prefix"), SCHEMA_CASES)
+async def test_schema_catches_other_shapes(api: Api, body: dict[str, Any], prefix: str) -> None:
+    error = await expect_400(api, "POST", INFERENCES, body)
+    assert error["message"].startswith(prefix), error["message"]
+    assert error["details"] == "schema: InferenceCreationRequest"
+
+
+async def test_schema_checks_patch_bodies(api: Api) -> None:
+    created = await api.create("typed")
+    error = await expect_400(
+        api,
+        "PATCH",
+        INFERENCE,
+        {"spec": {"imagePullPolicy": "Sometimes"}},
+        workloadId=created["workloadId"],
+    )
+    assert error["message"].startswith("Bad request - spec.imagePullPolicy: 'Sometimes'")
+    assert error["details"] == "schema: InferenceUpdateRequest"

@@ -28,7 +28,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = _parser().parse_args(argv)
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
+    level = settings.log_level
+    if args.command == "demo" and "log_level" not in settings.model_fields_set:
+        level = "WARNING"  # the demo's terminal is for the conversation, not the logs
+    configure_logging(level, settings.log_format)
     try:
         if args.command == "emulator":
             from bot.emulator.server import serve_forever

@@ -53,3 +53,5 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # httpx logs every request at INFO; the bot logs its own calls with context.
+    logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))

@@ -5,10 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import uvicorn
+
+
+class _EmbeddedUvicorn(uvicorn.Server):
+    """uvicorn that leaves SIGINT/SIGTERM to its host process."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class EmbeddedServer:
@@ -27,10 +35,7 @@ class EmbeddedServer:
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5
         )
-        self._server = uvicorn.Server(config)
-        # uvicorn installs signal handlers when serving from the main thread; an
-        # embedded server must leave signals to its host.
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._server = _EmbeddedUvicorn(config)
         self._task: asyncio.Task[None] | None = None
 
     @property

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from bot.emulator import catalog, filtering, metrics
 from bot.emulator.errors import not_found
-from bot.emulator.org import cluster_body, project_body
+from bot.emulator.org import DEPARTMENT_ID, DEPARTMENT_NAME, cluster_body, project_body
 from bot.emulator.requests import json_body
 from bot.emulator.state import EmulatorState, WorkloadRecord
 from bot.emulator.tokens import TokenIssuer
@@ -146,12 +146,15 @@ def api_routes(state: EmulatorState, issuer: TokenIssuer, model_info_path: str) 
         project_getters: dict[str, filtering.Getter] = {
             "name": lambda p: p.name,
             "clusterId": lambda p: p.cluster_id,
-            "parentName": lambda _: "default",
+            "parentName": lambda _: DEPARTMENT_NAME,
+            "parentId": lambda _: DEPARTMENT_ID,
+            "departmentId": lambda _: DEPARTMENT_ID,
+            "phase": lambda _: "Ready",
             "totalGpuQuota": lambda p: p.gpu_quota,
             "createdAt": lambda _: state.started_at,
         }
         rows = filtering.apply(state.projects.values(), filters, project_getters)
-        sort_by, order = filtering.sort_params(query, [*filtering.PROJECT_FIELDS, "id"])
+        sort_by, order = filtering.sort_params(query, filtering.PROJECT_FIELDS)
         filtering.sort_rows(rows, sort_by, order, project_getters.get(sort_by or ""))
         page = rows[offset : offset + limit]
         body: dict[str, Any] = {"projects": [project_body(p, state.started_at) for p in page]}

@@ -76,7 +76,8 @@ class ApiGuard:
 
 
 async def _send_error(send: Send, error: ApiError) -> None:
-    payload = json.dumps(error_body(error.code, error.message, error.details)).encode()
+    body = error_body(error.code, error.message, error.details)
+    payload = json.dumps(body, separators=(",", ":")).encode()
     await send(
         {
             "type": "http.response.start",

@@ -211,3 +211,14 @@ async def test_unknown_routes_answer_error_body(api: Api) -> None:
     )
     assert response.status_code == 405
     assert response.json()["code"] == 405
+
+
+async def test_project_list_sort_and_bad_filter(api: Api) -> None:
+    projects = "/api/v1/org-unit/projects"
+    listed = await api.call("GET", projects, params={"sortBy": "name", "sortOrder": "desc"})
+    assert [p["name"] for p in listed.json()["projects"]] == ["team-b", "team-a"]
+    paged = await api.call("GET", projects, params={"limit": 1})
+    assert paged.json()["next"] == 1
+    bad = await api.call("GET", projects, params={"filterBy": "colour==red"})
+    assert bad.status_code == 400
+    assert bad.json()["message"] == "Bad request - invalid filterBy 'colour==red'"

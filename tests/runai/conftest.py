@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +12,7 @@ import pytest
 
 from bot.emulator import CLUSTER_ID, EmulatorState, create_app
 from bot.runai import RunaiClient
-from bot.runai.transport import AiohttpTransport
+from bot.runai.transport import AiohttpWire, Reply, Wire
 from bot.serving import EmbeddedServer, serve
 from tests.runai.schema_check import assert_request_matches
 
@@ -30,27 +30,33 @@ class Exchange:
 
 
 @dataclass
-class RecordingTransport(httpx.AsyncBaseTransport):
-    """The client's real (aiohttp) transport, remembering every exchange."""
+class RecordingWire:
+    """The client's real wire (aiohttp unless told otherwise), remembering every exchange."""
 
-    inner: httpx.AsyncBaseTransport = field(default_factory=AiohttpTransport)
+    inner: Wire = field(default_factory=AiohttpWire)
     exchanges: list[Exchange] = field(default_factory=list)
-    # Lets a test make the transport lose a response after the server handled it.
+    # Lets a test make the wire lose a response after the server handled it.
     drop_response: Callable[[httpx.Request], bool] | None = None
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        socket_timeout: float,
+    ) -> Reply:
+        request = httpx.Request(method, url, headers=headers, content=body)
         try:
-            response = await self.inner.handle_async_request(request)
+            reply = await self.inner.send(method, url, headers, body, socket_timeout)
         except httpx.TransportError as exc:
             self.exchanges.append(Exchange(request, type(exc).__name__))
             raise
         if self.drop_response is not None and self.drop_response(request):
-            await response.aread()
-            await response.aclose()
             self.exchanges.append(Exchange(request, "dropped"))
-            raise httpx.ReadError("connection lost after the request was sent", request=request)
-        self.exchanges.append(Exchange(request, response.status_code))
-        return response
+            raise httpx.ReadError("connection lost after the request was sent")
+        self.exchanges.append(Exchange(request, reply.status_code))
+        return reply
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -62,6 +68,9 @@ class RecordingTransport(httpx.AsyncBaseTransport):
             for e in self.exchanges
             if e.request.method == method and e.request.url.path.startswith(path_prefix)
         ]
+
+
+RecordingTransport = RecordingWire  # the name the tests use
 
 
 @dataclass
@@ -129,8 +138,8 @@ async def make_client(emulator: Emulator) -> AsyncIterator[ClientFactory]:
     made: list[tuple[RunaiClient, RecordingTransport]] = []
 
     async def make(**options: Any) -> tuple[RunaiClient, RecordingTransport]:
-        transport = options.pop("transport", None) or RecordingTransport()
-        assert isinstance(transport, RecordingTransport)
+        wire = options.pop("wire", None) or RecordingWire()
+        assert isinstance(wire, RecordingWire)
         options = {
             "base_url": emulator.url,
             "client_id": CLIENT_ID,
@@ -138,12 +147,12 @@ async def make_client(emulator: Emulator) -> AsyncIterator[ClientFactory]:
             "timeout": 5.0,
             "max_retries": 3,
             "backoff_base": 0.01,
-            "transport": transport,
+            "wire": wire,
             **options,
         }
         client = RunaiClient(**options)
-        made.append((client, transport))
-        return client, transport
+        made.append((client, wire))
+        return client, wire
 
     yield make
     for client, transport in made:

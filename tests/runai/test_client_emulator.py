@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from bot.runai import RunaiClient, errors, models
+from bot.runai.transport import HttpxWire
 from tests.runai.conftest import (
     CLIENT_SECRET,
     CLUSTER_ID,
@@ -449,7 +450,7 @@ async def test_request_bodies_match_the_schema(
 async def test_httpx_transports_work_too(make_client: ClientFactory, emulator: Emulator) -> None:
     """Any httpx transport can replace the default aiohttp one (errors map the same)."""
     client, transport = await make_client(
-        transport=RecordingTransport(inner=httpx.AsyncHTTPTransport()), timeout=0.3
+        wire=RecordingTransport(inner=HttpxWire(httpx.AsyncHTTPTransport())), timeout=0.3
     )
     await emulator.fault(status=503, count=1, pathPrefix="/api/v1/clusters")
     assert [c.uuid for c in await client.list_clusters()] == [CLUSTER_ID]

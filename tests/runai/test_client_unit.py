@@ -151,3 +151,14 @@ async def test_a_body_that_does_not_fit_is_a_runai_error(
         await client.get_inference("w")
     assert caught.value.code == 200
     assert "unexpected body" in caught.value.message
+
+
+async def test_ids_are_one_encoded_path_segment(client: RunaiClient, api: respx.MockRouter) -> None:
+    route = api.get(url__regex=r".*/inferences/.*").respond(404, json={"code": 404, "message": "x"})
+    with pytest.raises(errors.NotFoundError):
+        await client.get_inference("../../clusters?x=1")
+    assert route.calls.last.request.url.raw_path == (
+        b"/api/v1/workloads/inferences/..%2F..%2Fclusters%3Fx%3D1"
+    )
+    with pytest.raises(ValueError):
+        await client.delete_inference("")

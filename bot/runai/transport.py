@@ -65,6 +65,8 @@ class AiohttpWire:
                 ),
                 skip_auto_headers=("User-Agent", "Content-Type"),
                 cookie_jar=aiohttp.DummyCookieJar(),
+                # HTTP(S)_PROXY / NO_PROXY are honoured, as httpx does by default.
+                trust_env=True,
             )
         return self._session
 

@@ -1,4 +1,9 @@
-"""`RunaiClient`: a typed async client for the Run:ai inference API (httpx).
+"""`RunaiClient`: a typed async client for the Run:ai inference API.
+
+Requests go out through a `Wire` (transport.py): aiohttp by default, any httpx transport
+when one is given. Bodies are the pydantic models of models.py, sent with camelCase names
+and without unset fields. Every call is logged at DEBUG as `runai call` with op, method,
+status (or the exception name), latency_ms and attempt; never a header, body or query.
 
 Retry policy, in one place:
 - GET, PATCH, DELETE (and the read-only model-info and token calls) are retried with
@@ -10,6 +15,8 @@ Retry policy, in one place:
   means our earlier attempt got through, so the lookup decides again.
 - 4xx answers are never retried, except one transparent retry after a 401 with a fresh
   token (the cached one expired or was revoked).
+- A DELETE that answers 404 after an earlier attempt of the same call was lost counts as
+  done: the lost attempt deleted it.
 """
 
 from __future__ import annotations

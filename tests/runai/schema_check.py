@@ -87,7 +87,8 @@ def assert_request_matches(request: httpx.Request) -> None:
     if (
         template is None
         and request.method == "POST"
-        and path.endswith(("/model-info", "/hugging-face"))
+        and isinstance(body, dict)
+        and "modelName" in body
     ):
         # The model-info path is a setting (FACTS.md §1); its body has the seed's shape.
         assert not request.url.query

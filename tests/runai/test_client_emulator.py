@@ -367,6 +367,15 @@ async def test_model_info_on_a_control_plane_without_the_route(make_client: Clie
         await client.model_info("Qwen/Qwen2.5-0.5B-Instruct")
 
 
+async def test_model_info_answered_405_is_unavailable(make_client: ClientFactory) -> None:
+    # A route that exists but takes no POST: Starlette answers 405.
+    client, transport = await make_client(model_info_path="/api/v1/clusters")
+    with pytest.raises(errors.ModelInfoUnavailableError) as caught:
+        await client.model_info("Qwen/Qwen2.5-0.5B-Instruct")
+    assert caught.value.code == 405
+    assert transport.outcomes("POST", "/api/v1/clusters") == [405]
+
+
 # --- paging ------------------------------------------------------------------------------
 
 

@@ -320,7 +320,13 @@ class RunaiClient:
             )
         except (errors.InvalidRequestError, errors.ForbiddenError, errors.NotFoundError) as exc:
             # The token endpoint answers bad credentials with 400 (the spec) or 401/403.
-            raise errors.UnauthorizedError(exc.code, exc.message, exc.details) from None
+            raise errors.UnauthorizedError(exc.code, exc.message, exc.details).redact(
+                request.client_secret.get_secret_value() if request.client_secret else None
+            ) from None
+        except errors.RunaiError as exc:
+            raise exc.redact(
+                request.client_secret.get_secret_value() if request.client_secret else None
+            ) from None
         return _parse(models.TokenResponse, response)
 
     # --- model info --------------------------------------------------------------------
@@ -338,24 +344,28 @@ class RunaiClient:
         request = models.ModelInfoRequest(
             model_name=model_name, hf_token=SecretStr(hf_token) if hf_token else None
         )
-        response = await self._call(
-            "POST",
-            self._model_info_path,
-            op="model_info",
-            ok=(200, 404, 405, 501),
-            json=request.to_api(),
-        )
-        status = response.status_code
-        if status == 200:
-            return _parse(models.ModelInfo, response)
-        if _is_route_miss(status, response.content):
-            code, message, _ = errors.parse_error_body(status, response.content)
-            raise errors.ModelInfoUnavailableError(
-                code,
-                "this Run:ai control plane has no model-info endpoint",
-                f"{self._model_info_path} answered {status}: {message}",
+        try:
+            response = await self._call(
+                "POST",
+                self._model_info_path,
+                op="model_info",
+                ok=(200, 404, 405, 501),
+                json=request.to_api(),
             )
-        raise errors.error_from_response(status, response.content)
+            status = response.status_code
+            if status == 200:
+                return _parse(models.ModelInfo, response)
+            if _is_route_miss(status, response.content):
+                code, message, _ = errors.parse_error_body(status, response.content)
+                raise errors.ModelInfoUnavailableError(
+                    code,
+                    "this Run:ai control plane has no model-info endpoint",
+                    f"{self._model_info_path} answered {status}: {message}",
+                )
+            raise errors.error_from_response(status, response.content)
+        except errors.RunaiError as exc:
+            # A server may quote the request back in its error; the token must not travel.
+            raise exc.redact(hf_token) from None
 
     # --- inferences --------------------------------------------------------------------
 

@@ -25,6 +25,16 @@ class RunaiError(Exception):
         self.details: str | None = details
         super().__init__(self.code, self.message, self.details)
 
+    def redact(self, *secrets: str | None) -> RunaiError:
+        """Blank out any of `secrets` the server echoed into the message or details."""
+        for secret in secrets:
+            if secret:
+                self.message = self.message.replace(secret, "***")
+                if self.details is not None:
+                    self.details = self.details.replace(secret, "***")
+        self.args = (self.code, self.message, self.details)
+        return self
+
     def __str__(self) -> str:
         text = f"{self.code}: {self.message}"
         return f"{text} ({self.details})" if self.details else text

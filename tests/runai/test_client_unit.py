@@ -162,3 +162,28 @@ async def test_ids_are_one_encoded_path_segment(client: RunaiClient, api: respx.
     )
     with pytest.raises(ValueError):
         await client.delete_inference("")
+
+
+async def test_a_secret_echoed_by_the_server_is_redacted(api: respx.MockRouter) -> None:
+    api.post("/api/v1/workloads/inferences/model-info").respond(
+        400, json={"code": 400, "message": "bad token hf_leak123", "details": "got hf_leak123"}
+    )
+    transport = httpx.AsyncHTTPTransport()
+    async with RunaiClient(BASE, "id", "s3cr3t-value", transport=transport) as runai:
+        with pytest.raises(errors.InvalidRequestError) as caught:
+            await runai.model_info("m", hf_token="hf_leak123")
+    assert "hf_leak123" not in f"{caught.value} {caught.value!r} {caught.value.args}"
+    assert caught.value.message == "bad token ***"
+
+
+async def test_token_errors_never_carry_the_client_secret() -> None:
+    with respx.mock(base_url=BASE) as router:
+        router.post("/api/v1/token").respond(
+            400, json={"code": 400, "message": "unknown secret s3cr3t-value"}
+        )
+        transport = httpx.AsyncHTTPTransport()
+        async with RunaiClient(BASE, "id", "s3cr3t-value", transport=transport) as runai:
+            with pytest.raises(errors.UnauthorizedError) as caught:
+                await runai.list_clusters()
+    assert caught.value.code == 400
+    assert "s3cr3t-value" not in f"{caught.value} {caught.value!r}"

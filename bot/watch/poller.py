@@ -77,6 +77,11 @@ class Poller:
         self._applied: dict[str, tuple[str | None, datetime | None]] = {}
         self._lock = asyncio.Lock()
 
+    @property
+    def busy(self) -> bool:
+        """A poll or reconcile is running."""
+        return self._lock.locked()
+
     def reset(self) -> None:
         """Forget the cursor: the next tick starts with a full reconcile (new leader)."""
         self._cursor = None

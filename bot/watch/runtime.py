@@ -120,7 +120,8 @@ async def start_watch(
         await leadership.tick()
 
     async def poll_job() -> None:
-        if not leadership.is_leader():
+        # A poll still running is not a misfire worth a warning: just skip this tick.
+        if not leadership.is_leader() or poller.busy:
             return
         try:
             await poller.tick()
@@ -141,6 +142,7 @@ async def start_watch(
     scheduler.add_job(
         poll_job,
         "interval",
+        max_instances=2,
         # The job only decides whether a poll is due (cheap); ticking at a tenth of the
         # interval keeps polls within 10% of their schedule.
         seconds=max(0.05, min(poller.fast_interval, poller.interval) / 10),

@@ -13,6 +13,7 @@ status and bytes back, or one of httpx's transport exceptions. Two implementatio
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -56,6 +57,21 @@ class AiohttpWire:
         # server has just closed.
         self._keepalive_seconds = keepalive_seconds
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str | None, int | None], str | None] = {}
+
+    def _proxy(self, url: URL) -> str | None:
+        """HTTP(S)_PROXY / NO_PROXY for this origin, as httpx honours them by default.
+
+        Looked up once per origin: aiohttp's `trust_env` re-reads the environment and
+        .netrc on every request (~0.35 ms each).
+        """
+        origin = (url.scheme, url.host, url.port)
+        if origin not in self._proxies:
+            proxy = None
+            if url.host and not urllib.request.proxy_bypass(url.host):
+                proxy = urllib.request.getproxies().get(url.scheme)
+            self._proxies[origin] = proxy
+        return self._proxies[origin]
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -65,8 +81,6 @@ class AiohttpWire:
                 ),
                 skip_auto_headers=("User-Agent", "Content-Type"),
                 cookie_jar=aiohttp.DummyCookieJar(),
-                # HTTP(S)_PROXY / NO_PROXY are honoured, as httpx does by default.
-                trust_env=True,
             )
         return self._session
 
@@ -80,10 +94,12 @@ class AiohttpWire:
     ) -> Reply:
         """Send one request; the URL must already be percent-encoded."""
         session = self._open()
+        target = URL(url, encoded=True)
         try:
             async with session.request(
                 method,
-                URL(url, encoded=True),
+                target,
+                proxy=self._proxy(target),
                 headers=headers,
                 data=body,
                 allow_redirects=False,

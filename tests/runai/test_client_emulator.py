@@ -176,6 +176,20 @@ async def test_concurrent_callers_share_one_token_request(
     assert stats["GET /api/v1/workloads"] == 30
 
 
+async def test_concurrent_401s_share_one_refresh(
+    recorded: tuple[RunaiClient, RecordingTransport], emulator: Emulator
+) -> None:
+    client, transport = recorded
+    await client.list_workloads(limit=1)
+    await emulator.advance_clock(7200)
+    await asyncio.gather(*(client.list_workloads(limit=1) for _ in range(20)))
+    assert client.token_refreshes == 2
+    assert (await emulator.stats())["POST /api/v1/token"] == 2
+    outcomes = transport.outcomes("GET", "/api/v1/workloads")
+    assert outcomes.count(200) == 21
+    assert set(outcomes) == {200, 401}
+
+
 async def test_wrong_credentials_are_unauthorized(make_client: ClientFactory) -> None:
     client, _ = await make_client(client_secret="not-the-secret")
     with pytest.raises(errors.UnauthorizedError) as caught:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -26,6 +26,9 @@ from bot.watch.store import Store
 from bot.watch.watcher import Watcher
 
 logger = logging.getLogger(__name__)
+
+OUTBOX_RETENTION = timedelta(days=7)
+"""Delivered notifications are kept this long (diagnostics), then purged."""
 
 
 @dataclass
@@ -68,6 +71,25 @@ class WatchRuntime:
         await self.store.close()
 
 
+def delivery_client(slack: AsyncWebClient) -> AsyncWebClient:
+    """The app's Web API client without its retry handlers.
+
+    The notifier decides itself when to retry (pacing per channel, Retry-After, backoff
+    stored in the outbox) and must know when a post's outcome is uncertain; a retry hidden
+    inside the client could post a reply twice or sleep past the lease.
+    """
+    return AsyncWebClient(
+        token=slack.token,
+        base_url=slack.base_url,
+        timeout=slack.timeout,
+        ssl=slack.ssl,
+        proxy=slack.proxy,
+        session=slack.session,
+        headers=dict(slack.headers),
+        retry_handlers=[],
+    )
+
+
 async def start_watch(
     settings: Settings,
     runai: RunaiClient,
@@ -93,7 +115,7 @@ async def start_watch(
     await leadership.start()
     notifier = Notifier(
         store,
-        slack,
+        delivery_client(slack),
         leadership,
         channel_interval=tuning.channel_interval,
         send_timeout=tuning.send_timeout,
@@ -149,6 +171,16 @@ async def start_watch(
         id="watch-poll",
         next_run_time=now,
     )
+
+    async def purge_job() -> None:
+        if not leadership.is_leader():
+            return
+        try:
+            await store.purge_delivered(datetime.now(UTC) - OUTBOX_RETENTION)
+        except Exception:
+            logger.exception("outbox purge failed")
+
+    scheduler.add_job(purge_job, "interval", hours=1, id="watch-outbox-purge")
     await leadership.tick()
     scheduler.start()
     runtime = WatchRuntime(

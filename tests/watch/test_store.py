@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -148,3 +148,16 @@ async def test_lease_contention_has_one_winner(store: Store) -> None:
     )
     winners = [r for r in results if isinstance(r, int)]
     assert winners == [1]
+
+
+async def test_purge_forgets_only_old_finished_items(store: Store) -> None:
+    await store.add_watch(
+        obs(), channel="C1", parent_ts="1.1", reason="watch", user=None, workload_created_at=None
+    )
+    await store.record_action("w1", "scale", "U1", "a")
+    await store.record_action("w1", "scale", "U1", "b")
+    first, second = await store.open_items()
+    await store.mark_delivered([first.id])
+    assert await store.purge_delivered(datetime.now(UTC) - timedelta(days=1)) == 0
+    assert await store.purge_delivered(datetime.now(UTC) + timedelta(seconds=1)) == 1
+    assert [i.id for i in await store.all_items()] == [second.id]

@@ -534,6 +534,9 @@ class RunaiClient:
             raise ValueError("offset must be >= 0")
         if isinstance(filter_by, str):
             raise TypeError("filter_by is a sequence of strings, not one string")
+        if any("," in entry for entry in filter_by):
+            # Entries are comma-joined on the wire: a comma would smuggle in another filter.
+            raise ValueError("a filter_by entry cannot contain a comma")
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         if filter_by:
             # `explode: false`: one comma-joined value (so a value cannot contain a comma).
@@ -585,6 +588,8 @@ class RunaiClient:
         self, name: str, *, project_id: str | None = None
     ) -> list[models.Workload]:
         """Inference workloads named exactly `name` (in one project when given)."""
+        if "," in name or (project_id is not None and "," in project_id):
+            return []  # no workload name or project id has a comma
         filter_by = [f"name=={name}", f"type=={models.INFERENCE_WORKLOAD_TYPE}"]
         if project_id is not None:
             filter_by.append(f"projectId=={project_id}")

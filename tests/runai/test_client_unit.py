@@ -187,3 +187,12 @@ async def test_token_errors_never_carry_the_client_secret() -> None:
                 await runai.list_clusters()
     assert caught.value.code == 400
     assert "s3cr3t-value" not in f"{caught.value} {caught.value!r}"
+
+
+async def test_a_comma_cannot_smuggle_in_another_filter(
+    client: RunaiClient, api: respx.MockRouter
+) -> None:
+    with pytest.raises(ValueError):
+        await client.list_workloads(filter_by=["name==x,projectId!=1"])
+    assert await client.find_inferences("x,projectId!=1") == []
+    assert not api.calls

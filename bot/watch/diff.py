@@ -184,10 +184,8 @@ class WatchUpdate:
 def diff(state: WatchState, obs: Observation, now: datetime) -> WatchUpdate | None:
     """Compare a watch with a fresh observation; None when nothing needs writing."""
     same_phase = state.last_phase == obs.phase
-    newer_stamp = (
-        obs.phase_updated_at is not None
-        and state.phase_updated_at is not None
-        and obs.phase_updated_at > state.phase_updated_at
+    newer_stamp = obs.phase_updated_at is not None and (
+        state.phase_updated_at is None or obs.phase_updated_at > state.phase_updated_at
     )
     if same_phase:
         if not newer_stamp:

@@ -387,7 +387,12 @@ class Notifier:
         try:
             response = await asyncio.wait_for(
                 self.slack.conversations_replies(
-                    channel=item.channel, ts=item.thread_ts, include_all_metadata=True, limit=200
+                    channel=item.channel,
+                    ts=item.thread_ts,
+                    include_all_metadata=True,
+                    limit=200,
+                    # only replies posted since the item was queued (long threads)
+                    oldest=f"{item.created_at.timestamp() - 5:.6f}" if item.created_at else None,
                 ),
                 timeout=self.send_timeout,
             )

@@ -152,19 +152,23 @@ class Poller:
         started = self._clock()
         stats = PollStats(kind="reconcile")
         self._last_poll = started
-        watched_ids = await self.store.watched_ids()
+        stamps = await self.store.watch_stamps()
         seen: dict[str, models.Workload] = {}
-        if watched_ids:
+        if stamps:
             try:
-                stats.api_calls += await self._list(seen, [], keep=watched_ids)
+                stats.api_calls += await self._list(seen, [], keep=set(stamps))
             except errors.RunaiError as exc:
                 logger.warning("reconcile failed; will retry", extra={"error": str(exc)})
                 return stats
-            absent = [w for w in watched_ids if w not in seen]
+            absent = [w for w in stamps if w not in seen]
             missing, calls = await self._confirm(absent, seen)
             stats.api_calls += calls
-            watched = await self.store.active_watches()
             stats.fetched = len(seen)
+            # Load whole watches only where Run:ai disagrees with what the store knows.
+            differ = {
+                i for i, w in seen.items() if any(_stamp(w) != known for known in stamps.get(i, ()))
+            }
+            watched = await self.store.active_watches(differ | missing)
             stats.notifications, stats.deleted = await self._apply(watched, seen, missing)
         self._cursor = started
         self._last_reconcile = started

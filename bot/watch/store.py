@@ -227,6 +227,7 @@ class OutboxItem:
     next_attempt_at: float
     claimed_by: str | None
     reply_ts: str | None
+    created_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> OutboxItem:
@@ -244,6 +245,7 @@ class OutboxItem:
             next_attempt_at=m["next_attempt_at"],
             claimed_by=m["claimed_by"],
             reply_ts=m["reply_ts"],
+            created_at=_utc(m["created_at"]),
         )
 
 
@@ -389,6 +391,23 @@ class Store:
                 select(watches.c.workload_id).where(watches.c.active.is_(True)).distinct()
             )
             return {row[0] for row in result}
+
+    async def watch_stamps(self) -> dict[str, set[tuple[str | None, datetime | None]]]:
+        """(last phase, phaseUpdatedAt) of every active watch, by workload id.
+
+        The reconcile compares these with the full list and loads whole watches only for
+        the workloads that differ: three columns are much cheaper than 10,000 rows.
+        """
+        out: dict[str, set[tuple[str | None, datetime | None]]] = {}
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(
+                    watches.c.workload_id, watches.c.last_phase, watches.c.phase_updated_at
+                ).where(watches.c.active.is_(True))
+            )
+            for workload_id, phase, stamp in result:
+                out.setdefault(workload_id, set()).add((phase, _utc(stamp)))
+        return out
 
     async def watched_in(self, channel: str) -> set[str]:
         """Ids of the workloads a channel follows."""

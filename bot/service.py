@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 
+import aiohttp
 import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -61,7 +62,9 @@ async def run_service(settings: Settings) -> None:
                 "Slack is not configured: SLACK_BOT_TOKEN unset, replies will fail",
                 extra={"slack_api_url": settings.slack_api_url},
             )
-        slack = make_slack_client(settings)
+        session = aiohttp.ClientSession()
+        stack.push_async_callback(session.close)
+        slack = make_slack_client(settings, session)
         runtime = await start_watch(settings, runai, slack)
         stack.push_async_callback(runtime.stop)
         app = build_app(settings, runai, slack, runtime.watcher)

@@ -32,6 +32,7 @@ async def on_deploy(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, A
     deps.tasks.fire(
         commands.run_modal(deps, replier, inv, views.open_create(deps, replier, inv, info)),
         name="deploy",
+        urgent=True,
     )
 
 
@@ -51,6 +52,7 @@ async def on_enter_hf_token(
             _open(replier, inv, render.view("hf_token", model=model, metadata=ctx.dump())),
         ),
         name="hf-token",
+        urgent=True,
     )
 
 
@@ -67,7 +69,11 @@ async def on_choose(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, A
     except parsing.ParseError as exc:
         await replier.respond(inv, commands.help_message(exc.message, exc.usage))
         return
-    deps.tasks.fire(commands.run(deps, replier, inv, command), name="choose")
+    deps.tasks.fire(
+        commands.run(deps, replier, inv, command),
+        name="choose",
+        urgent=commands.opens_modal(command),
+    )
 
 
 async def on_confirm_delete(

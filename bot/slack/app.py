@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -34,13 +35,22 @@ DEV_BOT_TOKEN = "xoxb-not-configured"
 DEV_SIGNING_SECRET = "not-configured-signing-secret"
 
 
-def make_slack_client(settings: Settings) -> AsyncWebClient:
-    """The one Web API client: base URL from settings, retries on 429 and 5xx."""
+def make_slack_client(
+    settings: Settings, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    """The one Web API client: base URL from settings, retries on 429 and 5xx.
+
+    Pass a long-lived `session` (closed by the caller) to keep connections alive; without
+    one slack_sdk opens a new connection per call.
+    """
     token = (
         settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else DEV_BOT_TOKEN
     )
     return AsyncWebClient(
-        token=token, base_url=settings.slack_api_url, retry_handlers=retry_handlers()
+        token=token,
+        base_url=settings.slack_api_url,
+        retry_handlers=retry_handlers(),
+        session=session,
     )
 
 
@@ -76,7 +86,9 @@ def build_app(
     app = AsyncApp(
         client=slack_client,
         signing_secret=signing_secret(settings),
-        process_before_response=False,
+        # Listeners return right after ack() (work goes to tracked tasks), so Bolt can answer
+        # when the listener returns instead of polling for the ack every 10 ms.
+        process_before_response=True,
         request_verification_enabled=True,
         logger=logging.getLogger("bot.slack.bolt"),
     )

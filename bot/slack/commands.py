@@ -7,6 +7,7 @@ errors are answered in the ack itself) and hands everything else to a tracked ta
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -37,7 +38,15 @@ Ack = Callable[..., Awaitable[Any]]
 
 def help_message(error: str | None = None, usage: str | None = None) -> dict[str, Any]:
     """The help (or short error + usage) message."""
+    if error is None and usage is None:
+        return _full_help()
     return render.message("help", usages=parsing.USAGES, error=error, usage=usage)
+
+
+@functools.cache
+def _full_help() -> dict[str, Any]:
+    # The same for everyone: rendered once (the ack path stays cheap).
+    return render.message("help", usages=parsing.USAGES, error=None, usage=None)
 
 
 async def on_command(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, Any]) -> None:
@@ -61,7 +70,18 @@ async def on_command(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, 
             "channel": inv.channel_id,
         },
     )
-    deps.tasks.fire(run(deps, replier, inv, command), name=f"command-{type(command).__name__}")
+    deps.tasks.fire(
+        run(deps, replier, inv, command),
+        name=f"command-{type(command).__name__}",
+        urgent=opens_modal(command),
+    )
+
+
+def opens_modal(command: parsing.Command) -> bool:
+    """Whether the command must use its trigger_id (3 s) to open a modal."""
+    return isinstance(command, parsing.Create | parsing.Update) or (
+        isinstance(command, parsing.Scale) and command.min_replicas is None
+    )
 
 
 def _doing(command: parsing.Command) -> Doing:

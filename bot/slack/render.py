@@ -110,6 +110,7 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # templates ship with the code: no stat() per render
     )
     env.filters["esc"] = esc
     env.policies["json.dumps_kwargs"] = {"ensure_ascii": False}

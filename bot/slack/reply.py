@@ -71,7 +71,9 @@ class Replier:
             body = dict(payload)
             body["response_type"] = "in_channel" if in_channel else "ephemeral"
             body["replace_original"] = replace_original
-            hook = AsyncWebhookClient(inv.response_url, retry_handlers=self._handlers)
+            hook = AsyncWebhookClient(
+                inv.response_url, session=self.slack.session, retry_handlers=self._handlers
+            )
             try:
                 response = await hook.send_dict(body)
             except Exception:

@@ -13,10 +13,17 @@ T = TypeVar("T")
 
 
 class Background:
-    """Spawns and tracks the app's post-ack tasks; `drain` waits for them on shutdown."""
+    """Spawns and tracks the app's post-ack tasks; `drain` waits for them on shutdown.
 
-    def __init__(self) -> None:
+    Work fired with `fire` runs at most `limit` at a time, so a burst of commands can't
+    crowd the event loop and delay the acks of the commands still arriving (acks are what
+    Slack times). Work bound to a trigger_id (opening a modal within Slack's 3 s) is fired
+    with `urgent=True` and skips the queue.
+    """
+
+    def __init__(self, limit: int = 8) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._limit = asyncio.Semaphore(limit)
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -28,10 +35,14 @@ class Background:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def fire(self, coro: Coroutine[Any, Any, Any], *, name: str) -> None:
+    def fire(self, coro: Coroutine[Any, Any, Any], *, name: str, urgent: bool = False) -> None:
         """Run `coro` as a tracked task nobody awaits: an exception is logged, not lost."""
-        task = self.spawn(coro, name=name)
+        task = self.spawn(coro if urgent else self._limited(coro), name=name)
         task.add_done_callback(_log_failure)
+
+    async def _limited(self, coro: Coroutine[Any, Any, T]) -> T:
+        async with self._limit:
+            return await coro
 
     async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait up to `timeout` seconds for running tasks, then cancel what is left."""

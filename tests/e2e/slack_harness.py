@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import aiohttp
 import httpx
 from slack_bolt.async_app import AsyncApp
 
@@ -168,7 +169,8 @@ async def running_bot(
     runai = RunaiClient(
         emu.url, emu.client_id, emu.client_secret, max_retries=max_retries, backoff_base=0.01
     )
-    slack = make_slack_client(settings)
+    session = aiohttp.ClientSession()
+    slack = make_slack_client(settings, session)
     watcher = watcher if watcher is not None else RecordingWatcher()
     app = build_app(settings, runai, slack, watcher, submit_budget=submit_budget)
     async with runai, serve(build_http_app(app)) as srv:
@@ -186,3 +188,4 @@ async def running_bot(
             )
         finally:
             await driver.aclose()
+            await session.close()

@@ -275,3 +275,30 @@ async def test_runai_errors_become_one_sentence(bot: Bot, status: int, words: st
     message = await bot.reply_with(words)
     assert "Traceback" not in message.text + str(message.blocks)
     await bot.clear_faults()
+
+
+async def test_slack_429_on_the_chart_upload_is_retried(bot: Bot) -> None:
+    await bot.create("limited")
+    bot.fake.fail_next("files.getUploadURLExternal", status=429, retry_after=1)
+    await bot.driver.command("/inference", "metrics limited")
+    await bot.reply_with("Chart posted in the channel")
+    calls = bot.fake.calls_to("files.getUploadURLExternal")
+    assert [c.status for c in calls] == [429, 200]
+    assert bot.fake.calls_to("files.completeUploadExternal", ok=True)
+
+
+async def test_slack_500_on_the_channel_post_is_retried(bot: Bot) -> None:
+    await bot.create("five-hundred")
+    bot.fake.fail_next("files.completeUploadExternal", status=500)
+    await bot.driver.command("/inference", "metrics five-hundred")
+    await bot.reply_with("Chart posted in the channel")
+    statuses = [c.status for c in bot.fake.calls_to("files.completeUploadExternal")]
+    assert statuses == [500, 200]
+
+
+async def test_chart_refused_by_slack_still_gives_the_numbers(bot: Bot) -> None:
+    await bot.create("outsider")
+    bot.fake.fail_next("files.getUploadURLExternal", error="not_in_channel")
+    await bot.driver.command("/inference", "metrics outsider")
+    message = await bot.reply_with("invite me")
+    assert "p95" in str(message.blocks)

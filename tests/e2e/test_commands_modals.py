@@ -271,3 +271,14 @@ async def test_phases_in_list_after_create(bot: Bot) -> None:
     message = await bot.reply_with("lister")
     assert any(p.value in str(message.blocks) for p in models.Phase)
     assert created.workload_id not in str(message.blocks)
+
+
+async def test_slack_429_on_the_ephemeral_after_a_modal_is_retried(bot: Bot) -> None:
+    await bot.create("ephemeral-limited")
+    await bot.driver.command("/inference", "scale ephemeral-limited")
+    view = await bot.view("inference_scale")
+    bot.fake.fail_next("chat.postEphemeral", status=429, retry_after=1)
+    await bot.driver.submit_view(view, {"f_min_replicas": "2", "f_max_replicas": "2"})
+    assert view.closed
+    await bot.reply_with("Scaled ephemeral-limited to 2 replicas")
+    assert [c.status for c in bot.fake.calls_to("chat.postEphemeral")] == [429, 200]

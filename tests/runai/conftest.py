@@ -97,6 +97,10 @@ class Emulator:
         calls: dict[str, int] = response.json()["calls"]
         return calls
 
+    async def in_flight(self) -> int:
+        """Requests the emulator's uvicorn is still handling (uvicorn's own task set)."""
+        return len(self.server._server.server_state.tasks)
+
     async def advance_clock(self, seconds: float) -> None:
         response = await self.control.post("/emulator/clock", json={"advanceSeconds": seconds})
         assert response.status_code == 200, response.text

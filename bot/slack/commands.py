@@ -332,7 +332,12 @@ async def metrics(deps: Deps, replier: Replier, inv: Invocation, command: parsin
     end = datetime.now(UTC)
     start = end - command.since
     if command.pod:
-        response = await deps.runai.pod_metrics(workload.id, command.pod, start, end)
+        try:
+            response = await deps.runai.pod_metrics(workload.id, command.pod, start, end)
+        except runai_errors.NotFoundError as exc:
+            raise UserFacingError(
+                f"{workload.name} has no pod {command.pod}.", exc.message
+            ) from exc
     else:
         response = await deps.runai.inference_metrics(workload.id, start, end)
     stats = [s for s in (series_stats(m) for m in response.measurements) if s is not None]

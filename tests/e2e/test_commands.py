@@ -217,12 +217,18 @@ async def test_metrics_uploads_a_png_and_says_the_numbers(bot: Bot) -> None:
 
 
 async def test_metrics_of_a_pod(bot: Bot) -> None:
-    await bot.create("podded")
-    await bot.driver.command(
-        "/inference", "metrics podded --pod 0b9a5c43-3f5e-4e7a-9d35-2f6a1b8c7d10"
-    )
-    message = await bot.reply(lambda m: "podded" in m.text)
-    assert "0b9a5c43" in message.text or "Run:ai" in str(message.blocks)
+    created = await bot.create("podded")
+    record = bot.emu.state.get(created.workload_id)
+
+    def pods() -> object:
+        return record.pod_ids(bot.emu.state.now())
+
+    pod = sorted(await bot.fake.wait_for(pods, timeout=10))[0]  # type: ignore[call-overload]
+    await bot.driver.command("/inference", f"metrics podded --pod {pod}")
+    message = await bot.reply_with("Chart posted")
+    assert pod in message.text
+    await bot.driver.command("/inference", "metrics podded --pod no-such-pod")
+    await bot.reply_with("podded has no pod no-such-pod")
 
 
 async def test_watch_and_unwatch_call_the_watcher(bot: Bot) -> None:

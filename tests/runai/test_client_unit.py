@@ -196,3 +196,59 @@ async def test_a_comma_cannot_smuggle_in_another_filter(
         await client.list_workloads(filter_by=["name==x,projectId!=1"])
     assert await client.find_inferences("x,projectId!=1") == []
     assert not api.calls
+
+
+async def test_create_409_after_a_lost_attempt_returns_the_workload_it_made(
+    api: respx.MockRouter,
+) -> None:
+    """Timeout, lookup finds nothing yet, the retry meets 409: the lost POST made it."""
+    workload = {"id": "w1", "name": "llama", "type": "inference", "projectId": "1"}
+    inference = {
+        "name": "llama",
+        "workloadId": "w1",
+        "projectId": "1",
+        "clusterId": "c",
+        "createdBy": "bot",
+        "createdAt": "2026-01-01T00:00:00Z",
+        "desiredPhase": "Running",
+    }
+    api.post("/api/v1/workloads/inferences").mock(
+        side_effect=[
+            httpx.ReadTimeout("slow"),
+            httpx.Response(409, json={"code": 409, "message": "exists"}),
+        ]
+    )
+    api.get("/api/v1/workloads").mock(
+        side_effect=[
+            httpx.Response(200, json={"workloads": []}),
+            httpx.Response(200, json={"workloads": [workload]}),
+        ]
+    )
+    api.get("/api/v1/workloads/inferences/w1").respond(200, json=inference)
+    request = models.InferenceCreationRequest(
+        name="llama", project_id="1", cluster_id="c", spec=models.InferenceSpecSpec(image="i")
+    )
+    async with RunaiClient(
+        BASE, "id", "secret", transport=httpx.AsyncHTTPTransport(), backoff_base=0
+    ) as runai:
+        created = await runai.create_inference(request)
+    assert created.workload_id == "w1"
+    posts = [
+        c for c in api.calls if c.request.method == "POST" and "inferences" in str(c.request.url)
+    ]
+    assert len(posts) == 2
+
+
+async def test_create_gives_up_when_the_lookup_cannot_tell(api: respx.MockRouter) -> None:
+    """A lost POST and an unreachable list: no blind second POST."""
+    post = api.post("/api/v1/workloads/inferences").mock(side_effect=httpx.ReadError("lost"))
+    api.get("/api/v1/workloads").respond(503, json={"code": 503, "message": "down"})
+    request = models.InferenceCreationRequest(
+        name="llama", project_id="1", cluster_id="c", spec=models.InferenceSpecSpec(image="i")
+    )
+    async with RunaiClient(
+        BASE, "id", "secret", transport=httpx.AsyncHTTPTransport(), backoff_base=0
+    ) as runai:
+        with pytest.raises(errors.UnavailableError):
+            await runai.create_inference(request)
+    assert post.call_count == 1

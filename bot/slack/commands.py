@@ -51,6 +51,7 @@ def _full_help() -> dict[str, Any]:
 
 async def on_command(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, Any]) -> None:
     """Bolt listener for `/inference`: ack now, work later."""
+    inv = Invocation.from_command(body)  # first: the trigger_id's 3 s started on arrival
     text = str(body.get("text") or "")
     try:
         command = parsing.parse(text)
@@ -61,7 +62,6 @@ async def on_command(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, 
         await ack(**help_message())
         return
     await ack()
-    inv = Invocation.from_command(body)
     logger.info(
         "command",
         extra={

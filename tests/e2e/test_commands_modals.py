@@ -282,3 +282,14 @@ async def test_slack_429_on_the_ephemeral_after_a_modal_is_retried(bot: Bot) -> 
     assert view.closed
     await bot.reply_with("Scaled ephemeral-limited to 2 replicas")
     assert [c.status for c in bot.fake.calls_to("chat.postEphemeral")] == [429, 200]
+
+
+async def test_gated_model_with_a_stale_trigger_offers_a_button(bot: Bot) -> None:
+    bot.fake.trigger_ttl = 0.0
+    await bot.driver.command("/inference", "model google/gemma-2-9b-it")
+    offer = await bot.reply_with("Enter a Hugging Face token")
+    assert "gated" in offer.text
+    bot.fake.trigger_ttl = 3.0
+    await bot.driver.click(offer, "inference_enter_hf_token")
+    view = await bot.view("inference_hf_token")
+    assert "google/gemma-2-9b-it" in str(view.blocks)

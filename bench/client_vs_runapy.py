@@ -7,12 +7,15 @@ spent in the measuring process. Each client makes the same calls at the same con
 `--gets` GET /api/v1/workloads/inferences/{id} over a set of seeded workloads, then
 `--pairs` create (POST) + delete (DELETE) pairs. Ours runs `--concurrency` asyncio tasks
 on one event loop; runapy runs its sync `InferencesApi` on `--concurrency` threads, with
-its urllib3 pool sized to match (its default of 4 would discard connections and make it
-look worse than it is); runapy with that default pool is measured too. Both warm up
-(token, connections) before the clock starts. The clients alternate over `--rounds`
-rounds; the best round of each and the medians are reported, with this process's CPU
-time per request (the emulator's CPU is in its own process). Prints numbers; it is not
-a test and asserts nothing.
+its urllib3 pool sized to match (its default of 4 discards connections under 20 threads),
+and once more with that default pool.
+
+The machine this runs on is shared, so load comes and goes. To keep the comparison fair
+the clients take turns in small chunks (`--chunk` calls each, the order rotating every
+chunk), so a burst of outside load hits all of them alike; `--rounds` repeats the whole
+workload. Reported: requests/s over all rounds, this process's CPU time per request (only
+one client runs at a time, the emulator's CPU is elsewhere), and the ratios, with the
+spread of the per-round ratio. Prints numbers; it is not a test and asserts nothing.
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -45,51 +48,64 @@ IMAGE = "vllm/vllm-openai:v0.6.4"
 
 
 @dataclass
-class Result:
-    """Wall and CPU time of each phase for one client and one round."""
+class Tally:
+    """Requests made, wall seconds and CPU seconds, per phase."""
 
-    gets: int
-    pairs: int
-    get_seconds: float
-    pair_seconds: float
-    cpu_seconds: float  # this process's CPU over both phases (the emulator is elsewhere)
+    get_calls: int = 0
+    get_seconds: float = 0.0
+    pair_calls: int = 0  # requests, two per pair
+    pair_seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
     @property
     def get_rps(self) -> float:
-        return self.gets / self.get_seconds
+        return self.get_calls / self.get_seconds
 
     @property
     def pair_rps(self) -> float:
-        return 2 * self.pairs / self.pair_seconds
-
-    @property
-    def requests(self) -> int:
-        return self.gets + 2 * self.pairs
+        return self.pair_calls / self.pair_seconds
 
     @property
     def total_rps(self) -> float:
-        return self.requests / (self.get_seconds + self.pair_seconds)
+        return (self.get_calls + self.pair_calls) / (self.get_seconds + self.pair_seconds)
 
     @property
     def cpu_us(self) -> float:
-        return self.cpu_seconds / self.requests * 1e6
+        return self.cpu_seconds / (self.get_calls + self.pair_calls) * 1e6
 
 
-class Clock:
-    """Wall and CPU time of the phases of one run."""
+@dataclass
+class Contender:
+    """A client under test: runs a chunk of GETs or of create/delete pairs, blocking."""
 
-    def __init__(self) -> None:
-        self.cpu = time.process_time()
-        self.wall = time.perf_counter()
-        self.laps: list[float] = []
+    name: str
+    gets: Callable[[Sequence[int]], None]
+    pairs: Callable[[Sequence[int], str], None]
+    close: Callable[[], None]
+    rounds: list[Tally] = field(default_factory=list)
 
-    def lap(self) -> None:
-        now = time.perf_counter()
-        self.laps.append(now - self.wall)
-        self.wall = now
+    def timed(self, phase: str, run: Callable[[], None], requests: int) -> None:
+        cpu, wall = time.process_time(), time.perf_counter()
+        run()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        tally = self.rounds[-1]
+        tally.cpu_seconds += cpu
+        if phase == "get":
+            tally.get_calls += requests
+            tally.get_seconds += wall
+        else:
+            tally.pair_calls += requests
+            tally.pair_seconds += wall
 
-    def result(self, gets: int, pairs: int) -> Result:
-        return Result(gets, pairs, self.laps[0], self.laps[1], time.process_time() - self.cpu)
+    def total(self) -> Tally:
+        total = Tally()
+        for tally in self.rounds:
+            total.get_calls += tally.get_calls
+            total.get_seconds += tally.get_seconds
+            total.pair_calls += tally.pair_calls
+            total.pair_seconds += tally.pair_seconds
+            total.cpu_seconds += tally.cpu_seconds
+        return total
 
 
 # --- the emulator subprocess -------------------------------------------------------------
@@ -145,23 +161,31 @@ def seed(url: str, count: int) -> list[str]:
 # --- our client --------------------------------------------------------------------------
 
 
-async def _fan_out(count: int, concurrency: int, job: Callable[[int], Awaitable[None]]) -> None:
-    """Run job(0..count-1) on `concurrency` workers."""
-    counter = iter(range(count))
+async def _fan_out(
+    indices: Sequence[int], concurrency: int, job: Callable[[int], Awaitable[None]]
+) -> None:
+    """Run job(i) for every index on `concurrency` workers."""
+    pending = iter(indices)
 
     async def worker() -> None:
-        for index in counter:
+        for index in pending:
             await job(index)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-async def _ours(url: str, ids: list[str], args: argparse.Namespace, tag: str) -> Result:
-    async with RunaiClient(url, CLIENT_ID, CLIENT_SECRET, timeout=30) as client:
+def ours(url: str, ids: list[str], concurrency: int) -> Contender:
+    """Our RunaiClient on a private event loop (asyncio.Runner), kept between chunks."""
+    runner = asyncio.Runner()
+    client = runner.run(_make_client(url))
 
-        async def get(index: int) -> None:
-            await client.get_inference(ids[index % len(ids)])
+    async def get(index: int) -> None:
+        await client.get_inference(ids[index % len(ids)])
 
+    def gets(indices: Sequence[int]) -> None:
+        runner.run(_fan_out(indices, concurrency, get))
+
+    def pairs(indices: Sequence[int], tag: str) -> None:
         async def pair(index: int) -> None:
             created = await client.create_inference(
                 models.InferenceCreationRequest(
@@ -175,25 +199,24 @@ async def _ours(url: str, ids: list[str], args: argparse.Namespace, tag: str) ->
             )
             await client.delete_inference(created.workload_id)
 
-        await _fan_out(args.concurrency * 2, args.concurrency, get)  # token + connections
-        clock = Clock()
-        await _fan_out(args.gets, args.concurrency, get)
-        clock.lap()
-        await _fan_out(args.pairs, args.concurrency, pair)
-        clock.lap()
-    return clock.result(args.gets, args.pairs)
+        runner.run(_fan_out(indices, concurrency, pair))
+
+    def close() -> None:
+        runner.run(client.aclose())
+        runner.close()
+
+    return Contender("ours (RunaiClient)", gets, pairs, close)
 
 
-def run_ours(url: str, ids: list[str], args: argparse.Namespace, tag: str) -> Result:
-    return asyncio.run(_ours(url, ids, args, tag))
+async def _make_client(url: str) -> RunaiClient:
+    return RunaiClient(url, CLIENT_ID, CLIENT_SECRET, timeout=30)
 
 
 # --- runapy ------------------------------------------------------------------------------
 
 
-def run_runapy(
-    url: str, ids: list[str], args: argparse.Namespace, tag: str, pool_maxsize: int
-) -> Result:
+def runapy(url: str, ids: list[str], concurrency: int, pool_maxsize: int) -> Contender:
+    """runapy's sync InferencesApi on `concurrency` threads."""
     import runai
     from runai.api.inferences_api import InferencesApi
 
@@ -205,35 +228,42 @@ def run_runapy(
     )
     api_client = runai.ApiClient(config)
     api = InferencesApi(api_client)
+    pool = ThreadPoolExecutor(max_workers=concurrency)
 
     def get(index: int) -> None:
         api.get_inference(ids[index % len(ids)])
 
-    def pair(index: int) -> None:
-        created = api.create_inference1(
-            runai.models.InferenceCreationRequest(
-                name=f"runapy{pool_maxsize}-{tag}-{index}",
-                project_id="1",
-                cluster_id=CLUSTER_ID,
-                spec=runai.models.InferenceSpecSpec(
-                    image=IMAGE, serving_port=runai.models.ServingPort(container=8000)
-                ),
-            )
-        )
-        api.delete_inference(created.data["workloadId"])
+    def gets(indices: Sequence[int]) -> None:
+        list(pool.map(get, indices))
 
-    with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
-        list(pool.map(get, range(args.concurrency * 2)))  # connections
-        clock = Clock()
-        list(pool.map(get, range(args.gets)))
-        clock.lap()
-        list(pool.map(pair, range(args.pairs)))
-        clock.lap()
-    api_client.close()
-    return clock.result(args.gets, args.pairs)
+    def pairs(indices: Sequence[int], tag: str) -> None:
+        def pair(index: int) -> None:
+            created = api.create_inference1(
+                runai.models.InferenceCreationRequest(
+                    name=f"runapy{pool_maxsize}-{tag}-{index}",
+                    project_id="1",
+                    cluster_id=CLUSTER_ID,
+                    spec=runai.models.InferenceSpecSpec(
+                        image=IMAGE, serving_port=runai.models.ServingPort(container=8000)
+                    ),
+                )
+            )
+            api.delete_inference(created.data["workloadId"])
+
+        list(pool.map(pair, indices))
+
+    def close() -> None:
+        pool.shutdown()
+        api_client.close()
+
+    return Contender(f"runapy pool={pool_maxsize}", gets, pairs, close)
 
 
 # --- main --------------------------------------------------------------------------------
+
+
+def chunks(count: int, size: int) -> list[range]:
+    return [range(start, min(start + size, count)) for start in range(0, count, size)]
 
 
 def main() -> None:
@@ -241,7 +271,8 @@ def main() -> None:
     parser.add_argument("--gets", type=int, default=1000)
     parser.add_argument("--pairs", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--chunk", type=int, default=200, help="calls per turn")
     parser.add_argument("--url", help="use a running emulator instead of starting one")
     args = parser.parse_args()
     # runapy's default pool of 4 makes urllib3 warn on every discarded connection.
@@ -253,64 +284,73 @@ def main() -> None:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         process = start_emulator(port)
-    runners: dict[str, Callable[[str, list[str], argparse.Namespace, str], Result]] = {
-        "ours": run_ours,
-        f"runapy pool={args.concurrency}": lambda u, i, a, t: run_runapy(u, i, a, t, a.concurrency),
-        "runapy pool=4 (default)": lambda u, i, a, t: run_runapy(u, i, a, t, 4),
-    }
-    best: dict[str, Result] = {}
-    every: dict[str, list[Result]] = {name: [] for name in runners}
+    contenders: list[Contender] = []
     try:
         if process is not None:
             wait_ready(url, process)
         ids = seed(url, 50)
+        contenders = [
+            ours(url, ids, args.concurrency),
+            runapy(url, ids, args.concurrency, args.concurrency),
+            runapy(url, ids, args.concurrency, 4),
+        ]
+        for contender in contenders:  # token, connections, imports
+            contender.gets(range(args.concurrency * 2))
+        turn = 0
         for round_ in range(args.rounds):
-            for name, run in runners.items():
-                result = run(url, ids, args, f"r{round_}")
-                print(
-                    f"round {round_ + 1} {name:>24}: GET {result.get_rps:6.0f}/s  "
-                    f"create+delete {result.pair_rps:6.0f}/s  all {result.total_rps:6.0f}/s  "
-                    f"CPU {result.cpu_us:5.0f} us/request",
-                    flush=True,
-                )
-                every[name].append(result)
-                if name not in best or result.total_rps > best[name].total_rps:
-                    best[name] = result
+            for contender in contenders:
+                contender.rounds.append(Tally())
+            for part in chunks(args.gets, args.chunk):
+                for contender in contenders[turn:] + contenders[:turn]:
+                    contender.timed("get", lambda c=contender, p=part: c.gets(p), len(part))
+                turn = (turn + 1) % len(contenders)
+            for part in chunks(args.pairs, max(1, args.chunk // 2)):
+                for contender in contenders[turn:] + contenders[:turn]:
+                    contender.timed(
+                        "pair",
+                        lambda c=contender, p=part, tag=f"r{round_}": c.pairs(p, tag),
+                        2 * len(part),
+                    )
+                turn = (turn + 1) % len(contenders)
+            print(
+                f"round {round_ + 1}: "
+                + "  ".join(f"{c.name} {c.rounds[-1].total_rps:.0f}/s" for c in contenders),
+                flush=True,
+            )
     finally:
+        for contender in contenders:
+            contender.close()
         if process is not None:
             process.terminate()
             process.wait(timeout=10)
 
-    ours = best["ours"]
+    first = contenders[0]
     print()
     print(
-        f"{args.gets} GETs + {args.pairs} create/delete pairs at concurrency {args.concurrency}, "
-        f"best of {args.rounds} rounds; emulator in a subprocess"
+        f"{args.gets} GETs + {args.pairs} create/delete pairs per round, {args.rounds} rounds, "
+        f"concurrency {args.concurrency}, clients taking turns every {args.chunk} calls; "
+        "emulator in a subprocess"
     )
-    header = f"{'client':26}{'GET/s':>8}{'create+delete/s':>17}{'all/s':>8}{'CPU us/req':>12}"
-    print(header)
-    for name, result in best.items():
+    print(f"{'client':22}{'GET/s':>8}{'create+delete/s':>17}{'all/s':>8}{'CPU us/req':>12}")
+    for contender in contenders:
+        t = contender.total()
         print(
-            f"{name:26}{result.get_rps:8.0f}{result.pair_rps:17.0f}{result.total_rps:8.0f}"
-            f"{result.cpu_us:12.0f}"
+            f"{contender.name:22}{t.get_rps:8.0f}{t.pair_rps:17.0f}{t.total_rps:8.0f}{t.cpu_us:12.0f}"
         )
-    for name, result in best.items():
-        if name == "ours":
-            continue
+    mine = first.total()
+    for other in contenders[1:]:
+        theirs = other.total()
+        per_round = [
+            a.total_rps / b.total_rps for a, b in zip(first.rounds, other.rounds, strict=True)
+        ]
         print(
-            f"ours / {name}: throughput {ours.total_rps / result.total_rps:.2f}x "
-            f"(GET {ours.get_rps / result.get_rps:.2f}x, "
-            f"create+delete {ours.pair_rps / result.pair_rps:.2f}x), "
-            f"CPU per request {result.cpu_us / ours.cpu_us:.2f}x less"
+            f"ours / {other.name}: {mine.total_rps / theirs.total_rps:.2f}x requests/s "
+            f"(GET {mine.get_rps / theirs.get_rps:.2f}x, "
+            f"create+delete {mine.pair_rps / theirs.pair_rps:.2f}x; per round "
+            f"{min(per_round):.2f}-{max(per_round):.2f}x, median "
+            f"{statistics.median(per_round):.2f}x), "
+            f"{theirs.cpu_us / mine.cpu_us:.2f}x less CPU per request"
         )
-    # A shared machine makes single rounds noisy: the medians are the steadier figure.
-    median = {name: statistics.median(r.total_rps for r in runs) for name, runs in every.items()}
-    print(
-        "median all/s over rounds: "
-        + ", ".join(f"{name} {value:.0f}" for name, value in median.items())
-        + "; ours / runapy pool="
-        + f"{args.concurrency}: {median['ours'] / median[f'runapy pool={args.concurrency}']:.2f}x"
-    )
 
 
 if __name__ == "__main__":

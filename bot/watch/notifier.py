@@ -264,6 +264,16 @@ class Notifier:
         return max(0.0, soonest - now)
 
     async def _deliver_channel(self, channel_items: list[OutboxItem]) -> bool:
+        try:
+            return await self._deliver_head(channel_items)
+        except Exception:
+            # A database hiccup: leave the items as they are and let this channel rest.
+            head = channel_items[0]
+            logger.exception("delivery failed", extra={"ids": [head.id], "channel": head.channel})
+            self._next_ok[head.channel] = self._clock() + 1.0
+            return False
+
+    async def _deliver_head(self, channel_items: list[OutboxItem]) -> bool:
         head = channel_items[0]
         if head.state == "posted":
             superseded = any(
@@ -294,8 +304,14 @@ class Notifier:
                 await self.store.set_reply_ts(ids, found)
                 await self._after_reply(group)
                 return True
-        template, context, broadcast = reply_context(group)
-        rendered = self.render(template, **context)
+        try:
+            template, context, broadcast = reply_context(group)
+            rendered = self.render(template, **context)
+        except Exception as exc:
+            # A bug, not a Slack problem: retrying cannot help and must not block the channel.
+            logger.exception("cannot render notification", extra={"ids": ids})
+            await self.store.mark_failed(ids, f"render: {exc}")
+            return True
         try:
             response = await asyncio.wait_for(
                 self.slack.chat_postMessage(
@@ -335,7 +351,12 @@ class Notifier:
         ids = [i.id for i in group]
         head = group[-1]
         parent = next(i.payload["parent"] for i in reversed(group) if "parent" in i.payload)
-        rendered = self.render("watch_parent", **parent_context(parent))
+        try:
+            rendered = self.render("watch_parent", **parent_context(parent))
+        except Exception:
+            logger.exception("cannot render the parent message", extra={"ids": ids})
+            await self.store.mark_delivered(ids)
+            return
         try:
             await asyncio.wait_for(
                 self.slack.chat_update(channel=head.channel, ts=head.thread_ts, **rendered),

@@ -15,7 +15,9 @@ the clients take turns in small chunks (`--chunk` calls each, the order rotating
 chunk), so a burst of outside load hits all of them alike; `--rounds` repeats the whole
 workload. Reported: requests/s over all rounds, this process's CPU time per request (only
 one client runs at a time, the emulator's CPU is elsewhere), and the ratios, with the
-spread of the per-round ratio. Prints numbers; it is not a test and asserts nothing.
+spread of the per-round ratio, and how busy the emulator's process was while each client
+ran (near 100 % means the emulator, not the client, set the pace). Prints numbers; it is
+not a test and asserts nothing.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class Tally:
     pair_calls: int = 0  # requests, two per pair
     pair_seconds: float = 0.0
     cpu_seconds: float = 0.0
+    server_cpu_seconds: float = 0.0  # the emulator's CPU while this client ran
 
     @property
     def get_rps(self) -> float:
@@ -73,6 +76,11 @@ class Tally:
     def cpu_us(self) -> float:
         return self.cpu_seconds / (self.get_calls + self.pair_calls) * 1e6
 
+    @property
+    def server_busy(self) -> float:
+        """Share of the wall time the emulator's process was on a CPU."""
+        return self.server_cpu_seconds / (self.get_seconds + self.pair_seconds)
+
 
 @dataclass
 class Contender:
@@ -84,12 +92,15 @@ class Contender:
     close: Callable[[], None]
     rounds: list[Tally] = field(default_factory=list)
 
-    def timed(self, phase: str, run: Callable[[], None], requests: int) -> None:
-        cpu, wall = time.process_time(), time.perf_counter()
+    def timed(
+        self, phase: str, run: Callable[[], None], requests: int, server_cpu: Callable[[], float]
+    ) -> None:
+        cpu, wall, server = time.process_time(), time.perf_counter(), server_cpu()
         run()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         tally = self.rounds[-1]
         tally.cpu_seconds += cpu
+        tally.server_cpu_seconds += server_cpu() - server
         if phase == "get":
             tally.get_calls += requests
             tally.get_seconds += wall
@@ -105,6 +116,7 @@ class Contender:
             total.pair_calls += tally.pair_calls
             total.pair_seconds += tally.pair_seconds
             total.cpu_seconds += tally.cpu_seconds
+            total.server_cpu_seconds += tally.server_cpu_seconds
         return total
 
 
@@ -133,6 +145,22 @@ def start_emulator(port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def process_cpu(pid: int | None) -> Callable[[], float]:
+    """CPU seconds (user + system) used so far by process `pid`; 0 when unknown."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def read() -> float:
+        if pid is None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+
+    return read
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], within: float = 30.0) -> None:
@@ -285,6 +313,7 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         process = start_emulator(port)
     contenders: list[Contender] = []
+    server_cpu = process_cpu(process.pid if process is not None else None)
     try:
         if process is not None:
             wait_ready(url, process)
@@ -302,7 +331,9 @@ def main() -> None:
                 contender.rounds.append(Tally())
             for part in chunks(args.gets, args.chunk):
                 for contender in contenders[turn:] + contenders[:turn]:
-                    contender.timed("get", lambda c=contender, p=part: c.gets(p), len(part))
+                    contender.timed(
+                        "get", lambda c=contender, p=part: c.gets(p), len(part), server_cpu
+                    )
                 turn = (turn + 1) % len(contenders)
             for part in chunks(args.pairs, max(1, args.chunk // 2)):
                 for contender in contenders[turn:] + contenders[:turn]:
@@ -310,6 +341,7 @@ def main() -> None:
                         "pair",
                         lambda c=contender, p=part, tag=f"r{round_}": c.pairs(p, tag),
                         2 * len(part),
+                        server_cpu,
                     )
                 turn = (turn + 1) % len(contenders)
             print(
@@ -331,11 +363,15 @@ def main() -> None:
         f"concurrency {args.concurrency}, clients taking turns every {args.chunk} calls; "
         "emulator in a subprocess"
     )
-    print(f"{'client':22}{'GET/s':>8}{'create+delete/s':>17}{'all/s':>8}{'CPU us/req':>12}")
+    print(
+        f"{'client':22}{'GET/s':>8}{'create+delete/s':>17}{'all/s':>8}{'CPU us/req':>12}"
+        f"{'emulator busy':>15}"
+    )
     for contender in contenders:
         t = contender.total()
         print(
-            f"{contender.name:22}{t.get_rps:8.0f}{t.pair_rps:17.0f}{t.total_rps:8.0f}{t.cpu_us:12.0f}"
+            f"{contender.name:22}{t.get_rps:8.0f}{t.pair_rps:17.0f}{t.total_rps:8.0f}"
+            f"{t.cpu_us:12.0f}{t.server_busy:15.0%}"
         )
     mine = first.total()
     for other in contenders[1:]:

@@ -144,6 +144,9 @@ class ErrorBody(RunaiModel):
     details: str | None = None
 
 
+Error = ErrorBody
+
+
 class HttpResponse(RunaiModel):
     """`HttpResponse` (e.g. the 202 body of a DELETE)."""
 

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 GONE_PHASES = ("Deleting", "Terminating")
 MAX_DIRECT_CHECKS = 20
+# Only inference workloads are watched; training jobs changing phase must not cost pages.
+INFERENCES_ONLY = f"type=={models.INFERENCE_WORKLOAD_TYPE}"
 
 
 @dataclass
@@ -77,6 +79,11 @@ class Poller:
         self._applied: dict[str, tuple[str | None, datetime | None]] = {}
         self._lock = asyncio.Lock()
 
+    async def idle(self) -> None:
+        """Wait for a running poll or reconcile to finish."""
+        async with self._lock:
+            return
+
     @property
     def busy(self) -> bool:
         """A poll or reconcile is running."""
@@ -112,7 +119,9 @@ class Poller:
             since = _iso(self._cursor - self.overlap)
             seen: dict[str, models.Workload] = {}
             try:
-                stats.api_calls += await self._list(seen, [f"phaseUpdatedAt>={since}"])
+                stats.api_calls += await self._list(
+                    seen, [f"phaseUpdatedAt>={since}", INFERENCES_ONLY]
+                )
             except errors.RunaiError as exc:
                 logger.warning("poll failed; will catch up", extra={"error": str(exc)})
                 return stats
@@ -156,7 +165,7 @@ class Poller:
         seen: dict[str, models.Workload] = {}
         if stamps:
             try:
-                stats.api_calls += await self._list(seen, [], keep=set(stamps))
+                stats.api_calls += await self._list(seen, [INFERENCES_ONLY], keep=set(stamps))
             except errors.RunaiError as exc:
                 logger.warning("reconcile failed; will retry", extra={"error": str(exc)})
                 return stats

@@ -62,6 +62,8 @@ class WatchRuntime:
     async def stop(self) -> None:
         """Stop jobs, give the lease up and close the database."""
         self.scheduler.shutdown(wait=False)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.poller.idle(), timeout=10)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

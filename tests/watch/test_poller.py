@@ -43,9 +43,11 @@ class StubRunai:
         if self.down:
             raise errors.UnavailableError(503, "down")
         items = list(self.workloads.values())
-        if filter_by:
-            since = datetime.fromisoformat(filter_by[0].split(">=")[1].replace("Z", "+00:00"))
-            items = [w for w in items if w.phase_updated_at and w.phase_updated_at >= since]
+        assert "type==inference" in filter_by
+        for entry in filter_by:
+            if entry.startswith("phaseUpdatedAt>="):
+                since = datetime.fromisoformat(entry.split(">=")[1].replace("Z", "+00:00"))
+                items = [w for w in items if w.phase_updated_at and w.phase_updated_at >= since]
         page = items[offset : offset + limit]
         nxt = offset + limit if offset + limit < len(items) else None
         return models.WorkloadPage(workloads=page, next=nxt)
@@ -106,7 +108,8 @@ async def test_one_call_per_poll_whatever_the_number_of_watches(sqlite_store: St
     [(kind, (filters, offset))] = runai.calls
     assert (kind, offset) == ("list", 0)
     since = datetime.fromtimestamp(clock.now - 5 - 10, UTC)
-    assert filters == (f"phaseUpdatedAt>={since.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z",)
+    stamp = since.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+    assert filters == (f"phaseUpdatedAt>={stamp}Z", "type==inference")
     # Seeing the same change again (overlap) tells nothing new.
     clock.now += 5
     again = await poller.tick()

@@ -99,13 +99,15 @@ class Poller:
     async def tick(self) -> PollStats | None:
         """Scheduler entry point: poll or reconcile when one is due."""
         now = self._clock()
+        # Every attempt, failed ones included, waits for the poll cadence: an outage is
+        # retried once an interval, not hammered at the scheduler's tick rate.
+        if not poll_due(now, self._last_poll, self.interval, self.fast_interval, self._fast):
+            return None
         if self._cursor is None or (
             self._last_reconcile is not None
             and now - self._last_reconcile >= self.reconcile_interval
         ):
             return await self.reconcile()
-        if not poll_due(now, self._last_poll, self.interval, self.fast_interval, self._fast):
-            return None
         return await self.poll()
 
     async def poll(self) -> PollStats:

@@ -171,3 +171,22 @@ async def test_deleting_workloads_are_checked_directly(sqlite_store: Store) -> N
     stats = await poller.tick()
     assert stats is not None and stats.kind == "poll" and stats.deleted == 1
     assert [c[0] for c in runai.calls] == ["list", "get"]
+
+
+async def test_an_outage_is_retried_at_the_poll_cadence_not_hammered(sqlite_store: Store) -> None:
+    runai = StubRunai([workload(1)])
+    await watch_all(sqlite_store, runai)
+    clock = Clock()
+    poller = Poller(sqlite_store, runai, interval=5, reconcile_interval=60, clock=clock)  # type: ignore[arg-type]
+    await poller.tick()
+    runai.down = True
+    clock.now += 61  # a reconcile is due, and fails
+    assert (await poller.tick()) is not None
+    calls = len(runai.calls)
+    for _ in range(10):  # the scheduler ticks often; nothing is asked until the interval passed
+        clock.now += 0.4
+        assert await poller.tick() is None
+    assert len(runai.calls) == calls
+    clock.now += 1.5
+    assert (await poller.tick()) is not None
+    assert len(runai.calls) == calls + 1

@@ -72,13 +72,14 @@ def build_app(
     *,
     tasks: Background | None = None,
     submit_budget: float = 1.5,
+    background_limit: int = 8,
 ) -> AsyncApp:
     """The Bolt app with `/inference`, its modals and buttons; `app.deps` holds the parts."""
     deps = Deps(
         runai=runai,
         slack=slack_client,
         watcher=watcher,
-        tasks=tasks or Background(),
+        tasks=tasks or Background(background_limit),
         orgs=OrgCache(runai),
         submit_budget=submit_budget,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -15,6 +16,11 @@ from matplotlib.figure import Figure
 
 from bot.runai import models
 from bot.slack.present import LABELS, UNITS
+
+
+# One chart at a time: a render holds the GIL for tens of ms, and several at once would
+# starve the event loop thread that acks Slack; matplotlib isn't thread-safe either.
+_RENDER_LOCK = threading.Lock()
 
 
 def _series(m: models.Measurement) -> tuple[list[datetime], list[float]]:
@@ -51,4 +57,9 @@ def chart_png(title: str, measurements: Sequence[models.Measurement]) -> bytes:
 
 async def render_chart(title: str, measurements: Sequence[models.Measurement]) -> bytes:
     """`chart_png` in a worker thread, so the event loop keeps acking."""
-    return await asyncio.to_thread(chart_png, title, list(measurements))
+    return await asyncio.to_thread(_locked_chart, title, list(measurements))
+
+
+def _locked_chart(title: str, measurements: list[models.Measurement]) -> bytes:
+    with _RENDER_LOCK:
+        return chart_png(title, measurements)

@@ -17,7 +17,6 @@ from matplotlib.figure import Figure
 from bot.runai import models
 from bot.slack.present import LABELS, UNITS
 
-
 # One chart at a time: a render holds the GIL for tens of ms, and several at once would
 # starve the event loop thread that acks Slack; matplotlib isn't thread-safe either.
 _RENDER_LOCK = threading.Lock()

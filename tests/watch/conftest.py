@@ -13,8 +13,6 @@ import pytest
 
 from bot.watch.store import Store
 
-pytest_plugins = ["tests.fakes.fixtures"]
-
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -22,6 +22,8 @@ from bot.watch.store import Change, OutboxItem, Store, WatchUpdate
 
 LEASE = "watch-leader"
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 
 def slack_error(status: int, error: str, headers: dict[str, str] | None = None) -> SlackApiError:
     response = AsyncSlackResponse(

@@ -77,6 +77,7 @@ class Poller:
         self._last_reconcile: float | None = None
         self._fast = True
         self._applied: dict[str, tuple[str | None, datetime | None]] = {}
+        self._lost: set[str] = set()
         self._lock = asyncio.Lock()
 
     async def idle(self) -> None:
@@ -128,6 +129,7 @@ class Poller:
                 logger.warning("poll failed; will catch up", extra={"error": str(exc)})
                 return stats
             stats.fetched = len(seen)
+            self._lost = set()
             # The overlap brings back changes this process already applied: skip them
             # before touching the database (only what this very process committed).
             window = {i: _stamp(w) for i, w in seen.items()}
@@ -144,7 +146,9 @@ class Poller:
             watched = await self.store.active_watches(set(seen) | set(gone_checks))
             stats.notifications, stats.deleted = await self._apply(watched, seen, missing)
             self._cursor = started
-            diffed = {w.workload_id for w in watched}
+            # Remember what was settled; a change that lost its compare-and-set (a record
+            # or unwatch raced it) is looked at again next time.
+            diffed = {w.workload_id for w in watched} - self._lost
             self._applied = {i: st for i, st in window.items() if i in skipped or i in diffed}
             still_moving = {i for i in moving if i not in seen and i not in missing}
             self._fast = bool(still_moving) or any(
@@ -254,7 +258,7 @@ class Poller:
             result = diff(w.state(), obs, now)
             if result is not None:
                 changes.append(Change(watch=w, update=result, observation=obs))
-        written = await self.store.apply(changes)
+        written = await self.store.apply(changes, lost=self._lost)
         if written:
             logger.info("transitions queued", extra={"count": written})
             if self._on_notify is not None:

@@ -433,11 +433,12 @@ class Store:
             )
             return {row[0]: row[1] for row in result}
 
-    async def apply(self, changes: Sequence[Change]) -> int:
+    async def apply(self, changes: Sequence[Change], lost: set[str] | None = None) -> int:
         """Write watch updates and their notifications in one transaction.
 
         A change whose watch moved on since it was read (version differs) is skipped:
-        someone else already told it. Returns the number of notifications written.
+        someone else already told it (its workload id is added to `lost`). Returns the
+        number of notifications written.
         Three statements whatever the number of changes: one batched compare-and-set
         UPDATE stamping a fresh version, one SELECT of the rows carrying that stamp (the
         ones this call won), one batched INSERT into the outbox.
@@ -516,6 +517,12 @@ class Store:
             ]
             if items:
                 await conn.execute(insert(outbox), items)
+        if lost is not None:
+            lost.update(
+                c.watch.workload_id
+                for c in changes
+                if (c.watch.workload_id, c.watch.channel) not in won
+            )
         return len(items)
 
     async def end_watch(self, workload_id: str, channel: str, user: str) -> bool:

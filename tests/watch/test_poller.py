@@ -190,3 +190,31 @@ async def test_an_outage_is_retried_at_the_poll_cadence_not_hammered(sqlite_stor
     clock.now += 1.5
     assert (await poller.tick()) is not None
     assert len(runai.calls) == calls + 1
+
+
+async def test_a_change_that_lost_its_race_is_told_on_the_next_poll(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runai = StubRunai([workload(1)])
+    await watch_all(sqlite_store, runai)
+    clock = Clock()
+    poller = Poller(sqlite_store, runai, overlap=10, clock=clock)  # type: ignore[arg-type]
+    await poller.tick()
+    runai.workloads["w1"] = workload(1, "Degraded", after=1000 + 2)
+    real_apply = sqlite_store.apply
+
+    async def racing_apply(changes: Any, lost: Any = None) -> int:
+        # `/inference scale` lands between the diff and its write: the row moved on.
+        await sqlite_store.record_action("w1", "scale", "U1", "replicas 1 → 2")
+        return await real_apply(changes, lost)
+
+    monkeypatch.setattr(sqlite_store, "apply", racing_apply)
+    clock.now += 5
+    stats = await poller.tick()
+    assert stats is not None and stats.notifications == 0
+    monkeypatch.undo()
+    clock.now += 5
+    stats = await poller.tick()
+    assert stats is not None and stats.notifications == 1
+    transition = (await sqlite_store.all_items())[-1].payload["transition"]
+    assert (transition["new_phase"], transition["actor_user"]) == ("Degraded", "U1")

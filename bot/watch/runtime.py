@@ -190,7 +190,7 @@ async def start_watch(
         leadership=leadership,
         poller=poller,
         notifier=notifier,
-        watcher=Watcher(store, notifier),
+        watcher=Watcher(store, notifier, runai=runai),
         scheduler=scheduler,
     )
     runtime._tasks.append(asyncio.create_task(notifier.run(), name="watch-notifier"))

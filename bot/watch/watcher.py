@@ -2,27 +2,57 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Literal
 
-from bot.runai import models
+from bot.runai import RunaiClient, errors, models
+from bot.watch.diff import Observation
 from bot.watch.notifier import Notifier
 from bot.watch.observe import observe
 from bot.watch.store import Store
 
 logger = logging.getLogger(__name__)
 
+LOOKUP_TIMEOUT = 3.0
+
 
 class Watcher:
     """Front door of the watch room; safe to call on any replica (state is in the store)."""
 
     def __init__(
-        self, store: Store, notifier: Notifier, *, on_queue: Callable[[], None] | None = None
+        self,
+        store: Store,
+        notifier: Notifier,
+        *,
+        runai: RunaiClient | None = None,
+        on_queue: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.notifier = notifier
+        self.runai = runai
         self._on_queue = on_queue or notifier.wake
+
+    async def _snapshot(self, workload: models.Workload | models.Inference) -> Observation:
+        """What the parent shows first: the workloads view of a just-created inference
+        (project name, URLs, phase message) when Run:ai answers quickly, else the body."""
+        if isinstance(workload, models.Inference) and self.runai is not None:
+            try:
+                detailed = await asyncio.wait_for(
+                    self.runai.get_workload(workload.workload_id), timeout=LOOKUP_TIMEOUT
+                )
+            except (errors.RunaiError, TimeoutError) as exc:
+                logger.info(
+                    "workload details not available yet; parent shows the create answer",
+                    extra={"workload_id": workload.workload_id, "error": str(exc)},
+                )
+            else:
+                seen = observe(detailed)
+                fallback = observe(workload)
+                return replace(seen, image=seen.image or fallback.image)
+        return observe(workload)
 
     async def watch(
         self,
@@ -36,7 +66,7 @@ class Watcher:
 
         Watching a workload the channel already follows returns the existing parent.
         """
-        obs = observe(workload)
+        obs = await self._snapshot(workload)
         existing = await self.store.get_watch(obs.workload_id, channel)
         if existing is not None and existing.active:
             return existing.parent_ts

@@ -37,6 +37,8 @@ async def test_create_to_delete_story(
 
         parent = fake.find_message(CHANNEL, ts)
         assert parent is not None and "llama-chat" in parent.text
+        # The parent shows the project's name from the start, not only after a poll.
+        assert "team-a" in str(parent.blocks) and "is Creating" in parent.text
 
         initializing = await fake.wait_for(mentions(fake, ts, "Initializing"), timeout=15)
         running = await fake.wait_for(mentions(fake, ts, "→ Running"), timeout=15)

@@ -182,8 +182,8 @@ async def open_create(
     view_id = await replier.open_view(inv, loading_view("Deploy inference", "Loading projects…"))
     orgs = await deps.orgs.get()
     if not orgs[0]:
-        raise_problem = Problem("Run:ai shows the bot no projects to deploy into.")
-        await replier.update_view(view_id, result_view("Deploy inference", raise_problem))
+        none = Problem("Run:ai shows the bot no projects to deploy into.")
+        await replier.update_view(view_id, result_view("Deploy inference", none))
         return
     await replier.update_view(view_id, create_view(orgs, values, ctx))
 

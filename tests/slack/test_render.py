@@ -3,12 +3,15 @@ slack_sdk models, and checked for the limits those models skip."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
@@ -294,3 +297,23 @@ def test_limit_checks_catch_what_the_sdk_does_not() -> None:
     assert render.view_problems({**base, "blocks": [option]})
     with pytest.raises(render.RenderError):
         render.check_message({"text": "t", "blocks": [section] * 51})
+
+
+@given(st.text(max_size=5000), st.integers(min_value=2, max_value=3000))
+def test_any_text_is_escaped_and_cut_within_limits(text: str, limit: int) -> None:
+    out = json.loads(f'"{render.esc(text, max=limit)}"')
+    assert "<" not in out and ">" not in out
+    assert len(out) <= limit
+    assert "&" not in out.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "")
+    plain = json.loads(f'"{render.esc(text, "plain")}"')
+    assert plain == text
+
+
+@given(st.text(max_size=400))
+def test_any_text_in_a_status_card_stays_within_limits(text: str) -> None:
+    payload = render.message(
+        "status", w=workload_card(_workload(name="x", text=text), _inference(text))
+    )
+    assert render.message_problems(payload) == []
+    for block in Block.parse_all(payload["blocks"]):
+        block.validate_json()

@@ -121,9 +121,9 @@ async def guard(
         if command is None:
             raise
         message = choose_message(command, amb)
-        if inv.view_id:
+        if inv.modal_id:
             await replier.update_view(
-                inv.view_id,
+                inv.modal_id,
                 views.result_view(
                     "Which one?",
                     text=f"Several inference workloads are named {amb.ref}: "
@@ -136,8 +136,8 @@ async def guard(
         await replier.problem(inv, TRIGGER_EXPIRED)
     except Exception as exc:
         problem = describe(exc, doing)
-        if inv.view_id:
-            await replier.update_view(inv.view_id, views.result_view("Sorry", problem))
+        if inv.modal_id:
+            await replier.update_view(inv.modal_id, views.result_view("Sorry", problem))
         else:
             await replier.problem(inv, problem.sentence, problem.detail)
 

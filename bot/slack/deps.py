@@ -44,6 +44,13 @@ class WatcherLike(Protocol):
     async def watched_in(self, channel: str) -> set[str]: ...
 
 
+@dataclass
+class ModalSlot:
+    """The modal opened for an invocation, once there is one (errors then go there)."""
+
+    view_id: str | None = None
+
+
 @dataclass(frozen=True)
 class Invocation:
     """Who asked, where, and how to answer: from a slash command, a button or a modal."""
@@ -54,6 +61,12 @@ class Invocation:
     trigger_id: str | None = None
     view_id: str | None = None
     received_at: float = field(default_factory=time.monotonic)
+    modal: ModalSlot = field(default_factory=ModalSlot, compare=False, repr=False)
+
+    @property
+    def modal_id(self) -> str | None:
+        """The modal this invocation answers in: the one it came from or the one it opened."""
+        return self.view_id or self.modal.view_id
 
     @classmethod
     def from_command(cls, body: Mapping[str, Any]) -> Invocation:

@@ -113,9 +113,9 @@ class Replier:
 
     async def open_view(self, inv: Invocation, view: Mapping[str, Any]) -> str:
         """Show `view`: replace the invocation's modal, or open one with its trigger."""
-        if inv.view_id:
-            await self.update_view(inv.view_id, view)
-            return inv.view_id
+        if inv.modal_id:
+            await self.update_view(inv.modal_id, view)
+            return inv.modal_id
         if not inv.trigger_id:
             raise TriggerExpired("no trigger_id")
         try:
@@ -124,7 +124,9 @@ class Replier:
             if slack_error(exc) in TRIGGER_ERRORS:
                 raise TriggerExpired(slack_error(exc)) from exc
             raise
-        return str(response["view"]["id"])
+        view_id = str(response["view"]["id"])
+        inv.modal.view_id = view_id
+        return view_id
 
     async def update_view(self, view_id: str, view: Mapping[str, Any]) -> bool:
         """Replace an open modal; False when it is gone (closed by the user)."""

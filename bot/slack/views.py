@@ -175,17 +175,16 @@ async def open_create(
     """Open the create form (prefilled for a model when given)."""
     values = forms.model_values(info) if info else forms.create_defaults()
     ctx = forms.ModalContext(channel_id=inv.channel_id, model=info.model_name if info else None)
-    cached = deps.orgs.peek()
-    if cached is not None:
-        await replier.open_view(inv, create_view(cached, values, ctx))
+    orgs = deps.orgs.peek()
+    if orgs is None:
+        await replier.open_view(inv, loading_view("Deploy inference", "Loading projects…"))
+        orgs = await deps.orgs.get()
+    if not orgs[0] or not orgs[1]:
+        missing = "projects" if not orgs[0] else "clusters"
+        none = Problem(f"Run:ai shows the bot no {missing} to deploy into.")
+        await replier.open_view(inv, result_view("Deploy inference", none))
         return
-    view_id = await replier.open_view(inv, loading_view("Deploy inference", "Loading projects…"))
-    orgs = await deps.orgs.get()
-    if not orgs[0]:
-        none = Problem("Run:ai shows the bot no projects to deploy into.")
-        await replier.update_view(view_id, result_view("Deploy inference", none))
-        return
-    await replier.update_view(view_id, create_view(orgs, values, ctx))
+    await replier.open_view(inv, create_view(orgs, values, ctx))
 
 
 async def open_scale(deps: Deps, replier: Replier, inv: Invocation, ref: str) -> None:

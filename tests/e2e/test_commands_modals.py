@@ -293,3 +293,24 @@ async def test_gated_model_with_a_stale_trigger_offers_a_button(bot: Bot) -> Non
     await bot.driver.click(offer, "inference_enter_hf_token")
     view = await bot.view("inference_hf_token")
     assert "google/gemma-2-9b-it" in str(view.blocks)
+
+
+async def test_unknown_name_in_a_modal_flow_is_told_in_the_modal(bot: Bot) -> None:
+    await bot.driver.command("/inference", "scale ghost")
+    view = await bot.view("inference_result")
+    assert "There is no inference named ghost" in str(view.blocks)
+
+
+async def test_ambiguous_name_in_a_modal_flow(bot: Bot) -> None:
+    await bot.create("twin-up", project_id="1")
+    second = await bot.create("twin-up", project_id="2")
+    await bot.driver.command("/inference", "update twin-up")
+    waiting = await bot.view("inference_result")
+    assert "pick one" in str(waiting.blocks)
+    question = await bot.reply_with("Which one")
+    buttons = question.blocks[1]["elements"]
+    chosen = next(b for b in buttons if "team-b" in b["text"]["text"])
+    assert second.workload_id in chosen["value"]
+    await bot.driver.click(question, chosen["action_id"])
+    form = await bot.view("inference_update")
+    assert second.workload_id in form.private_metadata

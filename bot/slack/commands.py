@@ -136,9 +136,10 @@ async def guard(
         await replier.problem(inv, TRIGGER_EXPIRED)
     except Exception as exc:
         problem = describe(exc, doing)
-        if inv.modal_id:
-            await replier.update_view(inv.modal_id, views.result_view("Sorry", problem))
-        else:
+        shown = bool(inv.modal_id) and await replier.update_view(
+            str(inv.modal_id), views.result_view("Sorry", problem)
+        )
+        if not shown:  # no modal, or the user closed it meanwhile
             await replier.problem(inv, problem.sentence, problem.detail)
 
 

@@ -170,6 +170,8 @@ def _check_element(el: Mapping[str, Any], where: str, problems: list[str]) -> No
         if initial is not None:
             limit = int(max_length) if max_length is not None else MAX_INPUT_LENGTH
             _check_len(f"{where} initial_value", str(initial), limit, problems)
+    if kind == "static_select" and not el.get("options") and not el.get("option_groups"):
+        problems.append(f"{where} static_select has no options")
     options = list(el.get("options") or [])
     if "initial_option" in el:
         options.append(el["initial_option"])

@@ -339,7 +339,7 @@ async def on_create_submit(deps: Deps, replier: Replier, ack: Ack, body: Mapping
     sub = result
     ctx = forms.ModalContext.load(_view(body).get("private_metadata"))
     user = _user(body)
-    orgs = deps.orgs.last() or ([], [])
+    orgs = deps.orgs.last() or _orgs_from(values)
 
     def form(problem: Problem | None, errors: forms.Errors) -> dict[str, Any]:
         return create_view(orgs, values, ctx, errors=errors, notice=problem)
@@ -365,6 +365,16 @@ async def on_create_submit(deps: Deps, replier: Replier, ack: Ack, body: Mapping
         working=loading_view("Deploy inference", f"Submitting {sub.name} to Run:ai…"),
         fields=forms.CREATE_FIELDS,
         doing=Doing("create inference workloads in this project"),
+    )
+
+
+def _orgs_from(values: forms.Values) -> tuple[list[models.Project], list[models.Cluster]]:
+    # The cache is empty (e.g. the bot restarted while the form was open): redraw the
+    # form with the choices the user made, rather than with empty selects Slack refuses.
+    project, cluster = values.get(Field.PROJECT, ""), values.get(Field.CLUSTER, "")
+    return (
+        [models.Project(id=project, name=project)] if project else [],
+        [models.Cluster(uuid=cluster, name=cluster)] if cluster else [],
     )
 
 

@@ -295,6 +295,8 @@ def test_limit_checks_catch_what_the_sdk_does_not() -> None:
         },
     }
     assert render.view_problems({**base, "blocks": [option]})
+    empty = {**option, "element": {"type": "static_select", "action_id": "a", "options": []}}
+    assert render.view_problems({**base, "blocks": [empty]})
     with pytest.raises(render.RenderError):
         render.check_message({"text": "t", "blocks": [section] * 51})
 

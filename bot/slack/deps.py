@@ -146,6 +146,7 @@ class Deps:
     orgs: OrgCache
     submit_budget: float = 1.5
     list_page_size: int = 20
+    submitting: set[str] = field(default_factory=set)  # view ids with a submission running
 
     async def record(self, workload_id: str, action: Action, user: str, summary: str) -> None:
         """Tell the threads what a user did; a failure there never fails the command."""

@@ -271,7 +271,15 @@ async def submit(
     doing: Doing,
 ) -> None:
     """Run `work` within the budget and ack accordingly (see the module docstring)."""
+    if view_id in deps.submitting:
+        # A double click or a retried delivery while the first submission still runs:
+        # never send the change twice; the first one answers in this modal.
+        work.close()
+        await ack(response_action="update", view=working)
+        return
+    deps.submitting.add(view_id)
     task = deps.tasks.spawn(work, name=f"submit-{doing.verb}")
+    task.add_done_callback(lambda _: deps.submitting.discard(view_id))
     done, _ = await asyncio.wait({task}, timeout=deps.submit_budget)
     if task in done:
         outcome = _result(task, fields, doing)

@@ -314,3 +314,25 @@ async def test_ambiguous_name_in_a_modal_flow(bot: Bot) -> None:
     await bot.driver.click(question, chosen["action_id"])
     form = await bot.view("inference_update")
     assert second.workload_id in form.private_metadata
+
+
+async def test_double_submit_creates_once(bot: Bot) -> None:
+    bot.deps.submit_budget = 0.2
+    view = await _create_form(bot)
+    await bot.runai.list_projects()
+    async with httpx.AsyncClient(base_url=bot.emu.url) as http:
+        r = await http.post(
+            "/emulator/faults",
+            json={
+                "count": 1,
+                "latencyMs": 1000,
+                "pathPrefix": "/api/v1/workloads/inferences",
+                "method": "POST",
+            },
+        )
+        r.raise_for_status()
+    # The same form delivered twice at once (a double click, a retried delivery).
+    await asyncio.gather(bot.driver.submit_view(view, VALID), bot.driver.submit_view(view, VALID))
+    await bot.fake.wait_for(lambda: view.callback_id == "inference_result", timeout=10)
+    assert len(await bot.runai.find_inferences("qwen-small")) == 1
+    assert bot.emu.state.stats.count("POST", "/api/v1/workloads/inferences") == 1

@@ -28,9 +28,13 @@ class WatcherLike(Protocol):
         channel: str,
         user: str | None,
         reason: Literal["create", "watch"],
-    ) -> str: ...
+    ) -> str:
+        """Post the workload's parent message in `channel`, follow it; its ts."""
+        ...
 
-    async def unwatch(self, workload_id: str, *, channel: str, user: str) -> bool: ...
+    async def unwatch(self, workload_id: str, *, channel: str, user: str) -> bool:
+        """Stop following in `channel`; False when it wasn't followed."""
+        ...
 
     async def record(
         self,
@@ -39,9 +43,13 @@ class WatcherLike(Protocol):
         action: Literal["scale", "update", "delete"],
         user: str,
         summary: str,
-    ) -> None: ...
+    ) -> None:
+        """Tell the workload's threads what a user did from Slack."""
+        ...
 
-    async def watched_in(self, channel: str) -> set[str]: ...
+    async def watched_in(self, channel: str) -> set[str]:
+        """Workload ids followed in `channel`."""
+        ...
 
 
 @dataclass

@@ -115,6 +115,18 @@ class Unwatch:
 
 
 @dataclass(frozen=True)
+class Policy:
+    """`policy`: what the caller may do in this channel (answered by bot.guard)."""
+
+
+@dataclass(frozen=True)
+class Audit:
+    """`audit <name|id>`: who did what to a workload (answered by bot.guard)."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
 class ListInferences:
     """`list [page]`."""
 
@@ -133,6 +145,8 @@ Command = (
     | Watch
     | Unwatch
     | ListInferences
+    | Policy
+    | Audit
 )
 
 
@@ -195,6 +209,13 @@ USAGES: tuple[Usage, ...] = (
         "unwatch", "unwatch <name|id>", "/inference unwatch llama-chat", "stop following it here"
     ),
     Usage("list", "list [page]", "/inference list", "inference workloads and their phases"),
+    Usage("policy", "policy", "/inference policy", "what you may do in this channel"),
+    Usage(
+        "audit",
+        "audit <name|id>",
+        "/inference audit llama-chat",
+        "who created, scaled, updated, deleted or watched it, and who was refused",
+    ),
 )
 _USAGE_BY_NAME = {u.name: u for u in USAGES}
 
@@ -353,6 +374,15 @@ def _parse_list(args: Sequence[str]) -> Command:
     return ListInferences(int(args[0]))
 
 
+def _parse_policy(args: Sequence[str]) -> Command:
+    _no_more("policy", args, 0)
+    return Policy()
+
+
+def _parse_audit(args: Sequence[str]) -> Command:
+    return Audit(_one_ref("audit", args))
+
+
 Parser = Callable[[Sequence[str]], Command]
 
 SUBCOMMANDS: dict[str, Parser] = {
@@ -367,6 +397,8 @@ SUBCOMMANDS: dict[str, Parser] = {
     "watch": _parse_watch,
     "unwatch": _parse_unwatch,
     "list": _parse_list,
+    "policy": _parse_policy,
+    "audit": _parse_audit,
 }
 
 MAX_COMMAND_CHARS = 2000

@@ -336,3 +336,22 @@ async def test_double_submit_creates_once(bot: Bot) -> None:
     await bot.fake.wait_for(lambda: view.callback_id == "inference_result", timeout=10)
     assert len(await bot.runai.find_inferences("qwen-small")) == 1
     assert bot.emu.state.stats.count("POST", "/api/v1/workloads/inferences") == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "words"),
+    [
+        (403, "service account may not create inference workloads in this project"),
+        (503, "Run:ai is unavailable"),
+    ],
+)
+async def test_create_refused_by_runai_keeps_the_form(bot: Bot, status: int, words: str) -> None:
+    view = await _create_form(bot)
+    await bot.runai.list_projects()
+    await bot.fault(status, count=10, path_prefix="/api/v1/workloads/inferences")
+    await bot.driver.submit_view(view, VALID)
+    assert not view.closed
+    assert words in str(view.blocks[0])
+    assert _input(view, "f_image")["element"]["initial_value"] == VALID["f_image"]  # type: ignore[index]
+    await bot.clear_faults()
+    assert await bot.runai.find_inferences("qwen-small") == []

@@ -261,7 +261,7 @@ async def scale(
         threshold=auto.metric_threshold if auto and metric and (low < high or low == 0) else None,
         retention_seconds=auto.scale_to_zero_retention_seconds if auto and low == 0 else None,
     )
-    problem = forms.check_scale_command(scaling)
+    problem = forms.check_scale_command(scaling, workload.name)
     if problem:
         raise UserFacingError(problem)
     await apply_scale(deps, replier, inv, workload.id, workload.name, scaling)

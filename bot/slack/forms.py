@@ -368,13 +368,13 @@ def validate_hf_token(values: Values) -> str | Errors:
     return token
 
 
-def check_scale_command(scaling: Scaling) -> str | None:
+def check_scale_command(scaling: Scaling, name: str = "<name>") -> str | None:
     """The cross-field rule a `scale <min> <max>` command can break, as a sentence."""
     low, high = scaling.min_replicas, scaling.max_replicas
     if low < high and scaling.metric is None and (low, high) != (0, 1):
         return (
             "Different min and max replicas need an autoscaling metric; "
-            "run `/inference scale <name>` with no numbers to pick one."
+            f"run `/inference scale {name}` with no numbers to pick one."
         )
     if scaling.min_replicas == 0 and scaling.metric not in (None, *SCALE_TO_ZERO_METRICS):
         return "Only the throughput or concurrency metric can scale to zero."

@@ -19,9 +19,11 @@ def test_manifest_parses_with_command_and_scopes() -> None:
     assert data["settings"]["interactivity"]["is_enabled"] is True
     assert data["settings"]["socket_mode_enabled"] is True
     assert sorted(data["oauth_config"]["scopes"]["bot"]) == [
+        "channels:history",
         "chat:write",
         "commands",
         "files:write",
+        "groups:history",
     ]
 
 

@@ -1,0 +1,5 @@
+"""The audit trail: who did (or was refused) what to which workload, where and when."""
+
+from bot.audit.store import AuditEntry, AuditLog, audit_events
+
+__all__ = ["AuditEntry", "AuditLog", "audit_events"]

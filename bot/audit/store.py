@@ -1,0 +1,167 @@
+"""The audit trail: one row per create, scale, update, delete, watch, unwatch or denial.
+
+Same database as the watch room (DATABASE_URL is one database), own table. Writing an
+entry never fails a command: when the database is away, entries wait in memory (bounded)
+and are written with the next one that gets through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    or_,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+logger = logging.getLogger(__name__)
+
+metadata = MetaData()
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("user_id", String(64), nullable=False),
+    Column("channel_id", String(64)),
+    Column("action", String(16), nullable=False),
+    Column("workload_id", String(64), index=True),
+    Column("workload_name", String(128), index=True),
+    Column("project", String(128)),
+    # What was asked, in words, without secrets (no env values, no tokens, no args).
+    Column("summary", Text, nullable=False),
+    # ok | denied | failed
+    Column("outcome", String(16), nullable=False),
+    # The policy rule that decided (denials), or the error kind (failures).
+    Column("rule", String(255)),
+)
+
+MAX_PENDING = 1000
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One thing a Slack user did or was refused."""
+
+    user_id: str
+    channel_id: str | None
+    action: str
+    workload_id: str | None
+    workload_name: str | None
+    project: str | None
+    summary: str
+    outcome: str
+    rule: str | None = None
+    at: datetime | None = None
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class AuditLog:
+    """Writes and reads the audit table through an async engine (shared or own)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._pending: deque[dict[str, object]] = deque(maxlen=MAX_PENDING)
+        self._lock = asyncio.Lock()
+        self._schema_ready = False
+
+    async def create_schema(self) -> None:
+        """Create the audit table if missing."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        self._schema_ready = True
+
+    @property
+    def pending(self) -> int:
+        """Entries waiting in memory for the database."""
+        return len(self._pending)
+
+    async def add(self, entry: AuditEntry) -> bool:
+        """Store an entry; False (kept in memory, logged) when the database is away."""
+        row = asdict(entry)
+        row["at"] = _utc(entry.at or datetime.now(UTC))
+        row["summary"] = entry.summary[:2000]
+        async with self._lock:
+            self._pending.append(row)
+            return await self._flush()
+
+    async def flush(self) -> bool:
+        """Write the entries kept in memory; False when the database is still away."""
+        async with self._lock:
+            return await self._flush()
+
+    async def _flush(self) -> bool:
+        if not self._pending:
+            return True
+        rows = list(self._pending)
+        try:
+            if not self._schema_ready:
+                await self.create_schema()
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(audit_events), rows)
+        except Exception as exc:
+            logger.warning(
+                "audit entries kept in memory: database unavailable",
+                extra={"pending": len(rows), "error": type(exc).__name__},
+            )
+            return False
+        for _ in rows:
+            self._pending.popleft()
+        return True
+
+    async def trail(
+        self,
+        *,
+        workload_id: str | None = None,
+        name: str | None = None,
+        limit: int = 20,
+    ) -> list[AuditEntry]:
+        """The newest entries about a workload (by id, or by name), newest first."""
+        await self.flush()
+        conditions = []
+        if workload_id:
+            conditions.append(audit_events.c.workload_id == workload_id)
+        if name:
+            conditions.append(audit_events.c.workload_name == name)
+        if not conditions:
+            return []
+        query = (
+            select(audit_events)
+            .where(or_(*conditions))
+            .order_by(audit_events.c.at.desc(), audit_events.c.id.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            AuditEntry(
+                user_id=r.user_id,
+                channel_id=r.channel_id,
+                action=r.action,
+                workload_id=r.workload_id,
+                workload_name=r.workload_name,
+                project=r.project,
+                summary=r.summary,
+                outcome=r.outcome,
+                rule=r.rule,
+                at=_utc(r.at),
+            )
+            for r in rows
+        ]

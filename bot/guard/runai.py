@@ -1,0 +1,430 @@
+"""The Run:ai client as the Slack app sees it: every call passes the policy first.
+
+Enforcing at this one boundary means no handler can act on the cluster without a
+decision: lookups check that the workload's project is in the channel's scope (and,
+when the user means to scale/update/delete it, that they may), mutations check rights
+and caps right before the request, and every mutation is audited with its outcome.
+Denials raise `PolicyDenied` (a `UserFacingError`), which the app already turns into an
+ephemeral message or a note in the modal; nothing reaches Run:ai.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+from bot.guard.context import Asking, current
+from bot.guard.gate import Gate, PolicyDenied
+from bot.guard.idempotency import Idempotency
+from bot.policy import Action, Ask, Denied, ProjectRef, gpus_of
+from bot.runai import RunaiClient, models
+from bot.runai import errors as runai_errors
+
+logger = logging.getLogger(__name__)
+
+PROJECT_NAMES_TTL = 60.0
+MUTATING = (Action.SCALE, Action.UPDATE, Action.DELETE)
+
+
+def _env_names(spec: models.InferenceSpecSpec | None) -> list[str]:
+    if spec is None or not spec.environment_variables:
+        return []
+    return [e.name for e in spec.environment_variables if e.name]
+
+
+def _compute_gpus(compute: models.Compute | None, max_replicas: int | None) -> float:
+    if compute is None:
+        return 0.0
+    devices = compute.gpu_devices_request
+    if devices is None and (compute.gpu_portion_request or compute.gpu_memory_request):
+        devices = 1
+    return gpus_of(devices, compute.gpu_portion_request, max_replicas)
+
+
+def create_summary(req: models.InferenceCreationRequest, project: ProjectRef) -> str:
+    """A create request in words: no env values, no args or command (they may hold keys)."""
+    spec = req.spec
+    auto = spec.autoscaling if spec else None
+    low = auto.min_replicas if auto and auto.min_replicas is not None else 1
+    high = auto.max_replicas if auto and auto.max_replicas is not None else max(low, 1)
+    parts = [f"create {req.name} in {project.label()}"]
+    if spec and spec.image:
+        parts.append(f"image {spec.image}")
+    parts.append(f"replicas {low}-{high}")
+    gpus = _compute_gpus(spec.compute if spec else None, high)
+    parts.append(f"{gpus:g} GPUs at most")
+    names = _env_names(spec)
+    if names:
+        parts.append(f"env {', '.join(names[:20])}" + (" …" if len(names) > 20 else ""))
+    return "; ".join(parts)
+
+
+def update_summary(name: str, req: models.InferenceUpdateRequest) -> str:
+    """A PATCH in words: autoscaling numbers, else which fields changed (no values)."""
+    spec = req.spec
+    auto = spec.autoscaling
+    changed = sorted(k for k, v in spec if v is not None and k != "autoscaling")
+    parts: list[str] = []
+    if auto is not None:
+        scaling = f"replicas {auto.min_replicas}-{auto.max_replicas}"
+        if auto.metric:
+            scaling += f" on {auto.metric} {auto.metric_threshold}"
+        parts.append(scaling)
+    if changed:
+        parts.append("changed " + ", ".join(c.replace("_", " ") for c in changed))
+    return f"{name}: " + ("; ".join(parts) or "no change")
+
+
+class GuardedRunai(RunaiClient):
+    """A `RunaiClient` that asks the `Gate` before each call (delegates to `inner`)."""
+
+    def __init__(self, inner: RunaiClient, gate: Gate, idempotency: Idempotency) -> None:
+        # Deliberately no super().__init__: every call is delegated to `inner`, which owns
+        # the connection pool and the token.
+        self.inner = inner
+        self.gate = gate
+        self.idempotency = idempotency
+        self.base_url = inner.base_url
+        self._names: dict[str, str] = {}
+        self._names_at = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def __repr__(self) -> str:
+        return f"GuardedRunai({self.inner!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the inner client."""
+        await self.inner.aclose()
+
+    @property
+    def token_refreshes(self) -> int:
+        """The inner client's token exchanges."""
+        return self.inner.token_refreshes
+
+    # --- projects ------------------------------------------------------------------------
+
+    def _learn(self, project_id: str | None, project_name: str | None) -> None:
+        if project_id and project_name:
+            self._names[project_id] = project_name
+
+    async def project_ref(self, project_id: str | None) -> ProjectRef:
+        """The project by id, with its name (policies name projects either way)."""
+        if not project_id:
+            return ProjectRef(None)
+        stale = time.monotonic() - self._names_at > PROJECT_NAMES_TTL
+        if project_id not in self._names and stale:
+            try:
+                for p in await self.inner.list_projects():
+                    self._learn(p.id, p.name)
+                self._names_at = time.monotonic()
+            except runai_errors.RunaiError as exc:
+                logger.info("project names unavailable", extra={"error": type(exc).__name__})
+        return ProjectRef(project_id, self._names.get(project_id))
+
+    async def _project_of_workload(self, workload_id: str) -> ProjectRef:
+        asking = current()
+        if asking is not None and workload_id in asking.projects:
+            return asking.projects[workload_id]
+        workload = await self.inner.get_workload(workload_id)
+        self._learn(workload.project_id, workload.project_name)
+        ref = ProjectRef(workload.project_id, workload.project_name)
+        if asking is not None:
+            asking.projects[workload_id] = ref
+            asking.names[workload_id] = workload.name
+        return ref
+
+    async def _seen(
+        self, workload_id: str, name: str, project: ProjectRef, asking: Asking | None
+    ) -> None:
+        """A lookup result: in scope for this channel, and (for scale/update/delete) the
+        user may do what they came for. Raises `PolicyDenied` otherwise."""
+        if asking is None:
+            return
+        asking.projects[workload_id] = project
+        asking.names[workload_id] = name
+        action = asking.intent if asking.intent in MUTATING else Action.READ
+        await self.gate.require(
+            action,
+            project,
+            workload_id=workload_id,
+            name=name,
+            summary=f"{action.value} {name}",
+        )
+
+    # --- lookups ---------------------------------------------------------------------------
+
+    async def model_info(self, model_name: str, hf_token: str | None = None) -> models.ModelInfo:
+        """Model info (no project involved)."""
+        return await self.inner.model_info(model_name, hf_token)
+
+    async def get_workload(self, workload_id: str) -> models.WorkloadDetailed:
+        """A workload, if the channel may act on its project."""
+        workload = await self.inner.get_workload(workload_id)
+        self._learn(workload.project_id, workload.project_name)
+        ref = ProjectRef(workload.project_id, workload.project_name)
+        await self._seen(workload.id, workload.name, ref, current())
+        return workload
+
+    async def get_inference(self, workload_id: str) -> models.Inference:
+        """An inference, if the channel may act on its project."""
+        inference = await self.inner.get_inference(workload_id)
+        asking = current()
+        if asking is not None:
+            asking.inferences[workload_id] = inference
+        ref = await self.project_ref(inference.project_id)
+        await self._seen(workload_id, inference.name, ref, asking)
+        return inference
+
+    async def find_inferences(
+        self, name: str, *, project_id: str | None = None
+    ) -> list[models.Workload]:
+        """Same-named inferences in the projects this channel may act on."""
+        found = await self.inner.find_inferences(name, project_id=project_id)
+        for w in found:
+            self._learn(w.project_id, w.project_name)
+        refs = [ProjectRef(w.project_id, w.project_name) for w in found]
+        scoped = [w for w, ref in zip(found, refs, strict=True) if self.gate.in_scope(ref)]
+        if found and not scoped:
+            # Only in other projects: say which rule keeps this channel away from them.
+            w = found[0]
+            await self._seen(w.id, w.name, refs[0], current())
+        if len(scoped) == 1:
+            w = scoped[0]
+            await self._seen(w.id, w.name, ProjectRef(w.project_id, w.project_name), current())
+        return scoped
+
+    async def list_workloads(
+        self,
+        *,
+        filter_by: Sequence[str] = (),
+        limit: int = 500,
+        offset: int = 0,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+        deleted: bool | None = None,
+    ) -> models.WorkloadPage:
+        """A page of workloads, without those outside this channel's projects."""
+        page = await self.inner.list_workloads(
+            filter_by=filter_by,
+            limit=limit,
+            offset=offset,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            deleted=deleted,
+        )
+        kept = [
+            w
+            for w in page.workloads
+            if self.gate.in_scope(ProjectRef(w.project_id, w.project_name))
+        ]
+        if len(kept) == len(page.workloads):
+            return page
+        # `next` keeps pointing past the unfiltered page, so paging still moves on.
+        return models.WorkloadPage(workloads=kept, next=page.next)
+
+    async def iter_workloads(
+        self,
+        *,
+        filter_by: Sequence[str] = (),
+        page_size: int = 500,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+        deleted: bool | None = None,
+    ) -> AsyncIterator[models.Workload]:
+        """Every matching workload in this channel's projects."""
+        async for w in self.inner.iter_workloads(
+            filter_by=filter_by,
+            page_size=page_size,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            deleted=deleted,
+        ):
+            if self.gate.in_scope(ProjectRef(w.project_id, w.project_name)):
+                yield w
+
+    async def list_projects(self) -> list[models.Project]:
+        """Projects this channel may act on."""
+        projects = await self.inner.list_projects()
+        for p in projects:
+            self._learn(p.id, p.name)
+        return [p for p in projects if self.gate.in_scope(ProjectRef(p.id, p.name))]
+
+    async def list_clusters(self) -> list[models.Cluster]:
+        """Clusters (not governed by the policy)."""
+        return await self.inner.list_clusters()
+
+    async def inference_metrics(
+        self, workload_id: str, start: datetime, end: datetime, **kw: Any
+    ) -> models.MetricsResponse:
+        """Metrics, if the channel may act on the workload's project."""
+        await self._read(workload_id)
+        return await self.inner.inference_metrics(workload_id, start, end, **kw)
+
+    async def pod_metrics(
+        self, workload_id: str, pod_id: str, start: datetime, end: datetime, **kw: Any
+    ) -> models.MetricsResponse:
+        """Pod metrics, if the channel may act on the workload's project."""
+        await self._read(workload_id)
+        return await self.inner.pod_metrics(workload_id, pod_id, start, end, **kw)
+
+    async def _read(self, workload_id: str) -> None:
+        asking = current()
+        if asking is None or workload_id in asking.projects:
+            return  # looked up (and checked) earlier in this request
+        project = await self._project_of_workload(workload_id)
+        await self.gate.require(Action.READ, project, workload_id=workload_id)
+
+    # --- mutations -------------------------------------------------------------------------
+
+    async def create_inference(self, req: models.InferenceCreationRequest) -> models.Inference:
+        """Create, if the user may create in the project within its caps; audited.
+
+        The same modal submitted twice with the same values creates once: the second
+        submission gets the first one's answer.
+        """
+        asking = current()
+        key = asking.key if asking is not None else None
+        return await self.idempotency.once(key, lambda: self._create(req))
+
+    async def _create(self, req: models.InferenceCreationRequest) -> models.Inference:
+        project = await self.project_ref(req.project_id)
+        auto = req.spec.autoscaling if req.spec else None
+        high = auto.max_replicas if auto and auto.max_replicas is not None else None
+        low = auto.min_replicas if auto and auto.min_replicas is not None else 1
+        replicas = high if high is not None else max(low, 1)
+        ask = Ask(
+            replicas=replicas,
+            gpus=_compute_gpus(req.spec.compute if req.spec else None, replicas),
+        )
+        summary = create_summary(req, project)
+        await self.gate.require(Action.CREATE, project, ask, name=req.name, summary=summary)
+        try:
+            created = await self.inner.create_inference(req)
+        except Exception as exc:
+            await self.gate.record(
+                "create",
+                workload_id=None,
+                name=req.name,
+                project=project,
+                summary=summary,
+                outcome="failed",
+                rule=type(exc).__name__,
+            )
+            raise
+        await self.gate.record(
+            "create",
+            workload_id=created.workload_id,
+            name=created.name,
+            project=project,
+            summary=summary,
+            outcome="ok",
+        )
+        return created
+
+    async def _current_spec(self, workload_id: str) -> models.InferenceSpecSpec | None:
+        asking = current()
+        if asking is not None and workload_id in asking.inferences:
+            return asking.inferences[workload_id].spec
+        return (await self.inner.get_inference(workload_id)).spec
+
+    async def update_inference(
+        self, workload_id: str, req: models.InferenceUpdateRequest
+    ) -> models.Inference:
+        """PATCH, if the user may scale (autoscaling only) or update, within the caps."""
+        project = await self._project_of_workload(workload_id)
+        asking = current()
+        name = (asking.names.get(workload_id) if asking else None) or workload_id
+        spec = req.spec
+        others = [k for k, v in spec if v is not None and k != "autoscaling"]
+        action = Action.UPDATE if others else Action.SCALE
+        ask = Ask()
+        if spec.autoscaling is not None or spec.compute is not None:
+            current_spec = await self._current_spec(workload_id)
+            auto = spec.autoscaling or (current_spec.autoscaling if current_spec else None)
+            high = auto.max_replicas if auto and auto.max_replicas is not None else None
+            low = auto.min_replicas if auto and auto.min_replicas is not None else 1
+            replicas = high if high is not None else max(low, 1)
+            compute = spec.compute or (current_spec.compute if current_spec else None)
+            ask = Ask(replicas=replicas, gpus=_compute_gpus(compute, replicas))
+        summary = update_summary(name, req)
+        await self.gate.require(
+            action, project, ask, workload_id=workload_id, name=name, summary=summary
+        )
+        try:
+            updated = await self.inner.update_inference(workload_id, req)
+        except Exception as exc:
+            await self._failed(action, workload_id, name, project, summary, exc)
+            raise
+        await self.gate.record(
+            action.value,
+            workload_id=workload_id,
+            name=name,
+            project=project,
+            summary=summary,
+            outcome="ok",
+        )
+        return updated
+
+    async def delete_inference(self, workload_id: str) -> None:
+        """DELETE, if the user may delete in the workload's project; audited."""
+        project = await self._project_of_workload(workload_id)
+        asking = current()
+        name = (asking.names.get(workload_id) if asking else None) or workload_id
+        summary = f"delete {name}"
+        await self.gate.require(
+            Action.DELETE, project, workload_id=workload_id, name=name, summary=summary
+        )
+        try:
+            await self.inner.delete_inference(workload_id)
+        except Exception as exc:
+            await self._failed(Action.DELETE, workload_id, name, project, summary, exc)
+            raise
+        await self.gate.record(
+            "delete",
+            workload_id=workload_id,
+            name=name,
+            project=project,
+            summary=summary,
+            outcome="ok",
+        )
+
+    async def _failed(
+        self,
+        action: Action,
+        workload_id: str,
+        name: str,
+        project: ProjectRef,
+        summary: str,
+        exc: Exception,
+    ) -> None:
+        if isinstance(exc, PolicyDenied):
+            return
+        await self.gate.record(
+            action.value,
+            workload_id=workload_id,
+            name=name,
+            project=project,
+            summary=summary,
+            outcome="failed",
+            rule=type(exc).__name__,
+        )
+
+
+__all__ = ["Denied", "GuardedRunai", "create_summary", "update_summary"]

@@ -68,6 +68,9 @@ async def run_service(settings: Settings) -> None:
         runtime = await start_watch(settings, runai, slack)
         stack.push_async_callback(runtime.stop)
         app = build_app(settings, runai, slack, runtime.watcher)
+        from bot.guard.install import guard_service
+
+        await guard_service(app, settings, runtime)
         if settings.slack_app_token is not None:
             await _socket_mode(app, settings.slack_app_token.get_secret_value())
         else:

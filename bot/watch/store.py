@@ -557,10 +557,13 @@ class Store:
             )
         return True
 
-    async def record_action(self, workload_id: str, action: str, user: str, summary: str) -> int:
+    async def record_action(
+        self, workload_id: str, action: str, user: str, summary: str, *, attribute: bool = True
+    ) -> int:
         """Note an action done from Slack in every thread following the workload.
 
-        The next transitions are attributed to `user` until the workload settles.
+        The next transitions are attributed to `user` until the workload settles (unless
+        `attribute` is False: a note such as a policy denial changes nothing).
         """
         async with self.engine.begin() as conn:
             rows = (
@@ -572,14 +575,15 @@ class Store:
             ).all()
             for row in rows:
                 w = Watch.from_row(row)
-                await conn.execute(
-                    update(watches)
-                    .where(
-                        watches.c.workload_id == workload_id,
-                        watches.c.channel == w.channel,
+                if attribute:
+                    await conn.execute(
+                        update(watches)
+                        .where(
+                            watches.c.workload_id == workload_id,
+                            watches.c.channel == w.channel,
+                        )
+                        .values(pending_action=action, pending_user=user, version=new_version())
                     )
-                    .values(pending_action=action, pending_user=user, version=new_version())
-                )
                 await conn.execute(
                     insert(outbox).values(
                         workload_id=workload_id,

@@ -145,7 +145,7 @@ def register(app: AsyncApp, deps: Deps, replier: Replier) -> None:
     async def _cancel(ack: Any, body: dict[str, Any]) -> None:
         await actions.on_cancel_delete(deps, replier, ack, body)
 
-    @app.action(Action.LIST_PAGE.value)
+    @app.action(re.compile(f"^{Action.LIST_PAGE}(_prev)?$"))
     async def _page(ack: Any, body: dict[str, Any]) -> None:
         await actions.on_list_page(deps, replier, ack, body)
 

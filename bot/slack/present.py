@@ -48,6 +48,7 @@ class WorkloadCard:
     phase_message: str | None = None
     urls: tuple[str, ...] = ()
     conditions: tuple[str, ...] = field(default_factory=tuple)
+    labels: str | None = None
 
 
 def when(moment: datetime | None) -> str:
@@ -90,6 +91,14 @@ def resources_text(compute: models.Compute | None) -> str:
     return " · ".join(parts) or "not set"
 
 
+def labels_text(spec: models.InferenceSpecSpec | None) -> str | None:
+    """`team=a, tier=gold`, or None without labels."""
+    if spec is None or not spec.labels:
+        return None
+    pairs = [f"{label.name}={label.value or ''}" for label in spec.labels if label.name]
+    return ", ".join(pairs) or None
+
+
 def workload_card(
     workload: models.Workload | None,
     inference: models.Inference | None = None,
@@ -130,6 +139,7 @@ def workload_card(
                 for c in workload.conditions
                 if c.status != "True" or c.message
             ),
+            labels=labels_text(spec),
         )
     assert inference is not None
     phase = str(inference.actual_phase or "Creating")
@@ -144,6 +154,7 @@ def workload_card(
         resources=resources_text(spec.compute if spec else None),
         created_by=inference.created_by or "unknown",
         created_at=when(inference.created_at),
+        labels=labels_text(spec),
     )
 
 

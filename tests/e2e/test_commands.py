@@ -115,6 +115,15 @@ async def test_hostile_phase_message_is_escaped(bot: Bot) -> None:
     assert "&lt;!channel&gt; &lt;@U123&gt; &lt;https://evil|click&gt; &amp;" in text
 
 
+async def test_hostile_labels_are_escaped(bot: Bot) -> None:
+    await bot.create("labelled", labels=[models.NameValue(name="team", value=HOSTILE)])
+    await bot.driver.command("/inference", "status labelled")
+    message = await bot.reply_with("Labels")
+    text = str(message.blocks)
+    _escaped_everywhere(text)
+    assert "team=&lt;!channel&gt; &lt;@U123&gt; &lt;https://evil|click&gt; &amp;" in text
+
+
 async def test_ambiguous_name_asks_which_one(bot: Bot) -> None:
     first = await bot.create("twin", project_id="1")
     second = await bot.create("twin", project_id="2")
@@ -262,6 +271,8 @@ async def test_list_pages(bot: Bot) -> None:
     assert "p-c" not in str(first.blocks)
     await bot.driver.click(first, "inference_list_page")
     await bot.fake.wait_for(lambda: "p-c" in str(first.blocks), timeout=10)
+    await bot.driver.click(first, "inference_list_page_prev")
+    await bot.fake.wait_for(lambda: "p-a" in str(first.blocks), timeout=10)
 
 
 @pytest.mark.parametrize(

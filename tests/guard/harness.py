@@ -1,0 +1,167 @@
+"""The real app with the guard rails installed, against the emulator and the fake Slack.
+
+`guarded_bot(emu, fake_slack, tmp_path, policy_yaml)` wraps the e2e harness: the app is
+built and served exactly as the e2e tests do, then `install_guard` puts the policy, the
+audit trail (SQLite in tmp_path, or the watch room's database) and the middleware on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.audit import AuditEntry, AuditLog, audit_events
+from bot.config import Settings
+from bot.fakeslack import MessageRecord, RunningFakeSlack
+from bot.guard import Guard, StoreNotes, install_guard
+from bot.policy import OPEN_POLICY, Policy, parse_policy
+from bot.runai import RunaiClient
+from bot.slack.app import make_slack_client
+from bot.watch.runtime import WatchRuntime, WatchTuning, start_watch
+from tests.conftest import RunningEmulator
+from tests.e2e.slack_harness import CHANNEL, USER, Bot, running_bot
+
+__all__ = ["CHANNEL", "USER", "GuardedBot", "guarded_bot", "mutations"]
+
+CLUSTER = "71f69d83-ba66-4822-adf5-55ce55efd210"
+FORM = {
+    "f_name": "qwen-guarded",
+    "f_project": "1",
+    "f_image": "vllm/vllm-openai:v0.6.3",
+    "f_args": "--model Qwen/Qwen2.5-0.5B-Instruct",
+    "f_port": "8000",
+    "f_gpu_devices": "1",
+    "f_min_replicas": "1",
+    "f_max_replicas": "2",
+    "f_metric": "concurrency",
+    "f_threshold": "4",
+}
+
+
+@dataclass
+class GuardedBot:
+    """A running guarded bot and what tests look at."""
+
+    bot: Bot
+    guard: Guard
+    audit: AuditLog
+    runtime: WatchRuntime | None
+
+    @property
+    def fake(self) -> Any:
+        return self.bot.fake
+
+    async def entries(self) -> list[AuditEntry]:
+        """Every audit row, oldest first."""
+        async with self.audit.engine.connect() as conn:
+            rows = (await conn.execute(select(audit_events).order_by(audit_events.c.id))).all()
+        return [
+            AuditEntry(
+                user_id=r.user_id,
+                channel_id=r.channel_id,
+                action=r.action,
+                workload_id=r.workload_id,
+                workload_name=r.workload_name,
+                project=r.project,
+                summary=r.summary,
+                outcome=r.outcome,
+                rule=r.rule,
+                at=r.at,
+            )
+            for r in rows
+        ]
+
+    async def wait_entry(self, outcome: str, action: str, wait: float = 10.0) -> AuditEntry:
+        """The first audit entry with this outcome and action (polled)."""
+        found: list[AuditEntry] = []
+
+        async def check() -> bool:
+            found[:] = [
+                e for e in await self.entries() if (e.outcome, e.action) == (outcome, action)
+            ]
+            return bool(found)
+
+        deadline = time.monotonic() + wait
+        while not await check():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {outcome} {action} entry in {await self.entries()}")
+            await asyncio.sleep(0.05)
+        return found[0]
+
+
+def mutations(emu: RunningEmulator) -> int:
+    """Create/PATCH/DELETE calls the emulator has seen."""
+    return sum(
+        n
+        for key, n in emu.state.stats.calls.items()
+        if key.split(" ")[0] in ("PATCH", "DELETE")
+        or (key.startswith("POST ") and "token" not in key)
+    )
+
+
+def error_text(m: MessageRecord) -> str:
+    """A reply's text and blocks, as one string."""
+    return f"{m.text} {m.blocks}"
+
+
+@contextlib.asynccontextmanager
+async def guarded_bot(
+    emu: RunningEmulator,
+    fake_slack: RunningFakeSlack,
+    tmp_path: Path,
+    policy: str | Policy | None = None,
+    *,
+    real_watch: bool = False,
+    submit_budget: float = 1.5,
+) -> AsyncIterator[GuardedBot]:
+    """Serve the guarded bot for the block."""
+    chosen = (
+        OPEN_POLICY
+        if policy is None
+        else parse_policy(policy)
+        if isinstance(policy, str)
+        else policy
+    )
+    database = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    async with contextlib.AsyncExitStack() as stack:
+        runtime: WatchRuntime | None = None
+        watcher = None
+        if real_watch:
+            settings = Settings(
+                slack_bot_token="xoxb-e2e",
+                slack_api_url=fake_slack.api_url,
+                database_url=database,
+                poll_interval_seconds=0.3,
+            )
+            runai = await stack.enter_async_context(
+                RunaiClient(emu.url, emu.client_id, emu.client_secret)
+            )
+            runtime = await start_watch(
+                settings,
+                runai,
+                make_slack_client(settings),
+                WatchTuning(lease_renew_every=0.5, channel_interval=0.1, fast_interval=0.3),
+            )
+            stack.push_async_callback(runtime.stop)
+            watcher = runtime.watcher
+            audit = AuditLog(runtime.store.engine)
+            notes = StoreNotes(runtime.store, runtime.notifier.wake)
+        else:
+            engine = create_async_engine(database)
+            stack.push_async_callback(engine.dispose)
+            audit = AuditLog(engine)
+            notes = None
+        await audit.create_schema()
+        bot = await stack.enter_async_context(
+            running_bot(emu, fake_slack, watcher=watcher, submit_budget=submit_budget)
+        )
+        guard = install_guard(bot.app, chosen, audit, notes=notes)
+        yield GuardedBot(bot=bot, guard=guard, audit=audit, runtime=runtime)

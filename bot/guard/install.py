@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.guard.gate import Gate, Notes
 from bot.guard.idempotency import Idempotency
 from bot.guard.middleware import make_middleware
+from bot.guard.redact import redact_library_payloads
 from bot.guard.runai import GuardedRunai
 from bot.guard.wrappers import AuditingWatcher, ScopedOrgCache
 from bot.policy import GroupResolver, Policy, load_policy
@@ -56,6 +57,7 @@ def install_guard(
 ) -> Guard:
     """Wrap the app's Run:ai client, org cache and watcher, and add the middleware."""
     deps: Deps = app.deps  # type: ignore[attr-defined]
+    redact_library_payloads()
     gate = Gate(policy, GroupResolver(deps.slack, ttl=group_ttl), audit, notes)
     idempotency = Idempotency()
     inner = deps.runai.inner if isinstance(deps.runai, GuardedRunai) else deps.runai

@@ -16,6 +16,7 @@ check (`check_message`, `check_view`).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -51,6 +52,9 @@ MAX_MESSAGE_TEXT = 4000
 MAX_VIEW_BYTES = 250_000
 
 Mode = Literal["mrkdwn", "plain"]
+# What json.dumps(ensure_ascii=False) would change in a string: quotes, backslashes,
+# control characters.
+_JSON_SPECIAL = re.compile(r'["\\\x00-\x1f\x7f]')
 
 
 class RenderError(RuntimeError):
@@ -82,6 +86,8 @@ def esc(value: Any, mode: Mode = "mrkdwn", max: int | None = None) -> Markup:
         raise RenderError(f"unknown escaping mode {mode!r}")
     if max is not None:
         text = _cut(text, max)
+    if _JSON_SPECIAL.search(text) is None:
+        return Markup(text)  # nothing to escape for JSON (the common case, and hot)
     # json.dumps gives a quoted JSON string; the template supplies the quotes.
     return Markup(json.dumps(text, ensure_ascii=False)[1:-1])
 

@@ -91,10 +91,11 @@ class ModalContext(_Frozen):
     workload_id: str | None = None
     name: str | None = None
     model: str | None = None
+    locked: tuple[Field, ...] = ()  # fields too long for a Slack input: shown empty, kept
 
     def dump(self) -> str:
         """The `private_metadata` string."""
-        return self.model_dump_json(exclude_none=True)
+        return self.model_dump_json(exclude_none=True, exclude_defaults=True)
 
     @classmethod
     def load(cls, raw: str | None) -> ModalContext:
@@ -341,10 +342,10 @@ def validate_scale(values: Values) -> Scaling | Errors:
     return scaling
 
 
-def validate_update(values: Values) -> UpdateSubmission | Errors:
-    """The update form → a submission, or inline errors."""
+def validate_update(values: Values, locked: tuple[Field, ...] = ()) -> UpdateSubmission | Errors:
+    """The update form → a submission, or inline errors (locked fields: see `fill_locked`)."""
     c = _Collector(values)
-    image = _image(c)
+    image = "" if Field.IMAGE in locked else _image(c)
     resources = _resources(c)
     env = c.get(Field.ENV, parse_env) or ()
     if c.errors or image is None:
@@ -541,6 +542,36 @@ def update_values(spec: models.InferenceSpecSpec | None) -> Values:
         Field.ENV: format_env(_plain_env(spec)),
         **_resources_values(resources_of(spec.compute)),
     }
+
+
+# What fits the update form's inputs (their max_length); longer values are never cut
+# (a cut value would be sent back as a change): the field is locked instead.
+UPDATE_LIMITS: dict[Field, int] = {
+    Field.IMAGE: 500,
+    Field.COMMAND: 1000,
+    Field.ARGS: 3000,
+    Field.ENV: 3000,
+}
+
+
+def lock_long_values(values: Values) -> tuple[Values, tuple[Field, ...]]:
+    """Blank the values too long for their input; which fields were locked."""
+    locked = tuple(f for f, limit in UPDATE_LIMITS.items() if len(values.get(f, "")) > limit)
+    return {f: ("" if f in locked else v) for f, v in values.items()}, locked
+
+
+def fill_locked(
+    sub: UpdateSubmission, spec: models.InferenceSpecSpec | None, locked: tuple[Field, ...]
+) -> UpdateSubmission:
+    """Put the current values back into the locked fields (so they don't count as changes)."""
+    spec = spec or models.InferenceSpecSpec()
+    current = {
+        Field.IMAGE: ("image", spec.image or ""),
+        Field.COMMAND: ("command", spec.command),
+        Field.ARGS: ("args", spec.args),
+        Field.ENV: ("env", _plain_env(spec)),
+    }
+    return sub.model_copy(update=dict(current[f] for f in locked if f in current))
 
 
 def hidden_env_count(spec: models.InferenceSpecSpec | None) -> int:

@@ -173,12 +173,15 @@ def update_view(
     errors: forms.Errors | None = None,
     notice: Problem | None = None,
 ) -> dict[str, Any]:
-    """The update form, prefilled with the current spec."""
-    hint = (
-        f"{hidden_env} more variable(s) come from secrets or config maps; they are kept."
-        if hidden_env
-        else None
-    )
+    """The update form, prefilled with the current spec (locked fields shown empty)."""
+    hints: dict[str, str] = {
+        f: "Too long to edit in Slack: kept as it is unless you type a new value."
+        for f in ctx.locked
+    }
+    if hidden_env and Field.ENV not in hints:
+        hints[Field.ENV] = (
+            f"{hidden_env} more variable(s) come from secrets or config maps; they are kept."
+        )
     return render.view(
         "update",
         F=Field,
@@ -187,7 +190,7 @@ def update_view(
         notice=_notice(notice),
         name=name,
         metadata=ctx.dump(),
-        env_hint=hint,
+        hints=hints,
     )
 
 
@@ -242,15 +245,13 @@ async def open_update(deps: Deps, replier: Replier, inv: Invocation, ref: str) -
     inv = inv.with_view(view_id)
     workload = await resolve(deps.runai, ref)
     inference = await deps.runai.get_inference(workload.id)
-    ctx = forms.ModalContext(channel_id=inv.channel_id, workload_id=workload.id, name=workload.name)
+    values, locked = forms.lock_long_values(forms.update_values(inference.spec))
+    ctx = forms.ModalContext(
+        channel_id=inv.channel_id, workload_id=workload.id, name=workload.name, locked=locked
+    )
     await replier.update_view(
         view_id,
-        update_view(
-            workload.name,
-            forms.update_values(inference.spec),
-            ctx,
-            forms.hidden_env_count(inference.spec),
-        ),
+        update_view(workload.name, values, ctx, forms.hidden_env_count(inference.spec)),
     )
 
 
@@ -482,12 +483,14 @@ async def on_scale_submit(deps: Deps, replier: Replier, ack: Ack, body: Mapping[
 async def on_update_submit(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, Any]) -> None:
     """Update form submitted: validate, PATCH only what changed, within the budget."""
     values = _values(body)
-    result = forms.validate_update(values)
+    ctx = forms.ModalContext.load(_view(body).get("private_metadata"))
+    # A locked field the user left empty keeps its value; one they typed into is a change.
+    kept = tuple(f for f in ctx.locked if not values.get(f))
+    result = forms.validate_update(values, kept)
     if not isinstance(result, forms.UpdateSubmission):
         await ack(response_action="errors", errors=result)
         return
     sub = result
-    ctx = forms.ModalContext.load(_view(body).get("private_metadata"))
     user = _user(body)
     workload_id, name = ctx.workload_id or "", ctx.name or "the workload"
 
@@ -496,7 +499,7 @@ async def on_update_submit(deps: Deps, replier: Replier, ack: Ack, body: Mapping
 
     async def work() -> Outcome:
         current = await deps.runai.get_inference(workload_id)
-        request = forms.update_request(current.spec, sub)
+        request = forms.update_request(current.spec, forms.fill_locked(sub, current.spec, kept))
         if not isinstance(request, models.InferenceUpdateRequest):
             return Outcome(errors=request)
         await deps.runai.update_inference(workload_id, request)

@@ -355,3 +355,18 @@ async def test_create_refused_by_runai_keeps_the_form(bot: Bot, status: int, wor
     assert _input(view, "f_image")["element"]["initial_value"] == VALID["f_image"]  # type: ignore[index]
     await bot.clear_faults()
     assert await bot.runai.find_inferences("qwen-small") == []
+
+
+async def test_update_never_cuts_a_value_too_long_for_slack(bot: Bot) -> None:
+    long_args = "--flag value " * 300  # 3,900 characters: more than an input holds
+    created = await bot.create("verbose", args=long_args)
+    await bot.driver.command("/inference", "update verbose")
+    view = await bot.view("inference_update")
+    args = _input(view, "f_args")
+    assert "initial_value" not in args["element"]  # type: ignore[operator]
+    assert "kept as it is" in str(args["hint"])
+    await bot.driver.submit_view(view, {"f_image": "vllm/vllm-openai:v0.7.0"})
+    assert view.closed
+    spec = (await bot.runai.get_inference(created.workload_id)).spec
+    assert spec is not None and spec.image == "vllm/vllm-openai:v0.7.0"
+    assert spec.args == long_args

@@ -279,3 +279,14 @@ def test_hf_token_validation() -> None:
     assert forms.validate_hf_token({Field.HF_TOKEN: "hf_abcdefgh"}) == "hf_abcdefgh"
     assert Field.HF_TOKEN in forms.validate_hf_token({})  # type: ignore[operator]
     assert Field.HF_TOKEN in forms.validate_hf_token({Field.HF_TOKEN: "a b c d e"})  # type: ignore[operator]
+
+
+def test_values_too_long_for_slack_are_locked_not_cut() -> None:
+    spec = models.InferenceSpecSpec(image="img:1", args="--x " * 1000)
+    values, locked = forms.lock_long_values(forms.update_values(spec))
+    assert locked == (Field.ARGS,) and values[Field.ARGS] == ""
+    sub = forms.validate_update({**values, Field.IMAGE: "img:2"}, locked)
+    assert isinstance(sub, forms.UpdateSubmission)
+    request = forms.update_request(spec, forms.fill_locked(sub, spec, locked))
+    assert isinstance(request, models.InferenceUpdateRequest)
+    assert request.to_api() == {"spec": {"image": "img:2"}}

@@ -54,6 +54,8 @@ UUID = "0b9a5c43-3f5e-4e7a-9d35-2f6a1b8c7d10"
         ("unwatch llama", Unwatch("llama")),
         ("list", ListInferences()),
         ("list 3", ListInferences(3)),
+        ("policy", parsing.Policy()),
+        ("audit llama", parsing.Audit("llama")),
         ("  status\u00a0llama  ", Status("llama")),
     ],
 )
@@ -133,5 +135,7 @@ def test_any_text_parses_or_fails_cleanly(text: str) -> None:
             Watch,
             Unwatch,
             ListInferences,
+            parsing.Policy,
+            parsing.Audit,
         ),
     )

@@ -11,11 +11,14 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.guard.context import current
 from bot.guard.gate import Gate
 from bot.policy import Action, Caller, ProjectRef, decide
 from bot.runai import RunaiClient, models
 from bot.slack.deps import OrgCache, WatcherLike
+from bot.slack.errors import UserFacingError
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +67,19 @@ class ScopedOrgCache(OrgCache):
         return self._scope(await super().get())
 
 
+DATABASE_AWAY = (
+    "I can't follow workloads right now: my database does not answer. Everything else "
+    "still works; try again in a minute."
+)
+
+
+def _database_away(exc: BaseException) -> bool:
+    return isinstance(exc, SQLAlchemyError | OSError | TimeoutError)
+
+
 class AuditingWatcher:
-    """A `WatcherLike` that records watch/unwatch in the audit trail."""
+    """A `WatcherLike` that records watch/unwatch in the audit trail, and says plainly
+    when the watch room's database is away."""
 
     def __init__(self, inner: WatcherLike, gate: Gate) -> None:
         self.inner = inner
@@ -80,7 +94,12 @@ class AuditingWatcher:
         reason: Literal["create", "watch"],
     ) -> str:
         """Follow a workload; a `watch` (not the one after create) is audited."""
-        ts = await self.inner.watch(workload, channel=channel, user=user, reason=reason)
+        try:
+            ts = await self.inner.watch(workload, channel=channel, user=user, reason=reason)
+        except Exception as exc:
+            if _database_away(exc):
+                raise UserFacingError(DATABASE_AWAY) from exc
+            raise
         if reason == "watch":
             if isinstance(workload, models.Workload):
                 wid, project = workload.id, ProjectRef(workload.project_id, workload.project_name)
@@ -98,7 +117,12 @@ class AuditingWatcher:
 
     async def unwatch(self, workload_id: str, *, channel: str, user: str) -> bool:
         """Stop following; audited when a watch ended."""
-        ended = await self.inner.unwatch(workload_id, channel=channel, user=user)
+        try:
+            ended = await self.inner.unwatch(workload_id, channel=channel, user=user)
+        except Exception as exc:
+            if _database_away(exc):
+                raise UserFacingError(DATABASE_AWAY) from exc
+            raise
         if ended:
             asking = current()
             name = asking.names.get(workload_id) if asking else None

@@ -121,8 +121,14 @@ async def guarded_bot(
     *,
     real_watch: bool = False,
     submit_budget: float = 1.5,
+    database: str | None = None,
+    schema: str | None = None,
+    send_timeout: float = 8.0,
+    lease_ttl: float = 15.0,
+    runai_timeout: float | None = None,
 ) -> AsyncIterator[GuardedBot]:
-    """Serve the guarded bot for the block."""
+    """Serve the guarded bot for the block (`database`/`schema`: the watch room's
+    database instead of SQLite in tmp_path; `runai_timeout`: the app's Run:ai client)."""
     chosen = (
         OPEN_POLICY
         if policy is None
@@ -130,7 +136,7 @@ async def guarded_bot(
         if isinstance(policy, str)
         else policy
     )
-    database = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    database = database or f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     async with contextlib.AsyncExitStack() as stack:
         runtime: WatchRuntime | None = None
         watcher = None
@@ -148,7 +154,14 @@ async def guarded_bot(
                 settings,
                 runai,
                 make_slack_client(settings),
-                WatchTuning(lease_renew_every=0.5, channel_interval=0.1, fast_interval=0.3),
+                WatchTuning(
+                    lease_renew_every=0.5,
+                    channel_interval=0.1,
+                    fast_interval=0.3,
+                    schema=schema,
+                    send_timeout=send_timeout,
+                    lease_ttl=lease_ttl,
+                ),
             )
             stack.push_async_callback(runtime.stop)
             watcher = runtime.watcher
@@ -159,9 +172,16 @@ async def guarded_bot(
             stack.push_async_callback(engine.dispose)
             audit = AuditLog(engine)
             notes = None
-        await audit.create_schema()
+        with contextlib.suppress(Exception):  # the database may be away at start
+            await audit.create_schema()
         bot = await stack.enter_async_context(
             running_bot(emu, fake_slack, watcher=watcher, submit_budget=submit_budget)
         )
+        if runai_timeout is not None:
+            quick = RunaiClient(
+                emu.url, emu.client_id, emu.client_secret, timeout=runai_timeout, max_retries=1
+            )
+            await stack.enter_async_context(quick)
+            bot.deps.runai = quick
         guard = install_guard(bot.app, chosen, audit, notes=notes)
         yield GuardedBot(bot=bot, guard=guard, audit=audit, runtime=runtime)

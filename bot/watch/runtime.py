@@ -105,8 +105,6 @@ async def start_watch(
     # One line per job run at INFO drowns everything else; keep APScheduler's warnings.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     store = Store(settings.database_url, schema=tuning.schema)
-    if tuning.create_schema:
-        await store.create_schema()
     leadership = Leadership(
         store,
         holder=tuning.holder,
@@ -114,7 +112,23 @@ async def start_watch(
         renew_every=tuning.lease_renew_every,
         safety=tuning.lease_safety,
     )
-    await leadership.start()
+
+    async def prepare() -> bool:
+        # The database may be unreachable at start: the bot still serves what needs no
+        # database, and the lease job prepares it (tables, lease row) once it answers.
+        try:
+            if tuning.create_schema:
+                await store.create_schema()
+            await leadership.start()
+        except Exception as exc:
+            logger.warning(
+                "database unreachable; watching starts when it answers",
+                extra={"error": type(exc).__name__},
+            )
+            return False
+        return True
+
+    prepared = await prepare()
     notifier = Notifier(
         store,
         delivery_client(slack),
@@ -141,6 +155,12 @@ async def start_watch(
     leadership.on_change(leadership_changed)
 
     async def lease_job() -> None:
+        nonlocal prepared
+        if not prepared:
+            prepared = await prepare()
+            if not prepared:
+                return
+            logger.info("database reachable again: watching starts")
         await leadership.tick()
 
     async def poll_job() -> None:
@@ -183,7 +203,8 @@ async def start_watch(
             logger.exception("outbox purge failed")
 
     scheduler.add_job(purge_job, "interval", hours=1, id="watch-outbox-purge")
-    await leadership.tick()
+    if prepared:
+        await leadership.tick()
     scheduler.start()
     runtime = WatchRuntime(
         store=store,

@@ -29,8 +29,9 @@ from bot.guard.gate import Gate
 from bot.guard.idempotency import Idempotency
 from bot.guard.runai import GuardedRunai
 from bot.policy import Action, Caller, Denied, ProjectRef, decide
-from bot.slack import forms, parsing, render
+from bot.slack import commands, forms, parsing, render
 from bot.slack.deps import Deps, Invocation
+from bot.slack.errors import Doing
 from bot.slack.ids import Action as ActionId
 from bot.slack.ids import Callback
 from bot.slack.reply import Replier
@@ -174,7 +175,11 @@ def make_middleware(
                 if isinstance(command, parsing.Policy)
                 else audit_answer(gate, runai, replier, inv, command.ref)
             )
-            deps.tasks.fire(work, name=f"guard-{type(command).__name__.lower()}")
+            # Failures (Run:ai away, a denial) end as a message, like every command's.
+            deps.tasks.fire(
+                commands.guard(replier, inv, work, Doing("read")),
+                name=f"guard-{type(command).__name__.lower()}",
+            )
             return BoltResponse(status=200, body="")
         if asking.intent is Action.CREATE and body.get("type") != "view_submission":
             denied = await may_create_here(gate, asking)

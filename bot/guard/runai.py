@@ -347,7 +347,17 @@ class GuardedRunai(RunaiClient):
     async def update_inference(
         self, workload_id: str, req: models.InferenceUpdateRequest
     ) -> models.Inference:
-        """PATCH, if the user may scale (autoscaling only) or update, within the caps."""
+        """PATCH, if the user may scale (autoscaling only) or update, within the caps.
+
+        The same modal submitted twice with the same values sends one PATCH.
+        """
+        asking = current()
+        key = f"{asking.key}:{workload_id}" if asking is not None and asking.key else None
+        return await self.idempotency.once(key, lambda: self._update(workload_id, req))
+
+    async def _update(
+        self, workload_id: str, req: models.InferenceUpdateRequest
+    ) -> models.Inference:
         project = await self._project_of_workload(workload_id)
         asking = current()
         name = (asking.names.get(workload_id) if asking else None) or workload_id
@@ -383,7 +393,13 @@ class GuardedRunai(RunaiClient):
         return updated
 
     async def delete_inference(self, workload_id: str) -> None:
-        """DELETE, if the user may delete in the workload's project; audited."""
+        """DELETE, if the user may delete in the workload's project; audited.
+
+        A second confirmation of the same delete (a double click) sends no second DELETE.
+        """
+        await self.idempotency.once(f"delete:{workload_id}", lambda: self._delete(workload_id))
+
+    async def _delete(self, workload_id: str) -> None:
         project = await self._project_of_workload(workload_id)
         asking = current()
         name = (asking.names.get(workload_id) if asking else None) or workload_id

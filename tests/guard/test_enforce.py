@@ -3,6 +3,7 @@ audited and told, `/inference policy` and `/inference audit`."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from bot.fakeslack import MessageRecord, RunningFakeSlack
@@ -215,3 +216,57 @@ async def test_audit_trail_lists_actions_and_denials_and_outlives_the_workload(
             assert word in text, word
         # newest first
         assert text.index("UBOSS") < text.index("denied")
+
+
+async def test_reads_of_another_projects_workload_are_refused_in_a_bound_channel(
+    emulator: RunningEmulator, fake_slack: RunningFakeSlack, tmp_path: Path
+) -> None:
+    async with guarded_bot(emulator, fake_slack, tmp_path, POLICY) as g:
+        other = await g.bot.create("elsewhere", project_id="2")
+        for text in (
+            "metrics elsewhere",
+            f"metrics {other.workload_id} --since 30m",
+            "audit elsewhere",
+            "watch elsewhere",
+        ):
+            seen = len(g.fake.messages)
+            await g.bot.driver.command("/inference", text)
+            denied = await g.fake.wait_for(
+                lambda seen=seen: next(
+                    (m for m in g.fake.messages[seen:] if "Not allowed" in m.text), None
+                )
+            )
+            assert f"channels.{CHANNEL}" in error_text(denied), text
+        assert g.fake.calls_to("files.getUploadURLExternal") == []
+        # A form opened for an update says so in the modal, and never shows the form.
+        await g.bot.driver.command("/inference", "update elsewhere")
+        denial = await g.fake.wait_for(
+            lambda: next(
+                (c for c in g.fake.calls_to("views.update") if "Not allowed" in str(c.args)), None
+            )
+        )
+        assert f"channels.{CHANNEL}" in str(denial.args)
+        assert not [c for c in g.fake.calls_to("views.update") if "inference_update" in str(c.args)]
+
+
+async def test_a_double_clicked_delete_sends_one_delete(
+    emulator: RunningEmulator, fake_slack: RunningFakeSlack, tmp_path: Path
+) -> None:
+    async with guarded_bot(emulator, fake_slack, tmp_path, POLICY) as g:
+        await g.bot.create("twice", project_id="1")
+        await g.bot.driver.command("/inference", "delete twice", user="UBOSS")
+        confirm = await g.fake.wait_for(
+            lambda: next(
+                (m for m in g.fake.messages if "inference_confirm_delete" in str(m.blocks)), None
+            )
+        )
+        await asyncio.gather(
+            g.bot.driver.click(confirm, action_id="inference_confirm_delete", user="UBOSS"),
+            g.bot.driver.click(confirm, action_id="inference_confirm_delete", user="UBOSS"),
+        )
+        await g.fake.wait_for(lambda: len(g.bot.deps.tasks) == 0 or None)
+        assert (
+            emulator.state.stats.count("DELETE", "/api/v1/workloads/inferences/{workloadId}") == 1
+        )
+        deletes = [e for e in await g.entries() if e.action == "delete"]
+        assert [e.outcome for e in deletes] == ["ok"]

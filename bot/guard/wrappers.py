@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.guard.context import current
@@ -77,6 +78,17 @@ def _database_away(exc: BaseException) -> bool:
     return isinstance(exc, SQLAlchemyError | OSError | TimeoutError)
 
 
+def _slack_refused(exc: BaseException) -> UserFacingError | None:
+    if not isinstance(exc, SlackApiError):
+        return None
+    error = exc.response.get("error") if exc.response is not None else None
+    said = f" (Slack said {error})" if error else ""
+    return UserFacingError(
+        f"Slack would not take the workload's message in this channel{said}; invite me "
+        "to the channel, or try again in a minute."
+    )
+
+
 class AuditingWatcher:
     """A `WatcherLike` that records watch/unwatch in the audit trail, and says plainly
     when the watch room's database is away."""
@@ -99,6 +111,9 @@ class AuditingWatcher:
         except Exception as exc:
             if _database_away(exc):
                 raise UserFacingError(DATABASE_AWAY) from exc
+            refused = _slack_refused(exc)
+            if refused is not None:
+                raise refused from exc
             raise
         if reason == "watch":
             if isinstance(workload, models.Workload):

@@ -260,3 +260,16 @@ async def test_database_lost_mid_run(
         await told_once(g.fake, parent.ts, "Failed")
         entry = await g.wait_entry("ok", "watch")
         assert entry.workload_id == created.workload_id
+
+
+async def test_slack_refusing_the_parent_is_said_plainly(
+    emulator: RunningEmulator, fake_slack: RunningFakeSlack, tmp_path: Path
+) -> None:
+    async with guarded_bot(emulator, fake_slack, tmp_path, real_watch=True) as g:
+        await g.bot.create("unwelcome", project_id="1")
+        g.fake.fail_next("chat.postMessage", error="channel_not_found", count=5)
+        seen = len(g.fake.messages)
+        await g.bot.driver.command("/inference", "watch unwelcome")
+        reply = await plain_reply(g, "Slack would not take", after=seen)
+        assert "channel_not_found" in reply.text
+        assert await g.runtime.watcher.watched_in(CHANNEL) == set()  # type: ignore[union-attr]

@@ -1,0 +1,54 @@
+"""`inference-bot run` with the guard rails: POLICY_FILE enforced, and said loudly when
+missing; the audit trail in the bot's database."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.fakeslack import RunningFakeSlack, SlackDriver
+from tests.e2e.test_commands_service import SECRET, _free_port, _healthy, _service, _settings
+
+pytest_plugins = ["tests.fakes.fixtures"]
+
+
+async def test_run_with_a_policy_file(fake_slack: RunningFakeSlack, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("channels: {C0001: [team-b]}\nprojects: {team-b: {create: [U0001]}}\n")
+    port = _free_port()
+    settings = _settings(fake_slack, tmp_path, port=port, policy_file=str(policy))
+    async with _service(settings) as task:
+        url = f"http://127.0.0.1:{port}"
+        await _healthy(url, task)
+        fake = fake_slack.fake
+        async with SlackDriver(url, SECRET, fake) as driver:
+            await driver.command("/inference", "policy")
+            answer = await fake.wait_for(
+                lambda: next((m for m in fake.messages if "What you may do" in m.text), None),
+                timeout=20,
+            )
+            text = str(answer.blocks)
+            assert "team-b" in text and "read, create" in text and "team-a" not in text
+            await driver.command("/inference", "create", user="U0002")
+            denied = await fake.wait_for(
+                lambda: next((m for m in fake.messages if "Not allowed" in m.text), None)
+            )
+            assert "projects.team-b.create" in denied.text
+            await driver.command("/inference", "audit nothing-here")
+            trail = await fake.wait_for(
+                lambda: next((m for m in fake.messages if "Audit trail" in m.text), None)
+            )
+            assert "Nothing recorded" in str(trail.blocks)
+
+
+async def test_run_without_a_policy_file_says_so_loudly(
+    fake_slack: RunningFakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    port = _free_port()
+    async with _service(_settings(fake_slack, tmp_path, port=port)) as task:
+        await _healthy(f"http://127.0.0.1:{port}", task)
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert any("POLICY_FILE is not set" in r.getMessage() for r in warnings)

@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.demo.console import Console, LineReader
 from bot.emulator import create_app as create_emulator_app
 from bot.fakeslack import SlackDriver, serve_fake_slack
+from bot.guard.install import guard_service
 from bot.runai import RunaiClient
 from bot.serving import serve
 from bot.slack.app import build_app, build_http_app, make_slack_client
@@ -83,6 +84,7 @@ async def run_demo(
         watch = await start_watch(bot_settings, runai, slack_client)
         stack.push_async_callback(watch.stop)
         app = build_app(bot_settings, runai, slack_client, watch.watcher)
+        await guard_service(app, bot_settings, watch)  # POLICY_FILE, audit, repeats
         bot_server = await stack.enter_async_context(serve(build_http_app(app)))
         driver = SlackDriver(bot_server.url, DEMO_SIGNING_SECRET, slack.fake)
         stack.push_async_callback(driver.aclose)

@@ -51,14 +51,18 @@ class ScopedOrgCache(OrgCache):
         return kept, clusters
 
     def last(self) -> Orgs | None:
-        """The last value fetched, narrowed."""
+        """The last value fetched, narrowed (None when nothing is left: a form needs
+        at least one project to offer)."""
         value = super().last()
-        return None if value is None else self._scope(value)
+        scoped = None if value is None else self._scope(value)
+        return scoped if scoped and scoped[0] else None
 
     def peek(self) -> Orgs | None:
-        """The fresh cached value, narrowed."""
+        """The fresh cached value, narrowed (None when nothing is left, so the form
+        opens through `get` and its "no projects" answer)."""
         value = super().peek()
-        return None if value is None else self._scope(value)
+        scoped = None if value is None else self._scope(value)
+        return scoped if scoped and scoped[0] else None
 
     async def get(self) -> Orgs:
         """Projects and clusters, narrowed."""

@@ -270,3 +270,42 @@ async def test_a_double_clicked_delete_sends_one_delete(
         )
         deletes = [e for e in await g.entries() if e.action == "delete"]
         assert [e.outcome for e in deletes] == ["ok"]
+
+
+async def test_project_select_offers_where_the_user_may_create(
+    emulator: RunningEmulator, fake_slack: RunningFakeSlack, tmp_path: Path
+) -> None:
+    async with guarded_bot(emulator, fake_slack, tmp_path, POLICY) as g:
+
+        async def options(user: str) -> set[str]:
+            await g.bot.driver.command("/inference", "create", user=user, channel="COTHER")
+            view = await g.fake.wait_for(
+                lambda: next(
+                    (
+                        v
+                        for v in g.fake.iter_open_views()
+                        if v.user_id == user and v.callback_id == "inference_create"
+                    ),
+                    None,
+                )
+            )
+            block = next(b for b in view.blocks if b.get("block_id") == "f_project")
+            return {o["text"]["text"] for o in block["element"]["options"]}
+
+        assert await options(USER) == {"team-a", "team-b"}
+        assert await options("UCREW") == {"team-b"}
+
+
+async def test_a_channel_bound_to_a_project_run_ai_lacks(
+    emulator: RunningEmulator, fake_slack: RunningFakeSlack, tmp_path: Path
+) -> None:
+    policy = f"channels: {{{CHANNEL}: [team-zzz]}}\nprojects: {{team-zzz: {{create: ['*']}}}}"
+    async with guarded_bot(emulator, fake_slack, tmp_path, policy) as g:
+        for round_ in (1, 2):  # cold cache, then warm
+
+            def said(n: int = round_) -> bool | None:
+                calls = g.fake.calls_to("views.update")
+                return len([c for c in calls if "no projects" in str(c.args)]) == n or None
+
+            await g.bot.driver.command("/inference", "create")
+            await g.fake.wait_for(said)

@@ -333,6 +333,17 @@ def validate_create(values: Values) -> CreateSubmission | Errors:
     )
 
 
+def check_project_cluster(
+    sub: CreateSubmission, projects: list[models.Project], clusters: list[models.Cluster]
+) -> Errors:
+    """A project lives on one cluster: catch a mismatch before Run:ai does."""
+    project = next((p for p in projects if p.id == sub.project_id), None)
+    if project is None or not project.cluster_id or project.cluster_id == sub.cluster_id:
+        return {}
+    home = next((c.name for c in clusters if c.uuid == project.cluster_id), project.cluster_id)
+    return {Field.CLUSTER: f"Project {project.name} is on cluster {home}."}
+
+
 def validate_scale(values: Values) -> Scaling | Errors:
     """The scale form → a scaling, or inline errors."""
     c = _Collector(values)

@@ -384,6 +384,10 @@ async def on_create_submit(deps: Deps, replier: Replier, ack: Ack, body: Mapping
     ctx = forms.ModalContext.load(_view(body).get("private_metadata"))
     user = _user(body)
     orgs = deps.orgs.last() or _orgs_from(values)
+    mismatch = forms.check_project_cluster(sub, *orgs)
+    if mismatch:
+        await ack(response_action="errors", errors=mismatch)
+        return
 
     def form(problem: Problem | None, errors: forms.Errors) -> dict[str, Any]:
         return create_view(orgs, values, ctx, errors=errors, notice=problem)

@@ -290,3 +290,16 @@ def test_values_too_long_for_slack_are_locked_not_cut() -> None:
     request = forms.update_request(spec, forms.fill_locked(sub, spec, locked))
     assert isinstance(request, models.InferenceUpdateRequest)
     assert request.to_api() == {"spec": {"image": "img:2"}}
+
+
+def test_project_must_live_on_the_chosen_cluster() -> None:
+    sub = forms.validate_create(VALID)
+    assert isinstance(sub, forms.CreateSubmission)
+    projects = [models.Project(id="1", name="team-a", cluster_id="other")]
+    clusters = [models.Cluster(uuid="other", name="west")]
+    assert forms.check_project_cluster(sub, projects, clusters) == {
+        Field.CLUSTER: "Project team-a is on cluster west."
+    }
+    home = [models.Project(id="1", name="team-a", cluster_id=VALID[Field.CLUSTER])]
+    assert forms.check_project_cluster(sub, home, clusters) == {}
+    assert forms.check_project_cluster(sub, [], clusters) == {}

@@ -143,7 +143,7 @@ def _create_view(
 
 def scale_view(
     name: str,
-    replicas: str,
+    replicas: str | None,
     values: forms.Values,
     ctx: forms.ModalContext,
     *,
@@ -454,7 +454,7 @@ async def on_scale_submit(deps: Deps, replier: Replier, ack: Ack, body: Mapping[
     workload_id, name = ctx.workload_id or "", ctx.name or "the workload"
 
     def form(problem: Problem | None, errors: forms.Errors) -> dict[str, Any]:
-        return scale_view(name, "unchanged", values, ctx, errors=errors, notice=problem)
+        return scale_view(name, None, values, ctx, errors=errors, notice=problem)
 
     async def work() -> Outcome:
         request = models.InferenceUpdateRequest(

@@ -26,39 +26,54 @@ class GroupResolver:
         slack: AsyncWebClient,
         ttl: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        failure_ttl: float = 10.0,
     ) -> None:
         self._slack = slack
         self._ttl = ttl
+        self._failure_ttl = failure_ttl
         self._clock = clock
         self._members: dict[str, tuple[float, frozenset[str]]] = {}
+        # A failed lookup (missing scope, Slack away) is not retried on every request.
+        self._failed: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+
+    def _fresh(self, group: str) -> frozenset[str] | None:
+        now = self._clock()
+        cached = self._members.get(group)
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        failed_at = self._failed.get(group)
+        if failed_at is not None and now - failed_at < self._failure_ttl:
+            return cached[1] if cached is not None else frozenset()
+        return None
 
     async def members(self, group: str) -> frozenset[str]:
         """User ids in `group` (cached)."""
-        cached = self._members.get(group)
-        if cached is not None and self._clock() - cached[0] < self._ttl:
-            return cached[1]
+        fresh = self._fresh(group)
+        if fresh is not None:
+            return fresh
         lock = self._locks.setdefault(group, asyncio.Lock())
         async with lock:
+            fresh = self._fresh(group)
+            if fresh is not None:
+                return fresh
             cached = self._members.get(group)
-            if cached is not None and self._clock() - cached[0] < self._ttl:
-                return cached[1]
             try:
                 response = await self._slack.usergroups_users_list(usergroup=group)
-            except SlackApiError as exc:
-                error = exc.response.get("error") if exc.response is not None else None
+            except Exception as exc:
+                error = (
+                    exc.response.get("error")
+                    if isinstance(exc, SlackApiError) and exc.response is not None
+                    else type(exc).__name__
+                )
                 logger.warning(
                     "usergroups.users.list failed", extra={"group": group, "error": error}
                 )
-                return cached[1] if cached is not None else frozenset()
-            except Exception as exc:
-                logger.warning(
-                    "usergroups.users.list failed",
-                    extra={"group": group, "error": type(exc).__name__},
-                )
+                self._failed[group] = self._clock()
                 return cached[1] if cached is not None else frozenset()
             users = frozenset(str(u) for u in response.get("users") or [])
             self._members[group] = (self._clock(), users)
+            self._failed.pop(group, None)
             return users
 
     async def groups_of(self, user: str, groups: Iterable[str]) -> frozenset[str]:

@@ -116,6 +116,12 @@ async def test_groups_resolve_cache_and_survive_slack_errors(fake_slack: Running
     fake.fail_next("usergroups.users.list", error="ratelimited", status=429, count=2)
     # Slack refuses: the last known members are used
     assert await resolver.groups_of("U1", {"SONE", "STWO"}) == {"SONE"}
-    fresh = GroupResolver(client, ttl=60)
-    fake.fail_next("usergroups.users.list", error="internal_error", status=500)
+    fresh = GroupResolver(client, ttl=60, clock=lambda: now[0])
+    fake.fail_next("usergroups.users.list", error="missing_scope", count=5)
+    before = len(fake.calls_to("usergroups.users.list"))
     assert await fresh.groups_of("U1", {"SONE"}) == frozenset()  # never fetched: no rights
+    assert await fresh.groups_of("U1", {"SONE"}) == frozenset()
+    assert len(fake.calls_to("usergroups.users.list")) == before + 1  # failure remembered
+    fake.clear_faults()
+    now[0] += 11
+    assert await fresh.groups_of("U1", {"SONE"}) == {"SONE"}  # asked again later

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.fakeslack import RunningFakeSlack, SlackDriver
+from bot.policy import PolicyFileError
+from bot.service import run_service
 from tests.e2e.test_commands_service import SECRET, _free_port, _healthy, _service, _settings
 
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -52,3 +54,13 @@ async def test_run_without_a_policy_file_says_so_loudly(
         await _healthy(f"http://127.0.0.1:{port}", task)
         warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
         assert any("POLICY_FILE is not set" in r.getMessage() for r in warnings)
+
+
+async def test_a_bad_policy_file_stops_the_start_with_the_reason(
+    fake_slack: RunningFakeSlack, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("admins: [alice]\n")
+    settings = _settings(fake_slack, tmp_path, port=_free_port(), policy_file=str(policy))
+    with pytest.raises(PolicyFileError, match="alice"):
+        await run_service(settings)

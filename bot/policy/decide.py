@@ -156,10 +156,8 @@ def decide(
         return Denied(f"{action.value}", f"{action.value} needs a project")
     if not in_channel_scope(policy, caller.channel, project):
         bound = ", ".join(bound_projects(policy, caller.channel) or [])
-        return Denied(
-            f"channels.{caller.channel}",
-            f"this channel acts only on project {bound}, not {project.label()}",
-        )
+        scope = f"acts only on project {bound}" if bound else "is bound to no project"
+        return Denied(f"channels.{caller.channel}", f"this channel {scope}, not {project.label()}")
     if is_admin(policy, caller):
         return Allowed("admins")
     if action is not Action.READ:

@@ -5,18 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.policy import (
     OPEN_POLICY,
     Action,
     Ask,
     Caller,
+    Caps,
     Denied,
     Policy,
     PolicyFileError,
     ProjectRef,
+    Rights,
     decide,
     gpus_of,
+    in_channel_scope,
     load_policy,
     parse_policy,
     summarize,
@@ -201,3 +206,75 @@ def test_load_from_file(tmp_path: Path) -> None:
     assert policy.admins == ["U1"] and policy.channels == {"C1": ["team-a"]}
     with pytest.raises(PolicyFileError, match="cannot read"):
         load_policy(str(tmp_path / "missing.yaml"))
+
+
+# --- properties ----------------------------------------------------------------------------
+
+users = st.sampled_from(["U1", "U2", "U3", "W4"])
+groups = st.sampled_from(["S1", "S2"])
+principals = st.lists(st.one_of(users, groups, st.just("*")), max_size=3)
+project_keys = st.sampled_from(["1", "2", "team-a", "team-b"])
+rights = st.builds(
+    Rights,
+    read=st.one_of(st.none(), principals),
+    create=st.one_of(st.none(), principals),
+    update=st.one_of(st.none(), principals),
+    scale=st.one_of(st.none(), principals),
+    delete=st.one_of(st.none(), principals),
+    caps=st.builds(
+        Caps,
+        max_replicas=st.one_of(st.none(), st.integers(0, 10)),
+        max_gpus=st.one_of(st.none(), st.floats(0, 16)),
+    ),
+)
+policies = st.builds(
+    Policy,
+    admins=st.lists(st.one_of(users, groups), max_size=2),
+    caps=st.builds(Caps, max_replicas=st.one_of(st.none(), st.integers(0, 10))),
+    channels=st.dictionaries(st.sampled_from(["C1", "C2"]), st.lists(project_keys, max_size=2)),
+    projects=st.dictionaries(project_keys, rights, max_size=3),
+    default=rights,
+)
+callers = st.builds(
+    Caller,
+    user=users,
+    channel=st.sampled_from(["C1", "C2", "C3", None]),
+    groups=st.frozensets(groups),
+)
+projects = st.builds(ProjectRef, id=st.sampled_from(["1", "2", "3"]), name=project_keys)
+asks = st.builds(
+    Ask,
+    replicas=st.one_of(st.none(), st.integers(0, 20)),
+    gpus=st.one_of(st.none(), st.floats(0, 40)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(policies, callers, st.sampled_from(list(Action)), projects, asks)
+def test_decide_is_total_and_consistent(
+    policy: Policy, caller: Caller, action: Action, project: ProjectRef, ask: Ask
+) -> None:
+    d = decide(policy, caller, action, project, ask)
+    if isinstance(d, Denied):
+        assert d.rule and d.reason and d.rule in d.sentence()
+    # Outside the channel's binding nothing is allowed, whoever asks.
+    if not in_channel_scope(policy, caller.channel, project):
+        assert isinstance(d, Denied) and d.rule == f"channels.{caller.channel}"
+    # Inside it, an admin may do anything.
+    elif caller.user in policy.admins or caller.groups & set(policy.admins):
+        assert d.allowed
+    # Being allowed to change implies being allowed to see.
+    if d.allowed:
+        assert decide(policy, caller, Action.READ, project).allowed
+    # Asking for less never turns an allowed action into a denied one.
+    if d.allowed and ask.replicas:
+        assert decide(policy, caller, action, project, Ask(ask.replicas - 1, ask.gpus)).allowed
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=400))
+def test_any_policy_text_loads_or_is_refused_with_a_reason(text: str) -> None:
+    try:
+        parse_policy(text)
+    except PolicyFileError as exc:
+        assert str(exc)

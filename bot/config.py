@@ -26,6 +26,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///inference-bot.db"
     port: int = Field(default=3000, ge=0, le=65535)
+    # Socket Mode has no HTTP server of its own: /healthz, /readyz and /metrics live here.
+    health_port: int = Field(default=8080, ge=0, le=65535)
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     poll_interval_seconds: float = Field(default=5.0, gt=0)
     reconcile_interval_seconds: float = Field(default=60.0, gt=0)
 

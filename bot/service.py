@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 
 import aiohttp
-import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
+from bot import telemetry
 from bot.config import Settings
+from bot.ops import Readiness, ops_app, ops_routes
 from bot.runai import RunaiClient
 from bot.serving import serve
 from bot.slack.app import build_app, build_http_app, make_slack_client
@@ -33,6 +35,7 @@ async def _runai_url(settings: Settings, stack: contextlib.AsyncExitStack) -> st
         client_id=client_id,
         client_secret=client_secret,
         phase_seconds=settings.emulator_phase_seconds,
+        model_info_path=settings.runai_model_info_path,
     )
     srv = await stack.enter_async_context(serve(emulator))
     logger.warning(
@@ -42,56 +45,93 @@ async def _runai_url(settings: Settings, stack: contextlib.AsyncExitStack) -> st
     return srv.url
 
 
+def _observe_runai(op: str, status: int, seconds: float) -> None:
+    telemetry.RUNAI_REQUESTS.labels(op, str(status)).observe(seconds)
+
+
+def _stop_on_signals(stack: contextlib.ExitStack) -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT, so shutdown runs our cleanup, not the default."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        logger.info("shutting down", extra={"signal": sig.name})
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig)
+        stack.callback(loop.remove_signal_handler, sig)
+    return stop
+
+
 async def run_service(settings: Settings) -> None:
-    """Run the bot until interrupted: Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT."""
+    """Run the bot until SIGTERM/SIGINT: Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT.
+
+    On a signal it stops taking requests, lets in-flight work finish (up to
+    SHUTDOWN_GRACE_SECONDS) and gives up the watch lease so another replica takes over.
+    """
     from bot.watch.runtime import start_watch
 
-    async with contextlib.AsyncExitStack() as stack:
-        url = await _runai_url(settings, stack)
-        client_id, client_secret = settings.runai_credentials()
-        runai = RunaiClient(
-            url,
-            client_id,
-            client_secret,
-            model_info_path=settings.runai_model_info_path,
-            timeout=settings.runai_timeout_seconds,
-        )
-        await stack.enter_async_context(runai)
-        if settings.slack_bot_token is None:
-            logger.warning(
-                "Slack is not configured: SLACK_BOT_TOKEN unset, replies will fail",
-                extra={"slack_api_url": settings.slack_api_url},
+    with contextlib.ExitStack() as signals:
+        stop = _stop_on_signals(signals)
+        async with contextlib.AsyncExitStack() as stack:
+            url = await _runai_url(settings, stack)
+            client_id, client_secret = settings.runai_credentials()
+            runai = RunaiClient(
+                url,
+                client_id,
+                client_secret,
+                model_info_path=settings.runai_model_info_path,
+                timeout=settings.runai_timeout_seconds,
+                observer=_observe_runai,
             )
-        session = aiohttp.ClientSession()
-        stack.push_async_callback(session.close)
-        slack = make_slack_client(settings, session)
-        runtime = await start_watch(settings, runai, slack)
-        stack.push_async_callback(runtime.stop)
-        app = build_app(settings, runai, slack, runtime.watcher)
-        from bot.guard.install import guard_service
+            await stack.enter_async_context(runai)
+            if settings.slack_bot_token is None:
+                logger.warning(
+                    "Slack is not configured: SLACK_BOT_TOKEN unset, replies will fail",
+                    extra={"slack_api_url": settings.slack_api_url},
+                )
+            session = aiohttp.ClientSession()
+            stack.push_async_callback(session.close)
+            slack = make_slack_client(settings, session)
+            runtime = await start_watch(settings, runai, slack)
+            stack.push_async_callback(runtime.stop)
+            runtime.leadership.on_change(lambda leader: telemetry.LEADER.set(int(leader)))
+            telemetry.LEADER.set(int(runtime.leadership.is_leader()))
+            app = build_app(settings, runai, slack, runtime.watcher)
+            from bot.guard.install import guard_service
 
-        await guard_service(app, settings, runtime)
-        if settings.slack_app_token is not None:
-            await _socket_mode(app, settings.slack_app_token.get_secret_value())
-        else:
-            await _http_mode(app, settings.port)
+            await guard_service(app, settings, runtime)
+            readiness = Readiness({"store": runtime.store.ping, "runai": runai.check_auth})
+
+            async def refresh_gauges() -> None:
+                telemetry.NOTIFICATIONS_PENDING.set(await runtime.store.count_open())
+
+            if settings.slack_app_token is not None:
+                ops = await stack.enter_async_context(
+                    serve(ops_app(readiness, refresh_gauges), HTTP_HOST, settings.health_port)
+                )
+                logger.info("health, readiness and metrics", extra={"port": ops.port})
+                await _socket_mode(app, settings, stop)
+            else:
+                routes = ops_routes(readiness, refresh_gauges)
+                http = build_http_app(
+                    app, drain_seconds=settings.shutdown_grace_seconds, extra_routes=routes
+                )
+                async with serve(http, HTTP_HOST, settings.port) as srv:
+                    logger.info("serving HTTP", extra={"port": srv.port, "path": "/slack/events"})
+                    await stop.wait()
+    logger.info("stopped")
 
 
-async def _socket_mode(app: AsyncApp, app_token: str) -> None:
+async def _socket_mode(app: AsyncApp, settings: Settings, stop: asyncio.Event) -> None:
+    assert settings.slack_app_token is not None
     deps: Deps = app.deps  # type: ignore[attr-defined]
-    handler = AsyncSocketModeHandler(app, app_token)
+    handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
     logger.info("serving over Socket Mode")
     try:
         await handler.connect_async()  # type: ignore[no-untyped-call]
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]
-        await deps.tasks.drain()
-
-
-async def _http_mode(app: AsyncApp, port: int) -> None:
-    config = uvicorn.Config(
-        build_http_app(app), host=HTTP_HOST, port=port, log_level="warning", access_log=False
-    )
-    logger.info("serving HTTP", extra={"port": port, "path": "/slack/events"})
-    await uvicorn.Server(config).serve()
+        await deps.tasks.drain(settings.shutdown_grace_seconds)

@@ -26,7 +26,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import UTC, datetime
 from json import dumps as _dumps
 from types import TracebackType
@@ -132,6 +132,7 @@ class RunaiClient:
         backoff_base: float = 0.2,
         backoff_max: float = 5.0,
         max_connections: int = 100,
+        observer: Callable[[str, int, float], None] | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
@@ -149,6 +150,8 @@ class RunaiClient:
         else:
             self._wire = AiohttpWire(max_connections=max_connections)
         self._timeout = timeout
+        # Told (operation, HTTP status or 0 when no answer, seconds) after every exchange.
+        self._observer = observer
         self._auth = TokenManager(self._fetch_token, client_id, SecretStr(client_secret))
 
     def __repr__(self) -> str:
@@ -173,6 +176,10 @@ class RunaiClient:
     def token_refreshes(self) -> int:
         """How many token exchanges this client has made (for tests and metrics)."""
         return self._auth.refreshes
+
+    async def check_auth(self) -> None:
+        """Make sure a token can be had (the cached one, or a fresh exchange)."""
+        await self._auth.token()
 
     # --- plumbing ----------------------------------------------------------------------
 
@@ -205,6 +212,8 @@ class RunaiClient:
         try:
             response = await self._wire.send(method, url, sent, content, self._timeout)
         except httpx.TransportError as exc:
+            if self._observer is not None:
+                self._observer(op, 0, time.perf_counter() - started)
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "runai call",
@@ -217,6 +226,8 @@ class RunaiClient:
                     },
                 )
             raise
+        if self._observer is not None:
+            self._observer(op, response.status_code, time.perf_counter() - started)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "runai call",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.config import Settings
 from bot.runai import RunaiClient
@@ -155,8 +155,10 @@ def register(app: AsyncApp, deps: Deps, replier: Replier) -> None:
         await ack()
 
 
-def build_http_app(app: AsyncApp, *, drain_seconds: float = 10.0) -> Starlette:
-    """Starlette serving `POST /slack/events` (signed) and `GET /healthz`."""
+def build_http_app(
+    app: AsyncApp, *, drain_seconds: float = 10.0, extra_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """Starlette serving `POST /slack/events` (signed), `GET /healthz` and `extra_routes`."""
     handler = AsyncSlackRequestHandler(app)
     deps: Deps = app.deps  # type: ignore[attr-defined]
 
@@ -176,6 +178,7 @@ def build_http_app(app: AsyncApp, *, drain_seconds: float = 10.0) -> Starlette:
         routes=[
             Route("/slack/events", events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *extra_routes,
         ],
         lifespan=lifespan,
     )

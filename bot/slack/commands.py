@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import telemetry
 from bot.runai import errors as runai_errors
 from bot.runai import models
 from bot.slack import forms, parsing, render, views
@@ -56,9 +57,11 @@ async def on_command(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, 
     try:
         command = parsing.parse(text)
     except parsing.ParseError as exc:
+        telemetry.COMMANDS.labels("unparsed", "usage_error").inc()
         await ack(**help_message(exc.message, exc.usage))
         return
     if isinstance(command, parsing.Help):
+        telemetry.COMMANDS.labels("Help", "ok").inc()
         await ack(**help_message())
         return
     await ack()
@@ -145,7 +148,17 @@ async def guard(
 
 async def run(deps: Deps, replier: Replier, inv: Invocation, command: parsing.Command) -> None:
     """Run one parsed command for `inv`; every failure ends as a message to the user."""
-    await guard(replier, inv, _dispatch(deps, replier, inv, command), _doing(command), command)
+    await guard(replier, inv, _counted(deps, replier, inv, command), _doing(command), command)
+
+
+async def _counted(deps: Deps, replier: Replier, inv: Invocation, command: parsing.Command) -> None:
+    subcommand = type(command).__name__
+    try:
+        await _dispatch(deps, replier, inv, command)
+    except Exception as exc:
+        telemetry.COMMANDS.labels(subcommand, type(exc).__name__).inc()
+        raise
+    telemetry.COMMANDS.labels(subcommand, "ok").inc()
 
 
 async def run_modal(deps: Deps, replier: Replier, inv: Invocation, work: Awaitable[None]) -> None:

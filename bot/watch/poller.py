@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot import telemetry
 from bot.runai import RunaiClient, errors, models
 from bot.watch.diff import TRANSITIONAL_PHASES, deleted, diff, is_transitional, poll_due
 from bot.watch.observe import observe
@@ -104,12 +105,16 @@ class Poller:
         # retried once an interval, not hammered at the scheduler's tick rate.
         if not poll_due(now, self._last_poll, self.interval, self.fast_interval, self._fast):
             return None
-        if self._cursor is None or (
-            self._last_reconcile is not None
-            and now - self._last_reconcile >= self.reconcile_interval
-        ):
-            return await self.reconcile()
-        return await self.poll()
+        started = time.perf_counter()
+        try:
+            if self._cursor is None or (
+                self._last_reconcile is not None
+                and now - self._last_reconcile >= self.reconcile_interval
+            ):
+                return await self.reconcile()
+            return await self.poll()
+        finally:
+            telemetry.POLL_SECONDS.observe(time.perf_counter() - started)
 
     async def poll(self) -> PollStats:
         """Ask for what changed since the last poll and record transitions."""

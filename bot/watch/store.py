@@ -33,6 +33,7 @@ from sqlalchemy import (
     case,
     delete,
     event,
+    func,
     insert,
     or_,
     select,
@@ -41,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot import telemetry
 from bot.watch.diff import Observation, WatchState, WatchUpdate
 
 logger = logging.getLogger(__name__)
@@ -303,6 +305,19 @@ class Store:
     async def close(self) -> None:
         """Close the connection pool."""
         await self.engine.dispose()
+
+    async def ping(self) -> None:
+        """Raise unless the database answers (readiness probe)."""
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
+    async def count_open(self) -> int:
+        """How many notifications wait in the outbox."""
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.state.in_(OPEN_STATES))
+            )
+            return int(result.scalar_one())
 
     # --- watches -----------------------------------------------------------------------
 
@@ -657,6 +672,7 @@ class Store:
                 .where(outbox.c.id.in_(list(ids)))
                 .values(state="delivered", delivered_at=utcnow(), last_error=None)
             )
+        telemetry.NOTIFICATIONS.labels("delivered").inc(len(ids))
 
     async def retry_later(
         self,
@@ -683,6 +699,7 @@ class Store:
                     last_error=error[:500],
                 )
             )
+        telemetry.NOTIFICATIONS.labels("retried").inc(len(ids))
 
     async def mark_failed(self, ids: Sequence[int], error: str) -> None:
         """Slack refused for good (channel gone, bot removed): stop trying."""
@@ -692,6 +709,7 @@ class Store:
                 .where(outbox.c.id.in_(list(ids)))
                 .values(state="failed", last_error=error[:500])
             )
+        telemetry.NOTIFICATIONS.labels("failed").inc(len(ids))
 
     async def purge_delivered(self, older_than: datetime) -> int:
         """Forget delivered notifications older than a date."""

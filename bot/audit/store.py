@@ -42,6 +42,7 @@ audit_events = Table(
     Column("workload_id", String(64), index=True),
     Column("workload_name", String(128), index=True),
     Column("project", String(128)),
+    Column("project_id", String(64)),
     # What was asked, in words, without secrets (no env values, no tokens, no args).
     Column("summary", Text, nullable=False),
     # ok | denied | failed
@@ -67,6 +68,7 @@ class AuditEntry:
     outcome: str
     rule: str | None = None
     at: datetime | None = None
+    project_id: str | None = None
 
 
 def _utc(value: datetime) -> datetime:
@@ -162,6 +164,7 @@ class AuditLog:
                 outcome=r.outcome,
                 rule=r.rule,
                 at=_utc(r.at),
+                project_id=r.project_id,
             )
             for r in rows
         ]

@@ -79,7 +79,8 @@ async def audit_answer(
         entries = [
             e
             for e in entries
-            if e.project is None or gate.in_scope(ProjectRef(e.project, e.project))
+            if (e.project is None and e.project_id is None)
+            or gate.in_scope(ProjectRef(e.project_id or e.project, e.project))
         ]
     await replier.respond(
         inv, render.message("audit_trail", ref=ref, entries=[_row(e) for e in entries])

@@ -180,6 +180,7 @@ class Gate:
             workload_id=workload_id,
             workload_name=name,
             project=project.label() if project else None,
+            project_id=project.id if project else None,
             summary=summary,
             outcome=outcome,
             rule=rule,

@@ -309,3 +309,21 @@ async def test_a_channel_bound_to_a_project_run_ai_lacks(
 
             await g.bot.driver.command("/inference", "create")
             await g.fake.wait_for(said)
+
+
+async def test_audit_in_a_channel_bound_by_project_id(
+    emulator: RunningEmulator, fake_slack: RunningFakeSlack, tmp_path: Path
+) -> None:
+    policy = f'channels: {{{CHANNEL}: ["1"], COTHER: ["2"]}}\nprojects: {{"1": {{scale: ["*"]}}}}'
+    async with guarded_bot(emulator, fake_slack, tmp_path, policy) as g:
+        await g.bot.create("by-id", project_id="1")
+        await g.bot.driver.command("/inference", "scale by-id 2 2")
+        await g.wait_entry("ok", "scale")
+        await g.bot.driver.command("/inference", "audit by-id")
+        trail = await g.bot.reply_with("Audit trail")
+        assert "replicas 2-2" in error_text(trail)
+        await g.bot.driver.command("/inference", "audit by-id", channel="COTHER")
+        refused = await g.fake.wait_for(
+            lambda: next((m for m in g.fake.messages if "channels.COTHER" in m.text), None)
+        )
+        assert "Not allowed" in refused.text

@@ -75,13 +75,23 @@ def submission_key(body: Mapping[str, Any]) -> str | None:
     view = body.get("view")
     if not isinstance(view, Mapping) or not view.get("id"):
         return None
-    state = json.dumps((view.get("state") or {}).get("values") or {}, sort_keys=True)
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, Mapping) else None
+    state = json.dumps(values or {}, sort_keys=True, default=str)
     digest = hashlib.sha256(state.encode()).hexdigest()[:32]
     return f"view:{view['id']}:{digest}"
 
 
 def asking_of(body: Mapping[str, Any]) -> tuple[Asking | None, parsing.Command | None]:
-    """Who asks, where and for what, from a command, block action or view submission."""
+    """Who asks, where and for what, from a command, block action or view submission;
+    (None, None) for anything else, or for a body not shaped like Slack's."""
+    try:
+        return _asking_of(body)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError):
+        return None, None
+
+
+def _asking_of(body: Mapping[str, Any]) -> tuple[Asking | None, parsing.Command | None]:
     if "command" in body:
         command = _parse(str(body.get("text") or ""))
         intent = _INTENTS.get(type(command), Action.READ)

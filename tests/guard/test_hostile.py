@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.fakeslack import RunningFakeSlack, block_problems, view_problems
+from bot.guard.middleware import asking_of, replay_key, submission_key
 from bot.policy import Caller, ProjectRef, parse_policy, summarize
 from bot.runai import models
 from bot.slack import commands, forms, parsing, render, views
@@ -248,3 +249,55 @@ async def test_oversized_input_through_the_app(
         assert inference.spec is not None and len(inference.spec.environment_variables or []) == 100
         entry = await g.wait_entry("ok", "create")
         assert "VAR_99" in entry.summary or "…" in entry.summary
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+slack_keys = st.sampled_from(
+    [
+        "command",
+        "text",
+        "user_id",
+        "channel_id",
+        "type",
+        "user",
+        "actions",
+        "view",
+        "trigger_id",
+        "event_id",
+        "container",
+        "channel",
+        "id",
+        "state",
+        "values",
+        "private_metadata",
+        "callback_id",
+        "action_id",
+        "value",
+    ]
+)
+bodies = st.dictionaries(
+    slack_keys,
+    st.one_of(
+        json_values,
+        st.sampled_from(
+            ["block_actions", "view_submission", "/inference", "create", "scale x 1 1"]
+        ),
+        st.dictionaries(slack_keys, json_values, max_size=4),
+    ),
+    max_size=8,
+)
+
+
+@FAST
+@given(bodies)
+def test_the_middleware_reads_any_body_without_raising(body: dict[str, Any]) -> None:
+    asking, _command = asking_of(body)
+    assert asking is None or isinstance(asking.user, str)
+    replay_key(body)
+    submission_key(body)

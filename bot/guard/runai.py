@@ -20,7 +20,7 @@ from typing import Any, Self
 from bot.guard.context import Asking, current
 from bot.guard.gate import Gate, PolicyDenied
 from bot.guard.idempotency import Idempotency
-from bot.policy import Action, Ask, Denied, ProjectRef, gpus_of
+from bot.policy import Action, Ask, ProjectRef, gpus_of
 from bot.runai import RunaiClient, models
 from bot.runai import errors as runai_errors
 
@@ -443,4 +443,4 @@ class GuardedRunai(RunaiClient):
         )
 
 
-__all__ = ["Denied", "GuardedRunai", "create_summary", "update_summary"]
+__all__ = ["GuardedRunai", "create_summary", "update_summary"]

@@ -125,3 +125,23 @@ async def test_groups_resolve_cache_and_survive_slack_errors(fake_slack: Running
     fake.clear_faults()
     now[0] += 11
     assert await fresh.groups_of("U1", {"SONE"}) == {"SONE"}  # asked again later
+
+
+def test_library_debug_lines_lose_their_payloads() -> None:
+    import logging
+
+    from bot.guard.redact import PayloadRedactor, cut_payload
+
+    line = "Sending a request - url: https://x/api/views.update, params: {}, json: {'v': 'sk-1'}"
+    assert (
+        cut_payload(line)
+        == "Sending a request - url: https://x/api/views.update, params: [redacted]"
+    )
+    assert cut_payload('Responding with status: 200 body: "{...}"').endswith("body: [redacted]")
+    assert cut_payload("nothing to cut") == "nothing to cut"
+    record = logging.makeLogRecord(
+        {"levelno": logging.DEBUG, "msg": "Received - status: 200, body: %s", "args": ("sk-1",)}
+    )
+    assert PayloadRedactor().filter(record) and "sk-1" not in record.getMessage()
+    info = logging.makeLogRecord({"levelno": logging.INFO, "msg": "kept body: %s", "args": ("x",)})
+    assert PayloadRedactor().filter(info) and info.getMessage() == "kept body: x"

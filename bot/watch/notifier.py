@@ -154,7 +154,9 @@ def reply_context(items: Sequence[OutboxItem]) -> tuple[str, dict[str, Any], boo
             False,
         )
     action = str(head.payload.get("action", "update"))
-    emoji = {"scale": ":straight_ruler:", "delete": ":wastebasket:"}.get(action, ":pencil2:")
+    emoji = {"scale": ":straight_ruler:", "delete": ":wastebasket:", "denied": ":no_entry:"}.get(
+        action, ":pencil2:"
+    )
     return (
         "watch_record",
         {

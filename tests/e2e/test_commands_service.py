@@ -92,9 +92,21 @@ async def test_http_mode_with_the_embedded_emulator(
 
 async def test_socket_mode(fake_slack: RunningFakeSlack, tmp_path: Path) -> None:
     async with serve_socket_mode(fake_slack.fake) as server:
-        settings = _settings(fake_slack, tmp_path, slack_app_token="xapp-1-test")
-        async with _service(settings):
+        health_port = _free_port()
+        settings = _settings(
+            fake_slack, tmp_path, slack_app_token="xapp-1-test", health_port=health_port
+        )
+        async with _service(settings) as task:
             await server.wait_connected(timeout=20)
+            # Socket Mode has no HTTP server for Slack; probes and metrics get a side port.
+            side = f"http://127.0.0.1:{health_port}"
+            await _healthy(side, task)
+            async with httpx.AsyncClient(base_url=side) as http:
+                ready = await http.get("/readyz")
+                metrics = await http.get("/metrics")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"] == {"store": "ok", "runai": "ok"}
+            assert "inference_bot_leader 1.0" in metrics.text
             async with SlackDriver(
                 "http://unused", SECRET, fake_slack.fake, socket_mode=server
             ) as driver:

@@ -76,7 +76,8 @@ def _registry() -> Registry[Any]:
     return Registry().with_resource(SPEC_URI, resource)
 
 
-def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+def resolve(node: dict[str, Any]) -> dict[str, Any]:
+    """Follow `$ref`s within the subset to the node they name."""
     while "$ref" in node:
         target: Any = spec()
         for part in node["$ref"].lstrip("#/").split("/"):
@@ -128,7 +129,7 @@ def response_schema(method: str, path_template: str, status: int) -> dict[str, A
             f"(documented: {', '.join(responses)})"
         )
         return {"$ref": ERROR_REF}
-    content = _resolve(response).get("content", {})
+    content = resolve(response).get("content", {})
     media = content.get("application/json")
     assert media is not None, f"{method.upper()} {path_template} {status} has no JSON body"
     schema: dict[str, Any] = media["schema"]
@@ -149,7 +150,7 @@ def assert_request_matches(method: str, path_template: str, body: Any) -> None:
         return
     request_body = operation(method, path_template).get("requestBody")
     assert request_body is not None, f"{where}: the operation takes no body"
-    schema = _resolve(request_body)["content"]["application/json"]["schema"]
+    schema = resolve(request_body)["content"]["application/json"]["schema"]
     _check(schema, body, write=True, where=where)
 
 

@@ -18,16 +18,7 @@ import jsonschema
 
 from bot.config import DEFAULT_MODEL_INFO_PATH
 from tests import contract
-from tests.contract import spec
-
-
-def _resolve(node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = spec()
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
+from tests.contract import resolve, spec
 
 
 def _validate(schema: dict[str, Any], value: Any) -> None:
@@ -55,13 +46,13 @@ def template_of(method: str, path: str) -> str | None:
 def _check_query(op: dict[str, Any], query: dict[str, list[str]]) -> None:
     params = {}
     for param in op.get("parameters", []):
-        resolved = _resolve(param)
+        resolved = resolve(param)
         if resolved["in"] == "query":
             params[resolved["name"]] = resolved
     for name, values in query.items():
         assert name in params, f"query parameter {name!r} is not in the schema"
         assert len(values) == 1, f"{name!r} sent {len(values)} times (explode is false)"
-        schema = _resolve(params[name]["schema"])
+        schema = resolve(params[name]["schema"])
         raw = values[0]
         value: Any
         if schema.get("type") == "array":

@@ -12,21 +12,12 @@ import pytest
 from pydantic import BaseModel
 
 from bot.runai import models
-from tests.contract import spec
-
-
-def _resolve(node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = spec()
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
+from tests.contract import resolve
 
 
 def properties(node: dict[str, Any]) -> dict[str, Any]:
     """Properties of a schema object, through $ref and allOf."""
-    node = _resolve(node)
+    node = resolve(node)
     found: dict[str, Any] = {}
     for part in node.get("allOf", []):
         found.update(properties(part))

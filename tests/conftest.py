@@ -5,11 +5,13 @@
     Phases step every 0.1 s; credentials are test-client / test-secret.
 `emulator_factory`: `async with emulator_factory(phase_seconds=..., token_ttl_seconds=...)`
     for other settings.
+`free_port()`: a loopback port nothing listens on.
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +38,13 @@ class RunningEmulator:
     state: EmulatorState
     client_id: str
     client_secret: str
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for servers started by port number)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 EmulatorFactory = Callable[..., contextlib.AbstractAsyncContextManager[RunningEmulator]]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,16 +15,15 @@ import pytest
 from bot.config import Settings
 from bot.fakeslack import RunningFakeSlack, SlackDriver, serve_socket_mode
 from bot.service import run_service
+from tests.conftest import free_port
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
 SECRET = "service-signing-secret"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# tests/guard/test_service.py imports this name.
+_free_port = free_port
 
 
 @contextlib.asynccontextmanager
@@ -68,7 +66,7 @@ async def test_http_mode_with_the_embedded_emulator(
     fake_slack: RunningFakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    port = _free_port()
+    port = free_port()
     async with _service(_settings(fake_slack, tmp_path, port=port)) as task:
         url = f"http://127.0.0.1:{port}"
         await _healthy(url, task)
@@ -92,7 +90,7 @@ async def test_http_mode_with_the_embedded_emulator(
 
 async def test_socket_mode(fake_slack: RunningFakeSlack, tmp_path: Path) -> None:
     async with serve_socket_mode(fake_slack.fake) as server:
-        health_port = _free_port()
+        health_port = free_port()
         settings = _settings(
             fake_slack, tmp_path, slack_app_token="xapp-1-test", health_port=health_port
         )

@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -18,14 +17,8 @@ from bot.runai import RunaiClient
 from bot.serving import serve
 from bot.watch.leader import LEASE_NAME
 from bot.watch.store import Store
-from tests.conftest import RunningEmulator
+from tests.conftest import RunningEmulator, free_port
 from tests.e2e.slack_harness import running_bot
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_readyz_passes_with_store_and_runai_up(
@@ -45,7 +38,7 @@ async def test_readyz_passes_with_store_and_runai_up(
 
 
 async def test_readyz_fails_when_store_or_runai_is_down(emulator: RunningEmulator) -> None:
-    port = _closed_port()
+    port = free_port()
     down_store = Store(f"postgresql+psycopg://postgres@127.0.0.1:{port}/test")
     bad_runai = RunaiClient(emulator.url, emulator.client_id, "wrong-secret", max_retries=0)
     async with bad_runai:
@@ -102,10 +95,6 @@ async def test_metrics_move_after_commands(
     )
 
 
-def _free_port() -> int:
-    return _closed_port()
-
-
 async def _wait_healthy(url: str, proc: asyncio.subprocess.Process) -> None:
     async with httpx.AsyncClient() as http:
         for _ in range(300):
@@ -123,7 +112,7 @@ async def _wait_healthy(url: str, proc: asyncio.subprocess.Process) -> None:
 async def test_sigterm_finishes_the_command_in_flight_and_hands_leadership_over(
     emulator: RunningEmulator, fake_slack: RunningFakeSlack, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     db = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "RUNAI_"))}
     env.update(

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 
 import httpx
 import pytest
 
 from bot.config import Settings
 from bot.emulator.server import serve_forever
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.conftest import free_port
 
 
 async def test_serve_forever_uses_settings(caplog: pytest.LogCaptureFixture) -> None:

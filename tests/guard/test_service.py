@@ -3,15 +3,65 @@ missing; the audit trail in the bot's database."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from bot.config import Settings
 from bot.fakeslack import RunningFakeSlack, SlackDriver
 from bot.policy import PolicyFileError
 from bot.service import run_service
-from tests.e2e.test_commands_service import SECRET, _free_port, _healthy, _service, _settings
+
+SECRET = "guard-service-signing-secret"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def _service(settings: Settings) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(run_service(settings))
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _healthy(url: str, task: asyncio.Task[None]) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    async with httpx.AsyncClient() as http:
+        while True:
+            assert not task.done(), task.exception() if task.done() else ""
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get(f"{url}/healthz")).status_code == 200:
+                    return
+            assert loop.time() < deadline, "the bot never answered /healthz"
+            await asyncio.sleep(0.05)
+
+
+def _settings(fake_slack: RunningFakeSlack, tmp_path: Path, **extra: object) -> Settings:
+    return Settings(
+        slack_bot_token="xoxb-guard-service",
+        slack_signing_secret=SECRET,
+        slack_api_url=fake_slack.api_url,
+        runai_url=None,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        emulator_phase_seconds=0.2,
+        **extra,  # type: ignore[arg-type]
+    )
+
 
 pytest_plugins = ["tests.fakes.fixtures"]
 

@@ -28,16 +28,9 @@ HTTP_HOST = "0.0.0.0"
 async def _runai_url(settings: Settings, stack: contextlib.AsyncExitStack) -> str:
     if settings.runai_url:
         return settings.runai_url
-    from bot.emulator import create_app
+    from bot.emulator.server import app_from_settings
 
-    client_id, client_secret = settings.runai_credentials()
-    emulator = create_app(
-        client_id=client_id,
-        client_secret=client_secret,
-        phase_seconds=settings.emulator_phase_seconds,
-        model_info_path=settings.runai_model_info_path,
-    )
-    srv = await stack.enter_async_context(serve(emulator))
+    srv = await stack.enter_async_context(serve(app_from_settings(settings)))
     logger.warning(
         "RUNAI_URL is not set: started the embedded Run:ai emulator (no real cluster)",
         extra={"runai_url": srv.url},

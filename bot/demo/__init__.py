@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.demo.console import Console, LineReader
-from bot.emulator import create_app as create_emulator_app
+from bot.emulator.server import app_from_settings
 from bot.fakeslack import SlackDriver, serve_fake_slack
 from bot.guard.install import guard_service
 from bot.runai import RunaiClient
@@ -49,12 +49,7 @@ async def run_demo(
         client_id, client_secret = settings.runai_credentials()
         runai_url = settings.runai_url
         if runai_url is None:
-            emulator = create_emulator_app(
-                client_id=client_id,
-                client_secret=client_secret,
-                phase_seconds=settings.emulator_phase_seconds,
-                model_info_path=settings.runai_model_info_path,
-            )
+            emulator = app_from_settings(settings)
             runai_url = (await stack.enter_async_context(serve(emulator))).url
         slack = await stack.enter_async_context(serve_fake_slack())
         bot_settings = settings.model_copy(

@@ -27,7 +27,7 @@ import random
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from json import dumps as _dumps
 from types import TracebackType
 from typing import Any, Self, TypeVar, overload
@@ -88,13 +88,6 @@ def _seg(value: str) -> str:
     if not value:
         raise ValueError("an id must not be empty")
     return quote(value, safe="")
-
-
-def _iso(moment: datetime) -> str:
-    """ISO 8601 in UTC with a `Z`; a naive datetime is read as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _transport_failure(exc: httpx.TransportError, op: str) -> errors.UnavailableError:
@@ -476,8 +469,8 @@ class RunaiClient:
         return {
             # `explode: false`: one comma-joined value.
             "metricType": ",".join(str(models.MetricType(t)) for t in metric_types),
-            "start": _iso(start),
-            "end": _iso(end),
+            "start": models.format_timestamp(start),
+            "end": models.format_timestamp(end),
             "numberOfSamples": number_of_samples,
         }
 

@@ -40,6 +40,14 @@ Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
 """A date-time that also accepts a space for the `T` and no zone (read as UTC)."""
 
 
+def format_timestamp(moment: datetime) -> str:
+    """A date-time as the API takes it (query, filterBy): ISO 8601 UTC, milliseconds, `Z`.
+
+    A naive datetime is read as UTC.
+    """
+    return _as_utc(moment).astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 class RunaiModel(BaseModel):
     """Base of every API model: camelCase on the wire, extra fields kept."""
 

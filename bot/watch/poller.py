@@ -42,10 +42,6 @@ class PollStats:
     api_calls: int = 0
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 def _stamp(workload: models.Workload) -> tuple[str | None, datetime | None]:
     return (str(workload.phase) if workload.phase else None, workload.phase_updated_at)
 
@@ -124,7 +120,9 @@ class Poller:
             started = self._clock()
             self._last_poll = started
             stats = PollStats(kind="poll")
-            since = _iso(self._cursor - self.overlap)
+            since = models.format_timestamp(
+                datetime.fromtimestamp(self._cursor - self.overlap, UTC)
+            )
             seen: dict[str, models.Workload] = {}
             try:
                 stats.api_calls += await self._list(

@@ -29,6 +29,20 @@ BOT_TOKEN = "xoxb-e2e"
 USER = "U0001"
 CHANNEL = "C0001"
 HOSTILE = "<!channel> <@U123> <https://evil|click> &"
+# A valid create form (values by block id), for tests that submit the modal.
+CREATE_FORM = {
+    "f_name": "qwen-small",
+    "f_project": "1",
+    "f_image": "vllm/vllm-openai:v0.6.3",
+    "f_args": "--model Qwen/Qwen2.5-0.5B-Instruct",
+    "f_port": "8000",
+    "f_gpu_memory": "2GiB",
+    "f_min_replicas": "1",
+    "f_max_replicas": "2",
+    "f_metric": "concurrency",
+    "f_threshold": "4",
+    "f_env": "HF_HUB_OFFLINE=1",
+}
 
 
 @dataclass

@@ -16,24 +16,12 @@ from bot.runai import RunaiClient, models
 from bot.slack.app import make_slack_client
 from bot.watch.runtime import WatchTuning, start_watch
 from tests.conftest import RunningEmulator
-from tests.e2e.slack_harness import CHANNEL, USER, Bot, running_bot
+from tests.e2e.slack_harness import CHANNEL, CREATE_FORM, USER, Bot, running_bot
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
 CLUSTER = "71f69d83-ba66-4822-adf5-55ce55efd210"
-VALID = {
-    "f_name": "qwen-small",
-    "f_project": "1",
-    "f_image": "vllm/vllm-openai:v0.6.3",
-    "f_args": "--model Qwen/Qwen2.5-0.5B-Instruct",
-    "f_port": "8000",
-    "f_gpu_memory": "2GiB",
-    "f_min_replicas": "1",
-    "f_max_replicas": "2",
-    "f_metric": "concurrency",
-    "f_threshold": "4",
-    "f_env": "HF_HUB_OFFLINE=1",
-}
+VALID = CREATE_FORM
 
 
 @pytest.fixture

@@ -15,23 +15,11 @@ from bot.runai import RunaiClient
 from bot.slack.app import make_slack_client
 from bot.watch.runtime import WatchTuning, start_watch
 from tests.conftest import EmulatorFactory
-from tests.e2e.slack_harness import CHANNEL, USER, running_bot
+from tests.e2e.slack_harness import CHANNEL, CREATE_FORM, USER, running_bot
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
-FORM = {
-    "f_name": "qwen-thread",
-    "f_project": "1",
-    "f_image": "vllm/vllm-openai:v0.6.3",
-    "f_args": "--model Qwen/Qwen2.5-0.5B-Instruct",
-    "f_port": "8000",
-    "f_gpu_memory": "2GiB",
-    "f_min_replicas": "1",
-    "f_max_replicas": "2",
-    "f_metric": "concurrency",
-    "f_threshold": "4",
-    "f_env": "HF_HUB_OFFLINE=1",
-}
+FORM = {**CREATE_FORM, "f_name": "qwen-thread"}
 
 
 def reply_with(

@@ -19,6 +19,7 @@ from bot.fakeslack.state import (
     BOT_USER_ID,
     TEAM_DOMAIN,
     TEAM_ID,
+    Channel,
     FakeEvent,
     FakeSlack,
     FileRecord,
@@ -164,9 +165,8 @@ def chat_post_message(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
     return {"ok": True, "channel": channel, "ts": msg.ts, "message": msg.to_slack()}
 
 
-def chat_update(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
-    """chat.update (text/blocks replace; unknown ts → message_not_found)."""
-    args = call.args
+def _posted_message(fake: FakeSlack, args: dict[str, Any]) -> tuple[Channel, MessageRecord]:
+    """The channel and live, non-ephemeral message that `channel` + `ts` name."""
     _require(args, "channel", "ts")
     ch = fake.channel(str(args["channel"]))
     if ch is None:
@@ -174,6 +174,13 @@ def chat_update(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
     msg = fake.find_message(ch.id, str(args["ts"]))
     if msg is None or msg.ephemeral:
         raise ApiError("message_not_found")
+    return ch, msg
+
+
+def chat_update(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
+    """chat.update (text/blocks replace; unknown ts → message_not_found)."""
+    args = call.args
+    ch, msg = _posted_message(fake, args)
     if not msg.bot:
         raise ApiError("cant_update_message")
     if "blocks" in args and args["blocks"] is not None:
@@ -225,13 +232,7 @@ def chat_post_ephemeral(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
 def chat_delete(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
     """chat.delete."""
     args = call.args
-    _require(args, "channel", "ts")
-    ch = fake.channel(str(args["channel"]))
-    if ch is None:
-        raise ApiError("channel_not_found")
-    msg = fake.find_message(ch.id, str(args["ts"]))
-    if msg is None or msg.ephemeral:
-        raise ApiError("message_not_found")
+    ch, msg = _posted_message(fake, args)
     msg.deleted = True
     fake.notify(FakeEvent("message_deleted", message=msg))
     return {"ok": True, "channel": ch.id, "ts": msg.ts}

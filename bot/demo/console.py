@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -387,6 +386,3 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-Printer = Callable[[str], None]

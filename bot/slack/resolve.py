@@ -16,16 +16,14 @@ class Ambiguous(Exception):
         self.matches = matches
 
 
-async def resolve(
-    runai: RunaiClient, ref: str, *, project_id: str | None = None
-) -> models.Workload:
+async def resolve(runai: RunaiClient, ref: str) -> models.Workload:
     """The one inference workload `ref` (name or id) names; raises NoSuchWorkload/Ambiguous."""
     if is_workload_id(ref):
         try:
             return await runai.get_workload(ref)
         except errors.NotFoundError:
             raise NoSuchWorkload(ref) from None
-    matches = await runai.find_inferences(ref, project_id=project_id)
+    matches = await runai.find_inferences(ref)
     if not matches:
         raise NoSuchWorkload(ref)
     if len(matches) > 1:

@@ -205,34 +205,35 @@ class RunaiClient:
         try:
             response = await self._wire.send(method, url, sent, content, self._timeout)
         except httpx.TransportError as exc:
-            if self._observer is not None:
-                self._observer(op, 0, time.perf_counter() - started)
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "runai call",
-                    extra={
-                        "op": op,
-                        "method": method,
-                        "status": type(exc).__name__,
-                        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-                        "attempt": attempt,
-                    },
-                )
+            self._note_exchange(op, method, attempt, started, 0, type(exc).__name__)
             raise
+        self._note_exchange(op, method, attempt, started, response.status_code)
+        return response
+
+    def _note_exchange(
+        self,
+        op: str,
+        method: str,
+        attempt: int,
+        started: float,
+        status: int,
+        failure: str | None = None,
+    ) -> None:
+        """Tell the observer and the DEBUG log about one exchange (status 0: no answer)."""
+        elapsed = time.perf_counter() - started
         if self._observer is not None:
-            self._observer(op, response.status_code, time.perf_counter() - started)
+            self._observer(op, status, elapsed)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "runai call",
                 extra={
                     "op": op,
                     "method": method,
-                    "status": response.status_code,
-                    "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "status": failure or status,
+                    "latency_ms": round(elapsed * 1000, 1),
                     "attempt": attempt,
                 },
             )
-        return response
 
     async def _send(
         self,

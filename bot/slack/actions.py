@@ -42,15 +42,9 @@ async def on_enter_hf_token(
     """Open the token modal for a gated model."""
     await ack()
     inv = Invocation.from_action(body)
-    model = _value(body)
-    ctx = forms.ModalContext(channel_id=inv.channel_id, model=model)
+    view = views.hf_token_view(_value(body), inv.channel_id)
     deps.tasks.fire(
-        commands.run_modal(
-            deps,
-            replier,
-            inv,
-            _open(replier, inv, render.view("hf_token", model=model, metadata=ctx.dump())),
-        ),
+        commands.run_modal(deps, replier, inv, _open(replier, inv, view)),
         name="hf-token",
         urgent=True,
     )

@@ -236,7 +236,7 @@ async def model_info(
         info = await deps.runai.model_info(model, hf_token)
     except runai_errors.RunaiError as exc:
         if hf_token is None and is_gated_refusal(exc):
-            await views.ask_hf_token(deps, replier, inv, model, exc.message)
+            await views.ask_hf_token(replier, inv, model, exc.message)
             return
         if isinstance(exc, runai_errors.NotFoundError) and not isinstance(
             exc, runai_errors.ModelInfoUnavailableError

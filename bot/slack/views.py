@@ -255,12 +255,15 @@ async def open_update(deps: Deps, replier: Replier, inv: Invocation, ref: str) -
     )
 
 
-async def ask_hf_token(
-    deps: Deps, replier: Replier, inv: Invocation, model: str, detail: str | None
-) -> None:
+def hf_token_view(model: str, channel_id: str | None) -> dict[str, Any]:
+    """The Hugging Face token modal for a gated `model`, asked from `channel_id`."""
+    ctx = forms.ModalContext(channel_id=channel_id, model=model)
+    return render.view("hf_token", model=model, metadata=ctx.dump())
+
+
+async def ask_hf_token(replier: Replier, inv: Invocation, model: str, detail: str | None) -> None:
     """A gated model: open the token modal if the trigger is still fresh, else offer a button."""
-    ctx = forms.ModalContext(channel_id=inv.channel_id, model=model)
-    view = render.view("hf_token", model=model, metadata=ctx.dump())
+    view = hf_token_view(model, inv.channel_id)
     if inv.view_id or inv.trigger_fresh():
         try:
             await replier.open_view(inv, view)

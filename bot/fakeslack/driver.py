@@ -15,6 +15,7 @@ from bot.fakeslack.blockkit import block_problems, input_block_ids, view_problem
 from bot.fakeslack.errors import SlackDriverError
 from bot.fakeslack.methods import new_view_hash, update_view, with_slack_ids
 from bot.fakeslack.payloads import action_payload, block_elements, find_element, state_values
+from bot.fakeslack.signing import sign_request
 from bot.fakeslack.socket_mode import SocketModeServer
 from bot.fakeslack.state import (
     APP_ID,
@@ -97,8 +98,6 @@ class SlackDriver:
         signing_secret: str | None = None,
     ) -> httpx.Response:
         """POST a signed body to the bot (retry headers optional); record the ack time."""
-        from bot.fakeslack.signing import sign_request
-
         headers = {"Content-Type": content_type, "User-Agent": SLACK_USER_AGENT}
         headers.update(sign_request(body, signing_secret or self.signing_secret, timestamp))
         if retry_num is not None:

@@ -39,6 +39,21 @@ async def _create_form(bot: Bot) -> ViewRecord:
     return await bot.view("inference_create")
 
 
+async def _slow_next_create(bot: Bot, latency_ms: int) -> None:
+    """The emulator answers the next create (POST /inferences) after `latency_ms`."""
+    async with httpx.AsyncClient(base_url=bot.emu.url) as http:
+        r = await http.post(
+            "/emulator/faults",
+            json={
+                "count": 1,
+                "latencyMs": latency_ms,
+                "pathPrefix": "/api/v1/workloads/inferences",
+                "method": "POST",
+            },
+        )
+        r.raise_for_status()
+
+
 async def test_create_modal_lists_projects_and_preselects_the_cluster(bot: Bot) -> None:
     view = await _create_form(bot)
     project = _input(view, "f_project")["element"]
@@ -108,17 +123,7 @@ async def test_create_when_runai_is_slow_finishes_in_the_modal(bot: Bot) -> None
     bot.deps.submit_budget = 0.2
     view = await _create_form(bot)
     await bot.runai.list_projects()
-    async with httpx.AsyncClient(base_url=bot.emu.url) as http:
-        r = await http.post(
-            "/emulator/faults",
-            json={
-                "count": 1,
-                "latencyMs": 1500,
-                "pathPrefix": "/api/v1/workloads/inferences",
-                "method": "POST",
-            },
-        )
-        r.raise_for_status()
+    await _slow_next_create(bot, latency_ms=1500)
     await bot.driver.submit_view(view, VALID)
     assert not view.closed and view.callback_id == "inference_loading"
     await bot.fake.wait_for(lambda: view.callback_id == "inference_result", timeout=10)
@@ -308,17 +313,7 @@ async def test_double_submit_creates_once(bot: Bot) -> None:
     bot.deps.submit_budget = 0.2
     view = await _create_form(bot)
     await bot.runai.list_projects()
-    async with httpx.AsyncClient(base_url=bot.emu.url) as http:
-        r = await http.post(
-            "/emulator/faults",
-            json={
-                "count": 1,
-                "latencyMs": 1000,
-                "pathPrefix": "/api/v1/workloads/inferences",
-                "method": "POST",
-            },
-        )
-        r.raise_for_status()
+    await _slow_next_create(bot, latency_ms=1000)
     # The same form delivered twice at once (a double click, a retried delivery).
     await asyncio.gather(bot.driver.submit_view(view, VALID), bot.driver.submit_view(view, VALID))
     await bot.fake.wait_for(lambda: view.callback_id == "inference_result", timeout=10)

@@ -24,7 +24,6 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import socket
 import statistics
 import sys
 import time
@@ -37,6 +36,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.emulator_process import free_port
 from bot.config import Settings
 from bot.emulator import create_app
 from bot.fakeslack import FakeSlack, serve_fake_slack, sign_request
@@ -180,12 +180,6 @@ def _signed(text: str, response_url: str, trigger_id: str) -> tuple[bytes, dict[
     return body, headers
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def _load(
     bot_url: str, requests: list[tuple[bytes, dict[str, str]]], concurrency: int
 ) -> tuple[list[float], list[int], float]:
@@ -226,7 +220,7 @@ def run(commands: int, concurrency: int, mix: list[str]) -> dict[str, Any]:
     services = ctx.Process(target=_services, args=(child, commands + concurrency), daemon=True)
     services.start()
     runai_url, api_url, pairs = parent.recv()
-    port = _free_port()
+    port = free_port()
     bot_parent, bot_child = ctx.Pipe()
     bot = ctx.Process(target=_bot, args=(runai_url, api_url, port, bot_child), daemon=True)
     bot.start()

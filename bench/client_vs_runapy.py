@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import logging
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
+from bench.emulator_process import free_port, start_emulator  # noqa: E402
 from bot.emulator import CLUSTER_ID  # noqa: E402
 from bot.runai import RunaiClient, models  # noqa: E402
 
@@ -121,30 +121,6 @@ class Contender:
 
 
 # --- the emulator subprocess -------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_emulator(port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "RUNAI_CLIENT_ID": CLIENT_ID,
-        "RUNAI_CLIENT_SECRET": CLIENT_SECRET,
-        "EMULATOR_PHASE_SECONDS": "0.5",
-        "LOG_LEVEL": "WARNING",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "emulator", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def process_cpu(pid: int | None) -> Callable[[], float]:
@@ -311,7 +287,7 @@ def main() -> None:
     if url is None:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        process = start_emulator(port)
+        process = start_emulator(port, CLIENT_ID, CLIENT_SECRET, phase_seconds=0.5)
     contenders: list[Contender] = []
     server_cpu = process_cpu(process.pid if process is not None else None)
     try:

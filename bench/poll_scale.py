@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,35 +33,13 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
+from bench.emulator_process import free_port, start_emulator  # noqa: E402
 from bot.runai import RunaiClient  # noqa: E402
 from bot.watch.poller import Poller  # noqa: E402
 from bot.watch.store import Store, watches  # noqa: E402
 
 CLIENT_ID = "bench"
 CLIENT_SECRET = "bench-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_emulator(port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "RUNAI_CLIENT_ID": CLIENT_ID,
-        "RUNAI_CLIENT_SECRET": CLIENT_SECRET,
-        "EMULATOR_PHASE_SECONDS": "2",
-        "LOG_LEVEL": "WARNING",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "emulator", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 async def wait_ready(http: httpx.AsyncClient, proc: subprocess.Popen[bytes]) -> None:
@@ -153,7 +129,7 @@ async def naive_cycle(runai: RunaiClient, ids: list[str], known: dict[str, str])
 async def run_size(n: int, cycles: int, interval: float, overlap: float, naive: bool) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = start_emulator(port)
+    proc = start_emulator(port, CLIENT_ID, CLIENT_SECRET, phase_seconds=2)
     tmp = tempfile.TemporaryDirectory()
     try:
         async with httpx.AsyncClient(base_url=url, timeout=120) as http:

@@ -289,10 +289,7 @@ async def apply_scale(
     scaling: forms.Scaling,
 ) -> None:
     """Send the scaling PATCH, tell the thread, answer the user."""
-    request = models.InferenceUpdateRequest(
-        spec=models.InferenceUpdateSpec(autoscaling=forms.autoscaling(scaling))
-    )
-    await deps.runai.update_inference(workload_id, request)
+    await deps.runai.update_inference(workload_id, forms.scale_request(scaling))
     summary = scale_summary(
         name, scaling.min_replicas, scaling.max_replicas, scaling.metric, scaling.threshold
     )

@@ -421,6 +421,13 @@ def autoscaling(scaling: Scaling) -> models.AutoScaling:
     )
 
 
+def scale_request(scaling: Scaling) -> models.InferenceUpdateRequest:
+    """User scaling → the PATCH that changes only `spec.autoscaling`."""
+    return models.InferenceUpdateRequest(
+        spec=models.InferenceUpdateSpec(autoscaling=autoscaling(scaling))
+    )
+
+
 def creation_request(sub: CreateSubmission) -> models.InferenceCreationRequest:
     """A valid create form → the API's creation request."""
     env = [models.EnvironmentVariable(name=k, value=v) for k, v in sub.env] or None

@@ -460,10 +460,7 @@ async def on_scale_submit(deps: Deps, replier: Replier, ack: Ack, body: Mapping[
         return scale_view(name, None, values, ctx, errors=errors, notice=problem)
 
     async def work() -> Outcome:
-        request = models.InferenceUpdateRequest(
-            spec=models.InferenceUpdateSpec(autoscaling=forms.autoscaling(scaling))
-        )
-        await deps.runai.update_inference(workload_id, request)
+        await deps.runai.update_inference(workload_id, forms.scale_request(scaling))
         summary = scale_summary(
             name, scaling.min_replicas, scaling.max_replicas, scaling.metric, scaling.threshold
         )

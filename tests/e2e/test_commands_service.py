@@ -22,10 +22,6 @@ pytest_plugins = ["tests.fakes.fixtures"]
 SECRET = "service-signing-secret"
 
 
-# tests/guard/test_service.py imports this name.
-_free_port = free_port
-
-
 @contextlib.asynccontextmanager
 async def _service(settings: Settings) -> AsyncIterator[asyncio.Task[None]]:
     task = asyncio.create_task(run_service(settings))

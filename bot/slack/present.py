@@ -10,25 +10,28 @@ from datetime import datetime, timedelta
 from bot.runai import models
 
 PHASE_EMOJI: dict[str, str] = {
-    "Running": ":large_green_circle:",
-    "Creating": ":hourglass_flowing_sand:",
+    "Creating": ":hatching_chick:",
     "Initializing": ":hourglass_flowing_sand:",
-    "Pending": ":hourglass_flowing_sand:",
-    "Resuming": ":hourglass_flowing_sand:",
-    "Updating": ":arrows_counterclockwise:",
-    "Degraded": ":large_orange_circle:",
-    "Failed": ":red_circle:",
+    "Resuming": ":arrow_forward:",
+    "Pending": ":hourglass:",
     "Deleting": ":wastebasket:",
-    "Terminating": ":wastebasket:",
+    "Running": ":large_green_circle:",
+    "Updating": ":arrows_counterclockwise:",
+    "Stopped": ":black_square_for_stop:",
     "Stopping": ":double_vertical_bar:",
-    "Stopped": ":black_circle:",
+    "Degraded": ":warning:",
+    "Failed": ":red_circle:",
     "Completed": ":white_check_mark:",
+    "Terminating": ":wastebasket:",
+    "Unknown": ":grey_question:",
+    "Deleted": ":x:",  # the watch room's pseudo-phase of a workload that is gone
 }
+"""One emoji per phase, the same in replies, cards and thread messages."""
 
 
 def phase_emoji(phase: str | None) -> str:
     """A status emoji for a phase."""
-    return PHASE_EMOJI.get(str(phase or ""), ":grey_question:")
+    return PHASE_EMOJI.get(str(phase or "Unknown"), ":grey_question:")
 
 
 @dataclass(frozen=True)

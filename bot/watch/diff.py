@@ -31,29 +31,6 @@ ALERT_PHASES = frozenset({"Failed", "Degraded"})
 DELETED = "Deleted"
 """Pseudo-phase of a workload that is gone (404 after a delete)."""
 
-PHASE_EMOJI = {
-    "Creating": ":hatching_chick:",
-    "Initializing": ":hourglass_flowing_sand:",
-    "Resuming": ":arrow_forward:",
-    "Pending": ":hourglass:",
-    "Deleting": ":wastebasket:",
-    "Running": ":large_green_circle:",
-    "Updating": ":arrows_counterclockwise:",
-    "Stopped": ":black_square_for_stop:",
-    "Stopping": ":double_vertical_bar:",
-    "Degraded": ":warning:",
-    "Failed": ":red_circle:",
-    "Completed": ":white_check_mark:",
-    "Terminating": ":wastebasket:",
-    "Unknown": ":grey_question:",
-    DELETED: ":x:",
-}
-
-
-def phase_emoji(phase: str | None) -> str:
-    """The emoji shown beside a phase in the parent message and replies."""
-    return PHASE_EMOJI.get(phase or "Unknown", ":grey_question:")
-
 
 def format_duration(seconds: float | None) -> str | None:
     """`2m 13s`, `45s`, `1h 2m`, `3d 4h`; None for an unknown or negative duration."""

@@ -30,7 +30,8 @@ from typing import Any, Protocol
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.watch.diff import Transition, coalesce, format_duration, phase_emoji
+from bot.slack.present import phase_emoji
+from bot.watch.diff import Transition, coalesce, format_duration
 from bot.watch.store import OutboxItem, Store
 
 logger = logging.getLogger(__name__)

@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import logging
 import signal
+from dataclasses import dataclass
 
 import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from starlette.applications import Starlette
 
 from bot import telemetry
 from bot.config import Settings
@@ -18,6 +20,7 @@ from bot.runai import RunaiClient
 from bot.serving import serve
 from bot.slack.app import build_app, build_http_app, make_slack_client
 from bot.slack.deps import Deps
+from bot.watch.runtime import WatchRuntime
 
 logger = logging.getLogger(__name__)
 
@@ -57,61 +60,85 @@ def _stop_on_signals(stack: contextlib.ExitStack) -> asyncio.Event:
     return stop
 
 
+@dataclass
+class Assembled:
+    """The running parts of one bot process, whatever its transport."""
+
+    settings: Settings
+    app: AsyncApp
+    runai: RunaiClient
+    runtime: WatchRuntime
+    readiness: Readiness
+
+    async def refresh_gauges(self) -> None:
+        """Gauges read at scrape time."""
+        telemetry.NOTIFICATIONS_PENDING.set(await self.runtime.store.count_open())
+
+    def http_app(self) -> Starlette:
+        """HTTP mode: Slack events, `/healthz`, `/readyz`, `/metrics`."""
+        return build_http_app(
+            self.app,
+            drain_seconds=self.settings.shutdown_grace_seconds,
+            extra_routes=ops_routes(self.readiness, self.refresh_gauges),
+        )
+
+
+async def assemble(settings: Settings, stack: contextlib.AsyncExitStack) -> Assembled:
+    """Run:ai client (or the embedded emulator), the one Slack client, the watch room and
+    the Bolt app with its guard rails: everything `run` and `demo` share. Closed by `stack`.
+    """
+    from bot.guard.install import guard_service
+    from bot.watch.runtime import start_watch
+
+    url = await _runai_url(settings, stack)
+    client_id, client_secret = settings.runai_credentials()
+    runai = RunaiClient(
+        url,
+        client_id,
+        client_secret,
+        model_info_path=settings.runai_model_info_path,
+        timeout=settings.runai_timeout_seconds,
+        observer=_observe_runai,
+    )
+    await stack.enter_async_context(runai)
+    if settings.slack_bot_token is None:
+        logger.warning(
+            "Slack is not configured: SLACK_BOT_TOKEN unset, replies will fail",
+            extra={"slack_api_url": settings.slack_api_url},
+        )
+    session = aiohttp.ClientSession()
+    stack.push_async_callback(session.close)
+    slack = make_slack_client(settings, session)
+    runtime = await start_watch(settings, runai, slack)
+    stack.push_async_callback(runtime.stop)
+    runtime.leadership.on_change(lambda leader: telemetry.LEADER.set(int(leader)))
+    telemetry.LEADER.set(int(runtime.leadership.is_leader()))
+    app = build_app(settings, runai, slack, runtime.watcher)
+    await guard_service(app, settings, runtime)
+    readiness = Readiness({"store": runtime.store.ping, "runai": runai.check_auth})
+    return Assembled(settings, app, runai, runtime, readiness)
+
+
 async def run_service(settings: Settings) -> None:
     """Run the bot until SIGTERM/SIGINT: Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT.
 
     On a signal it stops taking requests, lets in-flight work finish (up to
     SHUTDOWN_GRACE_SECONDS) and gives up the watch lease so another replica takes over.
     """
-    from bot.watch.runtime import start_watch
-
     with contextlib.ExitStack() as signals:
         stop = _stop_on_signals(signals)
         async with contextlib.AsyncExitStack() as stack:
-            url = await _runai_url(settings, stack)
-            client_id, client_secret = settings.runai_credentials()
-            runai = RunaiClient(
-                url,
-                client_id,
-                client_secret,
-                model_info_path=settings.runai_model_info_path,
-                timeout=settings.runai_timeout_seconds,
-                observer=_observe_runai,
-            )
-            await stack.enter_async_context(runai)
-            if settings.slack_bot_token is None:
-                logger.warning(
-                    "Slack is not configured: SLACK_BOT_TOKEN unset, replies will fail",
-                    extra={"slack_api_url": settings.slack_api_url},
-                )
-            session = aiohttp.ClientSession()
-            stack.push_async_callback(session.close)
-            slack = make_slack_client(settings, session)
-            runtime = await start_watch(settings, runai, slack)
-            stack.push_async_callback(runtime.stop)
-            runtime.leadership.on_change(lambda leader: telemetry.LEADER.set(int(leader)))
-            telemetry.LEADER.set(int(runtime.leadership.is_leader()))
-            app = build_app(settings, runai, slack, runtime.watcher)
-            from bot.guard.install import guard_service
-
-            await guard_service(app, settings, runtime)
-            readiness = Readiness({"store": runtime.store.ping, "runai": runai.check_auth})
-
-            async def refresh_gauges() -> None:
-                telemetry.NOTIFICATIONS_PENDING.set(await runtime.store.count_open())
-
+            bot = await assemble(settings, stack)
             if settings.slack_app_token is not None:
                 ops = await stack.enter_async_context(
-                    serve(ops_app(readiness, refresh_gauges), HTTP_HOST, settings.health_port)
+                    serve(
+                        ops_app(bot.readiness, bot.refresh_gauges), HTTP_HOST, settings.health_port
+                    )
                 )
                 logger.info("health, readiness and metrics", extra={"port": ops.port})
-                await _socket_mode(app, settings, stop)
+                await _socket_mode(bot.app, settings, stop)
             else:
-                routes = ops_routes(readiness, refresh_gauges)
-                http = build_http_app(
-                    app, drain_seconds=settings.shutdown_grace_seconds, extra_routes=routes
-                )
-                async with serve(http, HTTP_HOST, settings.port) as srv:
+                async with serve(bot.http_app(), HTTP_HOST, settings.port) as srv:
                     logger.info("serving HTTP", extra={"port": srv.port, "path": "/slack/events"})
                     await stop.wait()
     logger.info("stopped")

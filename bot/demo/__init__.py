@@ -17,13 +17,9 @@ from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.demo.console import Console, LineReader
-from bot.emulator.server import app_from_settings
 from bot.fakeslack import SlackDriver, serve_fake_slack
-from bot.guard.install import guard_service
-from bot.runai import RunaiClient
+from bot.service import assemble
 from bot.serving import serve
-from bot.slack.app import build_app, build_http_app, make_slack_client
-from bot.watch.runtime import start_watch
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +42,6 @@ async def run_demo(
     given = settings.model_fields_set
     async with contextlib.AsyncExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="inference-bot-")))
-        client_id, client_secret = settings.runai_credentials()
-        runai_url = settings.runai_url
-        if runai_url is None:
-            emulator = app_from_settings(settings)
-            runai_url = (await stack.enter_async_context(serve(emulator))).url
         slack = await stack.enter_async_context(serve_fake_slack())
         bot_settings = settings.model_copy(
             update={
@@ -58,7 +49,6 @@ async def run_demo(
                 "slack_signing_secret": SecretStr(DEMO_SIGNING_SECRET),
                 "slack_app_token": None,
                 "slack_api_url": slack.api_url,
-                "runai_url": runai_url,
                 "database_url": settings.database_url
                 if "database_url" in given
                 else f"sqlite+aiosqlite:///{workdir / 'demo.db'}",
@@ -67,26 +57,13 @@ async def run_demo(
                 else DEMO_POLL_SECONDS,
             }
         )
-        runai = RunaiClient(
-            runai_url,
-            client_id,
-            client_secret,
-            model_info_path=settings.runai_model_info_path,
-            timeout=settings.runai_timeout_seconds,
-        )
-        await stack.enter_async_context(runai)
-        slack_client = make_slack_client(bot_settings)
-        watch = await start_watch(bot_settings, runai, slack_client)
-        stack.push_async_callback(watch.stop)
-        app = build_app(bot_settings, runai, slack_client, watch.watcher)
-        await guard_service(app, bot_settings, watch)  # POLICY_FILE, audit, repeats
-        bot_server = await stack.enter_async_context(serve(build_http_app(app)))
+        # The same assembly and HTTP app as `inference-bot run` (no RUNAI_URL: the
+        # embedded emulator), served on a loopback port the driver signs requests to.
+        bot = await assemble(bot_settings, stack)
+        bot_server = await stack.enter_async_context(serve(bot.http_app()))
         driver = SlackDriver(bot_server.url, DEMO_SIGNING_SECRET, slack.fake)
         stack.push_async_callback(driver.aclose)
-        logger.info(
-            "demo ready",
-            extra={"bot": bot_server.url, "slack": slack.url, "runai": runai_url},
-        )
+        logger.info("demo ready", extra={"bot": bot_server.url, "slack": slack.url})
         console = Console(
             slack.fake,
             driver,

@@ -219,7 +219,7 @@ class Console:
         deadline = loop.time() + timeout
         start = self._mark
         while True:
-            if any(text.lower() in line.lower() for line in self._transcript[start:]):
+            if any(text in line for line in self._transcript[start:]):
                 return
             remaining = deadline - loop.time()
             if remaining <= 0:

@@ -18,13 +18,14 @@ _EMOJI = re.compile(r":([a-z0-9_+-]+):")
 # The shortcodes the bot's templates use, as a terminal shows them; others stay as typed.
 EMOJI = {
     "arrow_forward": "▶", "arrow_up_down": "↕", "arrows_counterclockwise": "🔄",
-    "bar_chart": "📊", "black_circle": "⚫", "black_square_for_stop": "⏹",
+    "bar_chart": "📊", "black_square_for_stop": "⏹",
     "double_vertical_bar": "⏸", "eyes": "👀", "ghost": "👻", "grey_question": "❔",
     "hatching_chick": "🐣", "hourglass": "⌛", "hourglass_flowing_sand": "⏳",
-    "large_green_circle": "🟢", "large_orange_circle": "🟠", "lock": "🔒", "no_bell": "🔕",
+    "large_green_circle": "🟢", "lock": "🔒", "no_bell": "🔕",
     "ok_hand": "👌", "red_circle": "🔴", "rocket": "🚀", "see_no_evil": "🙈",
     "straight_ruler": "📏", "twisted_rightwards_arrows": "🔀", "warning": "⚠",
-    "wastebasket": "🗑", "white_check_mark": "✅", "x": "❌",
+    "wastebasket": "🗑", "white_check_mark": "✅", "x": "❌", "unlock": "🔓",
+    "no_entry": "⛔", "crown": "👑",
 }  # fmt: skip
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
 

@@ -32,7 +32,7 @@ vllm/vllm-openai:v0.6.3
 
 
 
-wait-for ready in 30
+wait-for Ready in 30
 /inference scale llama-demo 2 2
 wait-for Scaled llama-demo 10
 /inference metrics llama-demo --since 1h

@@ -2,7 +2,7 @@
 timeouts) and the database unreachable at start and mid-run. The guarded bot with its
 real watch room keeps serving what it can, tells users plainly, recovers without a
 restart, and every expected thread notification arrives exactly once.
-docs/FAULTS.md is the table of these scenarios."""
+README.md's "When things fail" is the table of these scenarios."""
 
 from __future__ import annotations
 

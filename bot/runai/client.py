@@ -456,24 +456,29 @@ class RunaiClient:
 
     # --- metrics -----------------------------------------------------------------------
 
-    def _metrics_params(
+    async def _metrics(
         self,
+        path: str,
+        op: str,
         start: datetime,
         end: datetime,
         metric_types: Sequence[models.MetricType | str],
         number_of_samples: int,
-    ) -> dict[str, Any]:
+    ) -> models.MetricsResponse:
+        """GET a metrics path (workload or pod): the same query, 200 or 207 partial."""
         if not metric_types:
             raise ValueError("metric_types must name at least one metric")
         if not 0 <= number_of_samples <= MAX_SAMPLES:
             raise ValueError(f"number_of_samples must be within 0..{MAX_SAMPLES}")
-        return {
+        params = {
             # `explode: false`: one comma-joined value.
             "metricType": ",".join(str(models.MetricType(t)) for t in metric_types),
             "start": models.format_timestamp(start),
             "end": models.format_timestamp(end),
             "numberOfSamples": number_of_samples,
         }
+        response = await self._call("GET", path, op=op, ok=(200, 207), params=params)
+        return _parse(models.MetricsResponse, response)
 
     async def inference_metrics(
         self,
@@ -488,14 +493,10 @@ class RunaiClient:
         number_of_samples: int = 20,
     ) -> models.MetricsResponse:
         """Throughput/latency series of an inference (200, or 207 partial)."""
-        response = await self._call(
-            "GET",
-            f"{INFERENCES_PATH}/{_seg(workload_id)}/metrics",
-            op="inference_metrics",
-            ok=(200, 207),
-            params=self._metrics_params(start, end, metric_types, number_of_samples),
+        path = f"{INFERENCES_PATH}/{_seg(workload_id)}/metrics"
+        return await self._metrics(
+            path, "inference_metrics", start, end, metric_types, number_of_samples
         )
-        return _parse(models.MetricsResponse, response)
 
     async def pod_metrics(
         self,
@@ -511,14 +512,8 @@ class RunaiClient:
         number_of_samples: int = 20,
     ) -> models.MetricsResponse:
         """Throughput/latency series of one pod of an inference (200, or 207 partial)."""
-        response = await self._call(
-            "GET",
-            f"{INFERENCES_PATH}/{_seg(workload_id)}/pods/{_seg(pod_id)}/metrics",
-            op="pod_metrics",
-            ok=(200, 207),
-            params=self._metrics_params(start, end, metric_types, number_of_samples),
-        )
-        return _parse(models.MetricsResponse, response)
+        path = f"{INFERENCES_PATH}/{_seg(workload_id)}/pods/{_seg(pod_id)}/metrics"
+        return await self._metrics(path, "pod_metrics", start, end, metric_types, number_of_samples)
 
     # --- workloads ---------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import Sequence
 
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.emulator.errors import ApiError, error_body
@@ -37,14 +37,20 @@ class ApiGuard:
         self.public_paths = public_paths
 
     def template(self, scope: Scope) -> str:
-        """The route template a request matches (e.g. /api/v1/workloads/{workloadId})."""
+        """The route template a request matches (e.g. /api/v1/workloads/{workloadId}).
+
+        The first route whose path and method match; else the first whose path matches
+        (the router will answer 405). Only the compiled path patterns are consulted:
+        `Route.matches` builds the path parameters too, which the router does again.
+        """
+        path, method = scope["path"], scope["method"]
         partial = None
         for route in self.routes:
-            match, _ = route.matches(scope)
-            if match == Match.FULL:
-                return route.path
-            if match == Match.PARTIAL and partial is None:
-                partial = route.path
+            if route.path_regex.match(path):
+                if route.methods is None or method in route.methods:
+                    return route.path
+                if partial is None:
+                    partial = route.path
         return partial or UNMATCHED
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -6,7 +6,8 @@ The emulator runs as a subprocess (`python -m bot emulator --port N`) so its CPU
 spent in the measuring process. Each client makes the same calls at the same concurrency:
 `--gets` GET /api/v1/workloads/inferences/{id} over a set of seeded workloads, then
 `--pairs` create (POST) + delete (DELETE) pairs. Ours runs `--concurrency` asyncio tasks
-on one event loop; runapy runs its sync `InferencesApi` on `--concurrency` threads, with
+on one event loop (uvloop when installed, as in the bot's processes and the emulator's);
+runapy runs its sync `InferencesApi` on `--concurrency` threads, with
 its urllib3 pool sized to match (its default of 4 discards connections under 20 threads),
 and once more with that default pool.
 
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 from bench.emulator_process import free_port, start_emulator  # noqa: E402
+from bot import aio  # noqa: E402
 from bot.emulator import CLUSTER_ID  # noqa: E402
 from bot.runai import RunaiClient, models  # noqa: E402
 
@@ -179,8 +181,9 @@ async def _fan_out(
 
 
 def ours(url: str, ids: list[str], concurrency: int) -> Contender:
-    """Our RunaiClient on a private event loop (asyncio.Runner), kept between chunks."""
-    runner = asyncio.Runner()
+    """Our RunaiClient on a private event loop, kept between chunks: the loop the bot's
+    processes run on (`bot.aio`: uvloop when installed)."""
+    runner = asyncio.Runner(loop_factory=aio.loop_factory())
     client = runner.run(_make_client(url))
 
     async def get(index: int) -> None:
@@ -214,6 +217,14 @@ def ours(url: str, ids: list[str], concurrency: int) -> Contender:
 
 async def _make_client(url: str) -> RunaiClient:
     return RunaiClient(url, CLIENT_ID, CLIENT_SECRET, timeout=30)
+
+
+def aio_loop() -> asyncio.AbstractEventLoop:
+    """A loop from the factory `bot.aio` uses (to name it in the report)."""
+    factory = aio.loop_factory()
+    loop = factory() if factory is not None else asyncio.new_event_loop()
+    loop.close()
+    return loop
 
 
 # --- runapy ------------------------------------------------------------------------------
@@ -337,7 +348,7 @@ def main() -> None:
     print(
         f"{args.gets} GETs + {args.pairs} create/delete pairs per round, {args.rounds} rounds, "
         f"concurrency {args.concurrency}, clients taking turns every {args.chunk} calls; "
-        "emulator in a subprocess"
+        f"emulator in a subprocess; our loop: {type(aio_loop()).__module__}"
     )
     print(
         f"{'client':22}{'GET/s':>8}{'create+delete/s':>17}{'all/s':>8}{'CPU us/req':>12}"

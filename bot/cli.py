@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import Sequence
 
+from bot import aio
 from bot.config import Settings
 from bot.logs import configure_logging
 
@@ -36,15 +36,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "emulator":
             from bot.emulator.server import serve_forever
 
-            asyncio.run(serve_forever(settings, host=args.host, port=args.port))
+            aio.run(serve_forever(settings, host=args.host, port=args.port))
         elif args.command == "run":
             from bot.service import run_service
 
-            asyncio.run(run_service(settings))
+            aio.run(run_service(settings))
         else:
             from bot.demo import run_demo
 
-            return asyncio.run(run_demo(settings))
+            return aio.run(run_demo(settings))
     except KeyboardInterrupt:
         return 130
     return 0

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 
+from bot import aio
 from bot.fakeslack.server import serve_fake_slack
 from bot.fakeslack.socket_mode import serve_socket_mode
 
@@ -29,7 +30,7 @@ def main() -> None:
     parser.add_argument("--socket-mode", action="store_true", help="also serve Socket Mode")
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_main(args.host, args.port, args.socket_mode))
+        aio.run(_main(args.host, args.port, args.socket_mode))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import aio
 from bot.config import Settings
 from bot.logs import configure_logging
 from bot.runai import RunaiClient
@@ -76,7 +77,7 @@ async def run(argv: Sequence[str] | None = None) -> int:
 
 def main() -> int:
     """Entry point of `python -m bot.watch.worker`."""
-    return asyncio.run(run())
+    return aio.run(run())
 
 
 if __name__ == "__main__":

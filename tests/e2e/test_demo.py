@@ -49,7 +49,8 @@ def run_demo(tmp_path: Path, script: str) -> subprocess.CompletedProcess[str]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "RUNAI_", "DATABASE_"))
     }
-    env.update({"EMULATOR_PHASE_SECONDS": "0.3", "POLL_INTERVAL_SECONDS": "0.5"})
+    # Each phase lasts longer than a poll interval, so the thread sees every one of them.
+    env.update({"EMULATOR_PHASE_SECONDS": "1", "POLL_INTERVAL_SECONDS": "0.4"})
     return subprocess.run(
         [sys.executable, "-m", "bot", "demo"],
         input=script,

@@ -37,6 +37,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.emulator_process import free_port
+from bot import aio
 from bot.config import Settings
 from bot.emulator import create_app
 from bot.fakeslack import FakeSlack, serve_fake_slack, sign_request
@@ -117,7 +118,7 @@ def _services(conn: Connection, tickets: int) -> None:
                 )
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        aio.run(main())  # the loop `inference-bot` runs on
 
 
 # --- bot process ---------------------------------------------------------------------------
@@ -153,7 +154,7 @@ def _bot(runai_url: str, api_url: str, port: int, conn: Connection) -> None:
 
         signal.signal(signal.SIGTERM, stop)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        aio.run(main())  # the loop `inference-bot` runs on
 
 
 # --- load ----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
 
+from bot import aio  # noqa: E402
 from bot.emulator import create_app  # noqa: E402
 from bot.fakeslack import FakeSlack, serve_fake_slack  # noqa: E402
 from bot.runai import RunaiClient  # noqa: E402
@@ -152,4 +153,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    aio.run(main())  # the loop `inference-bot` runs on

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 from bench.emulator_process import free_port, start_emulator  # noqa: E402
+from bot import aio  # noqa: E402
 from bot.runai import RunaiClient  # noqa: E402
 from bot.watch.poller import Poller  # noqa: E402
 from bot.watch.store import Store, watches  # noqa: E402
@@ -226,4 +227,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    aio.run(main())  # the loop `inference-bot` runs on

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.demo.forms import AnswerError, FormField, form_fields, parse_answer, submission
-from bot.demo.text import Button, render_blocks, render_message
+from bot.demo.text import Button, render_blocks, render_message, text_of
 from bot.fakeslack import (
     FakeEvent,
     FakeSlack,
@@ -119,9 +119,19 @@ class Console:
         elif event.kind == "file_shared" and event.file is not None:
             self._save_file(event.file)
 
+    def _names(self) -> dict[str, str]:
+        """Channel and user ids → names, to show mentions as Slack's client does."""
+        names = {user.id: user.name for user in self.fake.users.values()}
+        names.update((channel.id, channel.name) for channel in self.fake.channels.values())
+        return names
+
     def _show_message(self, message: MessageRecord, *, edited: bool = False) -> None:
-        rendered = render_message(message.text, message.blocks)
-        lines = rendered.lines or [""]
+        names = self._names()
+        rendered = (
+            render_blocks(message.blocks, first_button=self._next_button, names=names)
+            if message.blocks
+            else render_message(message.text, None, names)
+        )
         if message.ephemeral:
             head = "(only you) "
         elif message.is_reply:
@@ -132,15 +142,10 @@ class Console:
             head = f"#{self._channel_name(message.channel)} "
         if edited:
             head = f"{head}(updated) "
-        numbered = (
-            render_blocks(message.blocks, first_button=self._next_button)
-            if message.blocks
-            else rendered
-        )
-        for button in numbered.buttons:
+        for button in rendered.buttons:
             self._buttons[button.number] = _Choice(button, message)
-        self._next_button += len(numbered.buttons)
-        body = numbered.lines if message.blocks else lines
+        self._next_button += len(rendered.buttons)
+        body = rendered.lines or [""]
         indent = " " * min(len(head), 6)
         self.say(head + body[0], *[indent + line for line in body[1:]])
 
@@ -148,7 +153,9 @@ class Console:
         parent = self.fake.find_message(reply.channel, reply.thread_ts or "")
         if parent is None:
             return reply.thread_ts or ""
-        return _short(render_message(parent.text, None).lines[0] if parent.text else parent.ts)
+        if not parent.text:
+            return parent.ts
+        return _short(render_message(parent.text, None, self._names()).lines[0])
 
     def _channel_name(self, channel: str) -> str:
         found = self.fake.channel(channel)
@@ -264,8 +271,8 @@ class Console:
         confirm = True
         if choice.button.confirm:
             dialog = choice.button.confirm
-            title = _plain(dialog.get("title"))
-            text = _plain(dialog.get("text"))
+            title = text_of(dialog.get("title"), self._names())
+            text = text_of(dialog.get("text"), self._names())
             answer = await self.reader.read(f"{title}: {text} [y/N] ")
             confirm = (answer or "").strip().lower() in {"y", "yes"}
             if not confirm:
@@ -306,7 +313,9 @@ class Console:
                 return
 
     def _show_view(self, view: ViewRecord) -> None:
-        shown = render_blocks([b for b in view.blocks if b.get("type") != "input"])
+        shown = render_blocks(
+            [b for b in view.blocks if b.get("type") != "input"], names=self._names()
+        )
         self.say(f"┌ {view.title}", *[f"│ {line}" for line in shown.lines], "└")
 
     async def _fill(self, view: ViewRecord, fields: list[FormField]) -> bool:
@@ -365,14 +374,6 @@ class Console:
 
 _CANCEL = object()
 _EOF = object()
-
-
-def _plain(obj: object) -> str:
-    from bot.demo.text import mrkdwn_to_text
-
-    if isinstance(obj, dict):
-        return mrkdwn_to_text(str(obj.get("text", "")))
-    return mrkdwn_to_text(str(obj or ""))
 
 
 def _short(text: str, limit: int = 40) -> str:

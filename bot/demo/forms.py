@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.demo.text import mrkdwn_to_text
+from bot.demo.text import text_of
 
 
 @dataclass(frozen=True)
@@ -57,17 +57,11 @@ class FormField:
         return value
 
 
-def _plain(obj: Any) -> str:
-    if isinstance(obj, Mapping):
-        return mrkdwn_to_text(str(obj.get("text", "")))
-    return mrkdwn_to_text(str(obj or ""))
-
-
 def _choices(element: Mapping[str, Any]) -> tuple[Choice, ...]:
     options = list(element.get("options") or [])
     for group in element.get("option_groups") or []:
         options.extend(group.get("options") or [])
-    return tuple(Choice(_plain(o.get("text")), str(o.get("value"))) for o in options)
+    return tuple(Choice(text_of(o.get("text")), str(o.get("value"))) for o in options)
 
 
 def _initial(element: Mapping[str, Any]) -> str | list[str] | None:
@@ -91,10 +85,10 @@ def form_fields(blocks: Sequence[Mapping[str, Any]]) -> list[FormField]:
             FormField(
                 block_id=str(block.get("block_id") or ""),
                 action_id=str(element.get("action_id") or ""),
-                label=_plain(block.get("label")),
+                label=text_of(block.get("label")),
                 kind=str(element.get("type")),
                 optional=bool(block.get("optional")),
-                hint=_plain(block.get("hint")) if block.get("hint") else "",
+                hint=text_of(block.get("hint")) if block.get("hint") else "",
                 initial=_initial(element),
                 choices=_choices(element),
                 multiline=bool(element.get("multiline")),

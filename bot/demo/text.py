@@ -30,10 +30,15 @@ EMOJI = {
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
 
 
-def mrkdwn_to_text(text: str) -> str:
-    """Turn Slack mrkdwn into readable plain text (links, mentions, entities)."""
-    text = _USER.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
-    text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
+def mrkdwn_to_text(text: str, names: Mapping[str, str] | None = None) -> str:
+    """Turn Slack mrkdwn into readable plain text (links, mentions, entities).
+
+    A mention shows its label (`<#C1|general>`), else the name `names` gives its id (as
+    Slack's client shows `<#C1>` as #general), else the id.
+    """
+    known = names or {}
+    text = _USER.sub(lambda m: "@" + (m.group(2) or known.get(m.group(1)) or m.group(1)), text)
+    text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or known.get(m.group(1)) or m.group(1)), text)
     text = _SPECIAL.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
     text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
     text = _BARE_LINK.sub(lambda m: m.group(1), text)
@@ -42,10 +47,11 @@ def mrkdwn_to_text(text: str) -> str:
     return html.unescape(text)
 
 
-def _text_of(obj: Any) -> str:
+def text_of(obj: Any, names: Mapping[str, str] | None = None) -> str:
+    """The plain text of a Block Kit text object (or of a bare string)."""
     if isinstance(obj, Mapping):
-        return mrkdwn_to_text(str(obj.get("text", "")))
-    return mrkdwn_to_text(str(obj or ""))
+        return mrkdwn_to_text(str(obj.get("text", "")), names)
+    return mrkdwn_to_text(str(obj or ""), names)
 
 
 @dataclass
@@ -69,13 +75,14 @@ class Rendered:
     buttons: list[Button] = field(default_factory=list)
 
 
-def _rich_text(elements: Iterable[Mapping[str, Any]]) -> str:
+def _rich_text(elements: Iterable[Mapping[str, Any]], names: Mapping[str, str]) -> str:
     out: list[str] = []
     for element in elements:
         if "elements" in element:
-            out.append(_rich_text(element["elements"]))
+            out.append(_rich_text(element["elements"], names))
         elif element.get("type") == "user":
-            out.append("@" + str(element.get("user_id", "")))
+            user = str(element.get("user_id", ""))
+            out.append("@" + names.get(user, user))
         elif element.get("type") == "link":
             out.append(str(element.get("text") or element.get("url", "")))
         else:
@@ -84,10 +91,22 @@ def _rich_text(elements: Iterable[Mapping[str, Any]]) -> str:
 
 
 def render_blocks(
-    blocks: Sequence[Mapping[str, Any]], *, first_button: int = 1, width: int = 88
+    blocks: Sequence[Mapping[str, Any]],
+    *,
+    first_button: int = 1,
+    width: int = 88,
+    names: Mapping[str, str] | None = None,
 ) -> Rendered:
-    """Render message blocks as indented text; buttons become numbered choices."""
+    """Render message blocks as indented text; buttons become numbered choices.
+
+    `names`: channel and user ids → names, for mentions (see `mrkdwn_to_text`).
+    """
     result = Rendered()
+    known = names or {}
+
+    def _text_of(obj: Any) -> str:
+        return text_of(obj, known)
+
     number = first_button
 
     def add_button(element: Mapping[str, Any], block_id: str | None) -> None:
@@ -133,7 +152,7 @@ def render_blocks(
         elif kind == "image":
             result.lines.append(f"[image: {block.get('alt_text', '')}]")
         elif kind == "rich_text":
-            result.lines.append(_rich_text(block.get("elements") or []))
+            result.lines.append(_rich_text(block.get("elements") or [], known))
         elif kind == "actions":
             for element in block.get("elements") or []:
                 add_button(element, block_id)
@@ -144,8 +163,12 @@ def render_blocks(
     return result
 
 
-def render_message(text: str | None, blocks: Sequence[Mapping[str, Any]] | None) -> Rendered:
+def render_message(
+    text: str | None,
+    blocks: Sequence[Mapping[str, Any]] | None,
+    names: Mapping[str, str] | None = None,
+) -> Rendered:
     """Render a message: its blocks when present, else its fallback text."""
     if blocks:
-        return render_blocks(blocks)
-    return Rendered(lines=mrkdwn_to_text(text or "").splitlines())
+        return render_blocks(blocks, names=names)
+    return Rendered(lines=mrkdwn_to_text(text or "", names).splitlines())

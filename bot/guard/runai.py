@@ -20,7 +20,7 @@ from typing import Any, Self
 from bot.guard.context import Asking, current
 from bot.guard.gate import Gate, PolicyDenied
 from bot.guard.idempotency import Idempotency
-from bot.policy import Action, Ask, ProjectRef, gpus_of
+from bot.policy import Action, Ask, ProjectRef, gpus_of, gpus_text
 from bot.runai import RunaiClient, models
 from bot.runai import errors as runai_errors
 
@@ -56,7 +56,7 @@ def create_summary(req: models.InferenceCreationRequest, project: ProjectRef) ->
         parts.append(f"image {spec.image}")
     parts.append(f"replicas {low}-{high}")
     gpus = _compute_gpus(spec.compute if spec else None, high)
-    parts.append(f"{gpus:g} GPUs at most")
+    parts.append(f"{gpus_text(gpus)} at most")
     names = _env_names(spec)
     if names:
         parts.append(f"env {', '.join(names[:20])}" + (" …" if len(names) > 20 else ""))

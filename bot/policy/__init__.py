@@ -18,6 +18,7 @@ from bot.policy.decide import (
     Summary,
     decide,
     gpus_of,
+    gpus_text,
     in_channel_scope,
     summarize,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "Summary",
     "decide",
     "gpus_of",
+    "gpus_text",
     "in_channel_scope",
     "load_policy",
     "parse_policy",

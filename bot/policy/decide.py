@@ -131,14 +131,16 @@ def _check_caps(caps: Caps, where: str, ask: Ask, project: ProjectRef) -> Denied
     if caps.max_gpus is not None and ask.gpus is not None and ask.gpus > caps.max_gpus:
         return Denied(
             f"{where}.max_gpus",
-            f"{_num(ask.gpus)} GPUs is above the cap of {_num(caps.max_gpus)} "
+            f"{gpus_text(ask.gpus)} is above the cap of {gpus_text(caps.max_gpus)} "
             f"for {project.label()}",
         )
     return None
 
 
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+def gpus_text(value: float) -> str:
+    """A GPU count in words: "1 GPU", "2 GPUs", "0.5 GPU" (a share of one)."""
+    number = str(int(value)) if float(value).is_integer() else f"{value:g}"
+    return f"{number} GPU" if 0 < value <= 1 else f"{number} GPUs"
 
 
 def decide(
@@ -198,6 +200,17 @@ class ProjectView:
     actions: tuple[str, ...]
     max_replicas: int | None
     max_gpus: float | None
+
+    @property
+    def caps_text(self) -> str:
+        """The caps in words: "at most 1 replica · at most 4 GPUs" ("" without caps)."""
+        parts = []
+        if self.max_replicas is not None:
+            noun = "replica" if self.max_replicas == 1 else "replicas"
+            parts.append(f"at most {self.max_replicas} {noun}")
+        if self.max_gpus is not None:
+            parts.append(f"at most {gpus_text(self.max_gpus)}")
+        return " · ".join(parts)
 
 
 @dataclass(frozen=True)

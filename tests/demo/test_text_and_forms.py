@@ -13,6 +13,14 @@ def test_mrkdwn_becomes_readable_text() -> None:
     assert mrkdwn_to_text(text) == "llama by @U123 in #general: the URL (https://x.test) <b> 🚀"
 
 
+def test_bare_mentions_show_names_as_slack_does() -> None:
+    names = {"C0001": "general", "U0001": "you"}
+    text = "*delete* by <@U0001> in <#C0001> · <@U9999> in <#C9999|ops>"
+    assert mrkdwn_to_text(text, names) == "delete by @you in #general · @U9999 in #ops"
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "in <#C0001>"}}]
+    assert render_blocks(blocks, names=names).lines == ["in #general"]
+
+
 def test_escaped_hostile_text_is_shown_as_typed_not_as_a_mention() -> None:
     assert mrkdwn_to_text("&lt;!channel&gt; &amp;") == "<!channel> &"
 

@@ -21,6 +21,7 @@ from bot.policy import (
     Rights,
     decide,
     gpus_of,
+    gpus_text,
     in_channel_scope,
     load_policy,
     parse_policy,
@@ -156,12 +157,39 @@ def test_gpus_of() -> None:
     assert gpus_of(1, None, None) == 1
 
 
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [
+        (1, "1 GPU"),
+        (1.0, "1 GPU"),
+        (0.5, "0.5 GPU"),
+        (2, "2 GPUs"),
+        (2.5, "2.5 GPUs"),
+        (0, "0 GPUs"),
+    ],
+)
+def test_gpu_counts_read_as_english(count: float, text: str) -> None:
+    assert gpus_text(count) == text
+
+
+def test_a_cap_of_one_gpu_reads_as_english() -> None:
+    policy = parse_policy(
+        "projects: {team-a: {create: ['*'], caps: {max_gpus: 1, max_replicas: 1}}}"
+    )
+    d = decide(policy, who("UALICE"), Action.CREATE, TEAM_A, Ask(replicas=1, gpus=2))
+    assert isinstance(d, Denied)
+    assert d.reason == "2 GPUs is above the cap of 1 GPU for team-a"
+    view = summarize(policy, who("UALICE"), [TEAM_A]).projects[0]
+    assert view.caps_text == "at most 1 replica · at most 1 GPU"
+
+
 def test_summary() -> None:
     s = summarize(POLICY, who("UALICE", "CTEAMA"), [TEAM_A, TEAM_B, OTHER])
     assert s.bound == ("team-a",) and not s.open and not s.admin
     assert [p.project for p in s.projects] == ["team-a"]
     assert s.projects[0].actions == ("read", "create", "update", "scale", "delete")
     assert s.projects[0].max_replicas == 4 and s.projects[0].max_gpus == 2
+    assert s.projects[0].caps_text == "at most 4 replicas · at most 2 GPUs"
     s = summarize(POLICY, who("UBOB"), [TEAM_A, TEAM_B, OTHER])
     assert s.bound is None
     assert {p.project: p.actions for p in s.projects} == {

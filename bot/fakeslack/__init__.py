@@ -16,6 +16,7 @@ from bot.fakeslack.socket_mode import SocketModeServer, serve_socket_mode
 from bot.fakeslack.state import (
     BOT_ID,
     BOT_USER_ID,
+    RESPONSE_URL,
     FakeEvent,
     FakeSlack,
     FileRecord,
@@ -29,6 +30,7 @@ from bot.fakeslack.state import (
 __all__ = [
     "BOT_ID",
     "BOT_USER_ID",
+    "RESPONSE_URL",
     "ApiError",
     "FakeEvent",
     "FakeSlack",

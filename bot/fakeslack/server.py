@@ -21,6 +21,7 @@ from bot.fakeslack.blockkit import block_problems
 from bot.fakeslack.errors import ApiError
 from bot.fakeslack.methods import METHODS, ApiCall, normalise_args
 from bot.fakeslack.state import (
+    RESPONSE_URL,
     RESPONSE_URL_MAX_USES,
     RESPONSE_URL_TTL_SECONDS,
     FakeEvent,
@@ -152,6 +153,14 @@ async def response_url(request: Request) -> Response:
         return PlainTextResponse("invalid_payload", status_code=400)
     ctx = fake.response_contexts.get(rid)
     status, answer = 200, "ok"
+    fault = fake.take_fault(RESPONSE_URL)
+    if fault is not None:
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        fake.responses.append(ResponseRecord(rid, body, time.time(), fault.status, ctx))
+        fake.notify()
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        return PlainTextResponse(fault.error, status_code=fault.status, headers=headers)
     if ctx is None or fake.clock() - ctx.issued_at > RESPONSE_URL_TTL_SECONDS:
         status, answer = 404, "expired_url"
     elif ctx.uses >= RESPONSE_URL_MAX_USES:

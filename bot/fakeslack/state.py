@@ -282,6 +282,10 @@ class TriggerRecord:
     expired: bool = False
 
 
+RESPONSE_URL = "response_url"
+"""The pseudo-method a fault names to hit posts to response_urls (not Web API calls)."""
+
+
 @dataclass
 class Fault:
     """An injected failure for the next `count` calls of `method` ('*' = any)."""
@@ -294,8 +298,10 @@ class Fault:
     delay: float = 0.0
 
     def matches(self, method: str) -> bool:
-        """Whether this fault applies to `method`."""
-        return self.count > 0 and (self.method in ("*", method))
+        """Whether this fault applies to `method` ('*' covers Web API methods only)."""
+        if self.count <= 0:
+            return False
+        return self.method == method or (self.method == "*" and method != RESPONSE_URL)
 
 
 @dataclass(frozen=True)
@@ -534,6 +540,9 @@ class FakeSlack:
         delay: float = 0.0,
     ) -> Fault:
         """Make the next `count` calls of `method` ('*' = any) fail.
+
+        `method` may also be `RESPONSE_URL` ("response_url"): the next posts to any
+        response_url then get the status, with the error as the plain-text body.
 
         Defaults to 429 `ratelimited` with Retry-After; `status=500..599` gives a server
         error; an `error` with no status gives Slack's usual HTTP 200 `ok: false`.

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.fakeslack import RunningFakeSlack
+from bot.fakeslack import RESPONSE_URL, RunningFakeSlack
 from bot.runai import models
 from tests.conftest import RunningEmulator
 from tests.e2e.slack_harness import CHANNEL, HOSTILE, USER, Bot, running_bot
@@ -302,6 +302,35 @@ async def test_slack_429_on_the_chart_upload_is_retried(bot: Bot) -> None:
     calls = bot.fake.calls_to("files.getUploadURLExternal")
     assert [c.status for c in calls] == [429, 200]
     assert bot.fake.calls_to("files.completeUploadExternal", ok=True)
+
+
+async def test_slack_429_on_a_response_url_reply_is_retried(bot: Bot) -> None:
+    await bot.create("throttled")
+    bot.fake.fail_next(RESPONSE_URL, status=429, retry_after=1)
+    await bot.driver.command("/inference", "status throttled")
+    message = await bot.reply_with("throttled")
+    assert message.source == "response_url"
+    assert [r.status for r in bot.fake.responses] == [429, 200]
+    assert not bot.fake.calls_to("chat.postEphemeral")  # answered once, where asked
+
+
+async def test_a_response_url_that_keeps_failing_still_answers_once(bot: Bot) -> None:
+    await bot.create("unlucky")
+    bot.fake.fail_next(RESPONSE_URL, status=503, retry_after=0, count=10)
+    await bot.driver.command("/inference", "status unlucky")
+    message = await bot.reply_with("unlucky")
+    assert message.source != "response_url"  # the fallback: chat.postEphemeral
+    assert [r.status for r in bot.fake.responses] == [503, 503, 503]  # first try, 2 retries
+    assert len([m for m in bot.fake.messages if "unlucky" in str(m.blocks)]) == 1
+
+
+async def test_an_expired_response_url_falls_back_to_an_ephemeral(bot: Bot) -> None:
+    await bot.create("late")
+    bot.fake.fail_next(RESPONSE_URL, error="expired_url", status=404)
+    await bot.driver.command("/inference", "status late")
+    message = await bot.reply_with("late")
+    assert message.ephemeral_to == USER
+    assert [c.status for c in bot.fake.calls_to("chat.postEphemeral")] == [200]
 
 
 async def test_slack_500_on_the_channel_post_is_retried(bot: Bot) -> None:

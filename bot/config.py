@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     emulator_phase_seconds: float = Field(default=2.0, ge=0)
 
     policy_file: str | None = None
+    # Audit entries older than this are deleted (daily, by the leader); 0 keeps them all.
+    audit_retention_days: int = Field(default=365, ge=0)
     log_format: str = "text"
     log_level: str = "INFO"
 

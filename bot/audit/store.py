@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     insert,
     or_,
     select,
@@ -127,6 +128,14 @@ class AuditLog:
         for _ in rows:
             self._pending.popleft()
         return True
+
+    async def purge(self, older_than: datetime) -> int:
+        """Delete the entries written before `older_than`; how many went."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                delete(audit_events).where(audit_events.c.at < _utc(older_than))
+            )
+        return int(result.rowcount or 0)
 
     async def trail(
         self,

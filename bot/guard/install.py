@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from slack_bolt.async_app import AsyncApp
 
@@ -85,5 +86,34 @@ async def guard_service(app: AsyncApp, settings: Settings, runtime: WatchRuntime
     except Exception as exc:
         # The database may come back later; the first entry written creates the table.
         logger.warning("audit table not created yet", extra={"error": type(exc).__name__})
+    if settings.audit_retention_days:
+        schedule_audit_purge(runtime, audit, timedelta(days=settings.audit_retention_days))
     notes = StoreNotes(runtime.store, runtime.notifier.wake)
     return install_guard(app, policy, audit, notes=notes)
+
+
+AUDIT_PURGE_JOB = "audit-purge"
+
+
+def schedule_audit_purge(runtime: WatchRuntime, audit: AuditLog, keep: timedelta) -> None:
+    """Once a day (and once at start), the leader deletes audit entries older than `keep`."""
+
+    async def purge() -> None:
+        if not runtime.leadership.is_leader():
+            return
+        try:
+            gone = await audit.purge(datetime.now(UTC) - keep)
+        except Exception as exc:
+            logger.warning("audit purge failed", extra={"error": type(exc).__name__})
+            return
+        if gone:
+            logger.info("audit entries purged", extra={"deleted": gone, "days": keep.days})
+
+    runtime.scheduler.add_job(
+        purge,
+        "interval",
+        days=1,
+        id=AUDIT_PURGE_JOB,
+        # First run a minute after start, once the lease has settled.
+        next_run_time=datetime.now(UTC) + timedelta(minutes=1),
+    )

@@ -75,7 +75,7 @@ async def test_old_entries_are_purged_by_the_leader_only(db: str, tmp_path: Path
         assert await audit.purge(datetime.now(UTC) - timedelta(days=365)) == 0
 
 
-def test_retention_setting_takes_zero_and_refuses_a_negative(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retention_takes_zero_and_refuses_a_negative(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().audit_retention_days == 365
     monkeypatch.setenv("AUDIT_RETENTION_DAYS", "0")
     assert Settings().audit_retention_days == 0

@@ -550,7 +550,7 @@ class RunaiClient:
         response = await self._call("GET", WORKLOADS_PATH, op="list_workloads", params=params)
         return _parse(models.WorkloadPage, response)
 
-    async def iter_workloads(
+    async def iter_workload_pages(
         self,
         *,
         filter_by: Sequence[str] = (),
@@ -558,8 +558,8 @@ class RunaiClient:
         sort_by: str | None = None,
         sort_order: str | None = None,
         deleted: bool | None = None,
-    ) -> AsyncIterator[models.Workload]:
-        """Every matching workload, page by page, following `next`."""
+    ) -> AsyncIterator[models.WorkloadPage]:
+        """Every page of matching workloads, following `next` (one request a page)."""
         offset = 0
         while True:
             page = await self.list_workloads(
@@ -570,12 +570,31 @@ class RunaiClient:
                 sort_order=sort_order,
                 deleted=deleted,
             )
-            for workload in page.workloads:
-                yield workload
+            yield page
             # No `next` (or one that does not move forward) is the end.
             if not page.workloads or page.next is None or page.next <= offset:
                 return
             offset = page.next
+
+    async def iter_workloads(
+        self,
+        *,
+        filter_by: Sequence[str] = (),
+        page_size: int = MAX_PAGE_SIZE,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+        deleted: bool | None = None,
+    ) -> AsyncIterator[models.Workload]:
+        """Every matching workload, page by page (`iter_workload_pages`)."""
+        async for page in self.iter_workload_pages(
+            filter_by=filter_by,
+            page_size=page_size,
+            sort_by=sort_by,
+            sort_order=sort_order,
+            deleted=deleted,
+        ):
+            for workload in page.workloads:
+                yield workload
 
     async def get_workload(self, workload_id: str) -> models.WorkloadDetailed:
         """A workload with its phase, phase message, conditions and URLs."""

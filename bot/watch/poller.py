@@ -201,16 +201,12 @@ class Poller:
     ) -> int:
         """Page through the workloads list; returns the number of API calls made."""
         calls = 0
-        offset = 0
-        while True:
-            page = await self.runai.list_workloads(filter_by=filter_by, limit=500, offset=offset)
+        async for page in self.runai.iter_workload_pages(filter_by=filter_by):
             calls += 1
             for workload in page.workloads:
                 if keep is None or workload.id in keep:
                     seen[workload.id] = workload
-            if not page.next or not page.workloads:
-                return calls
-            offset = page.next
+        return calls
 
     async def _confirm(
         self, ids: Iterable[str], seen: dict[str, models.Workload]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.runai import errors, models
+from bot.runai import RunaiClient, errors, models
 from bot.watch.diff import Observation
 from bot.watch.poller import Poller
 from bot.watch.store import Store
@@ -51,6 +51,9 @@ class StubRunai:
         page = items[offset : offset + limit]
         nxt = offset + limit if offset + limit < len(items) else None
         return models.WorkloadPage(workloads=page, next=nxt)
+
+    # The client's own paging loop, over the stub's pages.
+    iter_workload_pages = RunaiClient.iter_workload_pages
 
     async def get_workload(self, workload_id: str) -> models.WorkloadDetailed:
         self.calls.append(("get", workload_id))

@@ -119,6 +119,21 @@ async def test_one_call_per_poll_whatever_the_number_of_watches(sqlite_store: St
     assert again is not None and again.notifications == 0
 
 
+async def test_a_next_that_does_not_move_forward_ends_the_listing(sqlite_store: Store) -> None:
+    class Stuck(StubRunai):
+        """A control plane whose `next` is stuck at 1."""
+
+        async def list_workloads(self, **kwargs: Any) -> models.WorkloadPage:
+            page = await super().list_workloads(**kwargs)
+            return models.WorkloadPage(workloads=page.workloads, next=1)
+
+    runai = Stuck([workload(i) for i in range(3)])
+    await watch_all(sqlite_store, runai)
+    poller = Poller(sqlite_store, runai, overlap=10, clock=Clock())  # type: ignore[arg-type]
+    stats = await poller.tick()
+    assert stats is not None and stats.api_calls == 2  # offsets 0 and 1, then it stops
+
+
 async def test_outage_moves_no_cursor_and_catches_up(sqlite_store: Store) -> None:
     runai = StubRunai([workload(1)])
     await watch_all(sqlite_store, runai)

@@ -80,6 +80,46 @@ class Observation:
     replicas: str | None = None
 
 
+def parent_message(
+    *,
+    workload_id: str,
+    name: str | None,
+    project: str | None,
+    image: str | None,
+    replicas: str | None,
+    url: str | None,
+    phase: str | None,
+    phase_message: str | None,
+    ended: str | None = None,
+) -> dict[str, Any]:
+    """What a thread's parent message shows: the outbox's JSON, the template's input."""
+    return {
+        "workload_id": workload_id,
+        "name": name,
+        "project": project,
+        "image": image,
+        "replicas": replicas,
+        "url": url,
+        "phase": phase,
+        "phase_message": phase_message,
+        "ended": ended,
+    }
+
+
+def observed_parent(obs: Observation) -> dict[str, Any]:
+    """The parent message of a workload just observed (before any watch exists)."""
+    return parent_message(
+        workload_id=obs.workload_id,
+        name=obs.name,
+        project=obs.project,
+        image=obs.image,
+        replicas=obs.replicas,
+        url=obs.urls[0] if obs.urls else None,
+        phase=obs.phase,
+        phase_message=obs.phase_message,
+    )
+
+
 @dataclass(frozen=True)
 class WatchState:
     """What the store knows about one watch (one workload followed in one channel)."""

@@ -43,7 +43,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import telemetry
-from bot.watch.diff import Observation, WatchState, WatchUpdate
+from bot.watch.diff import Observation, WatchState, WatchUpdate, parent_message
 
 logger = logging.getLogger(__name__)
 
@@ -201,17 +201,17 @@ class Watch:
 
     def parent(self, ended: str | None = None) -> dict[str, Any]:
         """What the parent message shows (JSON for the outbox)."""
-        return {
-            "workload_id": self.workload_id,
-            "name": self.name,
-            "project": self.project,
-            "image": self.image,
-            "replicas": self.replicas,
-            "url": self.url,
-            "phase": self.last_phase,
-            "phase_message": self.phase_message,
-            "ended": ended,
-        }
+        return parent_message(
+            workload_id=self.workload_id,
+            name=self.name,
+            project=self.project,
+            image=self.image,
+            replicas=self.replicas,
+            url=self.url,
+            phase=self.last_phase,
+            phase_message=self.phase_message,
+            ended=ended,
+        )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Literal
 
 from bot.runai import RunaiClient, errors, models
-from bot.watch.diff import Observation
+from bot.watch.diff import Observation, observed_parent
 from bot.watch.notifier import Notifier
 from bot.watch.observe import observe
 from bot.watch.store import Store
@@ -70,18 +70,7 @@ class Watcher:
         existing = await self.store.get_watch(obs.workload_id, channel)
         if existing is not None and existing.active:
             return existing.parent_ts
-        parent = {
-            "workload_id": obs.workload_id,
-            "name": obs.name,
-            "project": obs.project,
-            "image": obs.image,
-            "replicas": obs.replicas,
-            "url": obs.urls[0] if obs.urls else None,
-            "phase": obs.phase,
-            "phase_message": obs.phase_message,
-            "ended": None,
-        }
-        parent_ts = await self.notifier.post_parent(channel, parent)
+        parent_ts = await self.notifier.post_parent(channel, observed_parent(obs))
         await self.store.add_watch(
             obs,
             channel=channel,

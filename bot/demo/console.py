@@ -5,11 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
-from bot.demo.forms import AnswerError, FormField, form_fields, parse_answer, submission
+from bot.demo.forms import (
+    AnswerError,
+    Choice,
+    FormField,
+    form_fields,
+    parse_answer,
+    submission,
+)
 from bot.demo.text import Button, render_blocks, render_message, text_of
 from bot.fakeslack import (
     FakeEvent,
@@ -324,7 +331,7 @@ class Console:
         asking = fields
         while True:
             for f in asking:
-                value = await self._ask(f, answers.get(f.block_id, f.initial))
+                value = await self._ask(view, f, answers.get(f.block_id, f.initial))
                 if value is _CANCEL:
                     await self.driver.close_view(view)
                     self.say("  form cancelled")
@@ -352,7 +359,9 @@ class Console:
             if loop.time() - self._last_event >= SETTLE_SECONDS:
                 break
 
-    async def _ask(self, f: FormField, current: str | list[str] | None) -> object:
+    async def _ask(self, view: ViewRecord, f: FormField, current: str | list[str] | None) -> object:
+        if f.kind == "external_select":
+            return await self._search(view, f, current)
         if f.choices:
             self.say(
                 f"  {f.label}: " + ", ".join(f"{i}) {c.text}" for i, c in enumerate(f.choices, 1))
@@ -371,7 +380,43 @@ class Console:
             except AnswerError as exc:
                 self.say(f"  ! {exc}")
 
+    async def _search(
+        self, view: ViewRecord, f: FormField, current: str | list[str] | None
+    ) -> object:
+        """An external select: what the user types is searched as Slack would (a
+        block_suggestion to the bot); one match is taken, several are numbered."""
+        self.say(f"  ({f.hint or 'Type part of a name to search.'})")
+        shown = replace(f, initial=current)
+        listed: tuple[Choice, ...] = ()
+        while True:
+            line = await self.reader.read(shown.prompt())
+            if line is None:
+                return _EOF
+            typed = line.strip()
+            if typed == "cancel":
+                return _CANCEL
+            if typed in ("", "-"):
+                return parse_answer(shown, typed)
+            if listed and typed.isdigit() and 1 <= int(typed) <= len(listed):
+                return listed[int(typed) - 1].value
+            ack = await self.driver.suggest(view, f.action_id, typed)
+            found = tuple(
+                Choice(text_of(o.get("text")), str(o.get("value")))
+                for o in (ack.json().get("options") or [])
+            )
+            exact = [c for c in found if typed.lower() in (c.text.lower(), c.value)]
+            if exact or len(found) == 1:
+                return (exact or list(found))[0].value
+            if not found:
+                self.say(f"  ! nothing matches {typed!r}")
+                continue
+            listed = found[:SEARCH_SHOWN]
+            more = f" … ({len(found)} match; type more)" if len(found) > SEARCH_SHOWN else ""
+            names = ", ".join(f"{i}) {c.text}" for i, c in enumerate(listed, 1))
+            self.say(f"  {f.label}: {names}{more}")
 
+
+SEARCH_SHOWN = 20  # matches listed for an external select; more means "type more"
 _CANCEL = object()
 _EOF = object()
 

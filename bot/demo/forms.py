@@ -58,6 +58,10 @@ class FormField:
 
 
 def _choices(element: Mapping[str, Any]) -> tuple[Choice, ...]:
+    if element.get("type") == "external_select":
+        # Searched as the user types; only the preselected option is known (to show its name).
+        chosen = element.get("initial_option")
+        return (Choice(text_of(chosen.get("text")), str(chosen.get("value"))),) if chosen else ()
     options = list(element.get("options") or [])
     for group in element.get("option_groups") or []:
         options.extend(group.get("options") or [])

@@ -14,6 +14,7 @@ before any listener:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -112,11 +113,14 @@ def _asking_of(body: Mapping[str, Any]) -> tuple[Asking | None, parsing.Command 
         elif action_id.startswith(ActionId.CHOOSE_WORKLOAD):
             intent = _INTENTS.get(type(_parse(value)), Action.READ)
         return Asking(user, inv.channel_id, intent), None
-    if kind == "view_submission":
+    if kind in ("view_submission", "block_suggestion"):
+        # A submission, or a search typed into one of the modal's selects: the modal's
+        # channel (private_metadata) and what the modal is for.
         view = body.get("view") or {}
         ctx = forms.ModalContext.load(view.get("private_metadata"))
         intent = _SUBMIT_INTENTS.get(str(view.get("callback_id")), Action.READ)
-        return Asking(user, ctx.channel_id, intent, key=submission_key(body)), None
+        key = submission_key(body) if kind == "view_submission" else None
+        return Asking(user, ctx.channel_id, intent, key=key), None
     return None, None
 
 
@@ -191,6 +195,13 @@ def make_middleware(
                 name=f"guard-{type(command).__name__.lower()}",
             )
             return BoltResponse(status=200, body="")
+        if body.get("type") == "block_suggestion":
+            # Options offered are narrowed to what the user may create in (ScopedOrgCache),
+            # which needs their groups: cached since the modal opened, so quick.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(gate.caller(asking), timeout=GROUPS_BUDGET)
+            await next()
+            return response
         if asking.intent is Action.CREATE and body.get("type") != "view_submission":
             denied = await may_create_here(gate, asking)
             if denied is not None:

@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.runai import RunaiClient
 from bot.slack import actions, commands, views
 from bot.slack.deps import Deps, OrgCache, WatcherLike
-from bot.slack.ids import Action, Callback
+from bot.slack.ids import Action, Callback, Field
 from bot.slack.reply import Replier, retry_handlers
 from bot.slack.tasks import Background
 
@@ -124,6 +124,10 @@ def register(app: AsyncApp, deps: Deps, replier: Replier) -> None:
     @app.view_submission(re.compile(f"^({Callback.LOADING}|{Callback.RESULT})$"))
     async def _passive(ack: Any) -> None:
         await ack()
+
+    @app.options(Field.PROJECT.value)
+    async def _projects(ack: Any, body: dict[str, Any]) -> None:
+        await views.on_project_options(deps, ack, body)
 
     @app.action(Action.DEPLOY.value)
     async def _deploy(ack: Any, body: dict[str, Any]) -> None:

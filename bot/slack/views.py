@@ -73,6 +73,32 @@ def _options(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
     return [{"value": value, "label": label} for value, label in pairs]
 
 
+MAX_STATIC_OPTIONS = 100  # Slack's cap on a static_select; beyond it, an external_select
+
+
+def _project_search(projects: list[models.Project], chosen: str | None) -> dict[str, Any] | None:
+    """For more projects than a static select holds: the external select's initial option
+    and the count (its options come from `project_options` as the user types)."""
+    if len(projects) <= MAX_STATIC_OPTIONS:
+        return None
+    initial = next(
+        ({"value": p.id, "label": p.name} for p in projects if chosen and p.id == chosen), None
+    )
+    return {"initial": initial, "count": len(projects)}
+
+
+def project_options(projects: list[models.Project], query: str) -> list[dict[str, Any]]:
+    """The options an external project select shows for what the user typed: names that
+    contain it (case ignored), those starting with it first, at most 100."""
+    typed = query.strip().lower()
+    found = [p for p in projects if typed in p.name.lower() or typed == p.id]
+    found.sort(key=lambda p: (not p.name.lower().startswith(typed), p.name.lower()))
+    return [
+        {"text": {"type": "plain_text", "text": p.name[:75]}, "value": p.id}
+        for p in found[:MAX_STATIC_OPTIONS]
+    ]
+
+
 METRIC_OPTIONS = [{"value": k, "label": label} for k, label in forms.METRIC_OPTIONS]
 
 
@@ -133,6 +159,7 @@ def _create_view(
         errors=dict(errors or {}),
         notice=_notice(notice),
         projects=_options([(p.id, p.name) for p in projects]),
+        project_search=_project_search(projects, values.get(Field.PROJECT)),
         clusters=_options([(c.uuid, c.name) for c in clusters]),
         metrics=METRIC_OPTIONS,
         metadata=ctx.dump(),
@@ -223,6 +250,23 @@ async def open_create(
         await replier.open_view(inv, result_view("Deploy inference", none))
         return
     await replier.open_view(inv, create_view(orgs, values, ctx))
+
+
+OPTIONS_BUDGET_SECONDS = 2.0  # Slack drops a block_suggestion answer after 3 s
+
+
+async def on_project_options(deps: Deps, ack: Callable[..., Awaitable[Any]], body: Any) -> None:
+    """Options for the create modal's project search (more projects than a static select
+    holds): those the user may deploy into from this channel whose name holds the text."""
+    try:
+        projects, _clusters = await asyncio.wait_for(
+            deps.orgs.get(), timeout=OPTIONS_BUDGET_SECONDS
+        )
+    except (TimeoutError, runai_errors.RunaiError) as exc:
+        logger.warning("project options unavailable", extra={"error": type(exc).__name__})
+        await ack(options=[])
+        return
+    await ack(options=project_options(projects, str(body.get("value") or "")))
 
 
 async def open_scale(deps: Deps, replier: Replier, inv: Invocation, ref: str) -> None:

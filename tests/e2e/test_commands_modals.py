@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from bot.config import Settings
+from bot.emulator.org import ProjectInfo
 from bot.fakeslack import RunningFakeSlack, ViewRecord
 from bot.runai import RunaiClient, models
 from bot.slack.app import make_slack_client
@@ -64,6 +65,57 @@ async def test_create_modal_lists_projects_and_preselects_the_cluster(bot: Bot) 
         "inference_loading",
         "inference_create",
     )
+
+
+def _many_projects(emulator: RunningEmulator, count: int) -> None:
+    for i in range(count):
+        pid = str(100 + i)
+        emulator.state.projects[pid] = ProjectInfo(pid, f"ml-{i:03d}")
+
+
+async def test_more_projects_than_a_select_holds_are_searched_as_you_type(
+    emulator: RunningEmulator, fake_slack: RunningFakeSlack
+) -> None:
+    _many_projects(emulator, 150)  # 152 with team-a and team-b; Slack's select holds 100
+    async with running_bot(emulator, fake_slack) as bot:
+        view = await _create_form(bot)
+        element = _input(view, "f_project")["element"]
+        assert element["type"] == "external_select"  # type: ignore[index]
+        assert "152 projects" in view.all_text()
+
+        async def offered(typed: str) -> list[str]:
+            ack = await bot.driver.suggest(view, "f_project", typed)
+            assert ack.status_code == 200
+            return [o["text"]["text"] for o in ack.json()["options"]]
+
+        assert len(await offered("")) == 100  # the first 100, by name
+        assert await offered("ML-14") == [f"ml-14{i}" for i in range(10)]  # case ignored
+        assert await offered("team") == ["team-a", "team-b"]
+        assert await offered("nothing-like-it") == []
+
+        await bot.driver.submit_view(view, {**VALID, "f_project": "149"})  # ml-049
+        await bot.fake.wait_for(lambda: view.closed or None)
+        [created] = await bot.runai.find_inferences(VALID["f_name"])
+        assert created.project_id == "149"
+
+
+async def test_a_few_projects_stay_a_plain_select(bot: Bot) -> None:
+    view = await _create_form(bot)
+    element = _input(view, "f_project")["element"]
+    assert element["type"] == "static_select"  # type: ignore[index]
+    assert "min_query_length" not in element
+
+
+async def test_project_search_while_run_ai_is_away_offers_nothing(
+    emulator: RunningEmulator, fake_slack: RunningFakeSlack
+) -> None:
+    _many_projects(emulator, 120)
+    async with running_bot(emulator, fake_slack) as bot:
+        view = await _create_form(bot)
+        bot.deps.orgs._value = None  # the cache expired: the search must ask Run:ai
+        await bot.fault(503)
+        ack = await bot.driver.suggest(view, "f_project", "ml")
+        assert ack.status_code == 200 and ack.json() == {"options": []}
 
 
 async def test_create_inline_errors_then_success(bot: Bot) -> None:

@@ -137,6 +137,17 @@ async def test_create_modal_lists_bound_projects_and_checks_caps(
         assert "replicas 1-2" in ok.summary and "2 GPUs at most" in ok.summary
 
 
+async def test_project_search_offers_only_the_projects_of_the_channel(
+    emulator: RunningEmulator, fake_slack: RunningFakeSlack, tmp_path: Path
+) -> None:
+    async with guarded_bot(emulator, fake_slack, tmp_path, POLICY) as g:
+        await g.bot.driver.command("/inference", "create")
+        view = await g.bot.view("inference_create")
+        ack = await g.bot.driver.suggest(view, "f_project", "team")
+        assert [o["text"]["text"] for o in ack.json()["options"]] == ["team-a"]  # not team-b
+        assert not g.fake.calls_to("chat.postEphemeral")  # typing is not a denied create
+
+
 async def test_no_create_right_is_refused_before_any_form(
     emulator: RunningEmulator, fake_slack: RunningFakeSlack, tmp_path: Path
 ) -> None:

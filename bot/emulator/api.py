@@ -93,11 +93,17 @@ def api_routes(state: EmulatorState, issuer: TokenIssuer, model_info_path: str) 
             request.query_params.getlist("metricType"), dict(request.query_params)
         )
 
+    def metrics_answer(request: Request, body: dict[str, Any]) -> Response:
+        """200; or, under a 207 fault, 207 "Partial success" with the first series only."""
+        if getattr(request.state, "partial", False):
+            return JSONResponse({"measurements": body["measurements"][:1]}, status_code=207)
+        return JSONResponse(body)
+
     async def inference_metrics(request: Request) -> Response:
         record = state.get(request.path_params["workloadId"])
         query = metrics_query(request)
         body = metrics.measurements(record.id, query, record.running_pods(state.now()))
-        return JSONResponse(body)
+        return metrics_answer(request, body)
 
     async def pod_metrics(request: Request) -> Response:
         record = state.get(request.path_params["workloadId"])
@@ -106,7 +112,7 @@ def api_routes(state: EmulatorState, issuer: TokenIssuer, model_info_path: str) 
             raise not_found(f"Pod {pod} not found in workload {record.id}.")
         query = metrics_query(request)
         body = metrics.measurements(f"{record.id}/{pod}", query, 1, labels={"podId": pod})
-        return JSONResponse(body)
+        return metrics_answer(request, body)
 
     async def list_workloads(request: Request) -> Response:
         query = request.query_params

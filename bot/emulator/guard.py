@@ -16,6 +16,7 @@ from bot.emulator.tokens import TokenIssuer
 
 API_PREFIX = "/api/"
 UNMATCHED = "(unmatched)"
+PARTIAL = 207  # a fault with this status makes a metrics answer partial instead of failing
 
 
 class ApiGuard:
@@ -65,7 +66,10 @@ class ApiGuard:
         if fault is not None:
             if fault.latency_ms:
                 await asyncio.sleep(fault.latency_ms / 1000)
-            if fault.status:
+            if fault.status == PARTIAL:
+                # Served, but partly: the metrics endpoints answer 207 with one series.
+                scope.setdefault("state", {})["partial"] = True
+            elif fault.status:
                 message = FAULT_MESSAGES.get(fault.status, "Injected fault.")
                 await _send_error(send, ApiError(fault.status, message))
                 return

@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure
 
 from bot.runai import models
-from bot.slack.present import LABELS, UNITS
+from bot.slack.present import METRIC_LABELS, UNITS
 
 # One chart at a time: a render holds the GIL for tens of ms, and several at once would
 # starve the event loop thread that acks Slack; matplotlib isn't thread-safe either.
@@ -44,7 +44,7 @@ def chart_png(title: str, measurements: Sequence[models.Measurement]) -> bytes:
         kind = m.type.upper()
         ax.plot(xs, ys, marker="o", markersize=3, linewidth=1.5)
         ax.set_ylabel(UNITS.get(kind, ""))
-        ax.set_title(LABELS.get(kind, m.type), fontsize=10, loc="left")
+        ax.set_title(METRIC_LABELS.get(kind, m.type), fontsize=10, loc="left")
         ax.grid(alpha=0.3)
     fig.suptitle(title, fontsize=11)
     fig.autofmt_xdate()

@@ -21,6 +21,7 @@ from bot.slack.charts import render_chart
 from bot.slack.deps import Deps, Invocation
 from bot.slack.errors import Doing, NoSuchWorkload, UserFacingError, describe, is_gated_refusal
 from bot.slack.present import (
+    METRIC_LABELS,
     Choice,
     choice_label,
     list_rows,
@@ -374,6 +375,11 @@ async def metrics(deps: Deps, replier: Replier, inv: Invocation, command: parsin
         if not stats
         else "I couldn't post the chart here (invite me to the channel to get charts)."
     )
+    shown = {s.label for s in stats}
+    missing = [label for label in METRIC_LABELS.values() if label not in shown]
+    if stats and missing:
+        # Run:ai's 207 "partial success", or a series with no samples: say which is absent.
+        note = f"No {' or '.join(m.lower() for m in missing)} samples in this window. {note}"
     await replier.respond(
         inv,
         render.message(

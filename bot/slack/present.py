@@ -243,7 +243,7 @@ class SeriesStats:
 
 
 UNITS = {"THROUGHPUT": "requests/s", "LATENCY": "ms"}
-LABELS = {"THROUGHPUT": "Throughput", "LATENCY": "Latency"}
+METRIC_LABELS = {"THROUGHPUT": "Throughput", "LATENCY": "Latency"}
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -264,7 +264,7 @@ def series_stats(measurement: models.Measurement) -> SeriesStats | None:
         return None
     kind = measurement.type.upper()
     return SeriesStats(
-        label=LABELS.get(kind, measurement.type),
+        label=METRIC_LABELS.get(kind, measurement.type),
         unit=UNITS.get(kind, ""),
         last=_fmt(values[-1]),
         min=_fmt(min(values)),

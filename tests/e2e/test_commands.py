@@ -225,6 +225,20 @@ async def test_metrics_uploads_a_png_and_says_the_numbers(bot: Bot) -> None:
     assert png.initial_comment and "p95" in png.initial_comment
 
 
+async def test_a_partial_metrics_answer_says_which_series_is_missing(bot: Bot) -> None:
+    created = await bot.create("half-measured")
+    path = f"/api/v1/workloads/inferences/{created.workload_id}/metrics"
+    async with httpx.AsyncClient(base_url=bot.emu.url) as http:
+        armed = await http.post(
+            "/emulator/faults", json={"status": 207, "count": 1, "pathPrefix": path}
+        )
+        armed.raise_for_status()
+    await bot.driver.command("/inference", "metrics half-measured")
+    message = await bot.reply_with("No latency samples in this window.")
+    assert "Throughput" in str(message.blocks) and "p95" in str(message.blocks)
+    assert "*Latency*" not in str(message.blocks)
+
+
 async def test_metrics_of_a_pod(bot: Bot) -> None:
     created = await bot.create("podded")
     record = bot.emu.state.get(created.workload_id)

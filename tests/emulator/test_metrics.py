@@ -181,3 +181,19 @@ async def test_unknown_pod_or_workload_is_404(api: Api) -> None:
     assert response.json()["message"] == f"Pod {stranger} not found in workload {workload_id}."
     unknown = "00000000-0000-4000-8000-000000000000"
     assert (await metrics(api, unknown, params)).status_code == 404
+
+
+async def test_a_207_fault_makes_the_answer_partial(api: Api) -> None:
+    workload_id = await running_workload(api)
+    path = f"/api/v1/workloads/inferences/{workload_id}/metrics"
+    armed = await api.client.post(
+        "/emulator/faults", json={"status": 207, "count": 1, "pathPrefix": path}
+    )
+    assert armed.status_code == 201
+    params = {"metricType": "THROUGHPUT,LATENCY", "start": START, "end": END}
+    partial = await metrics(api, workload_id, params)
+    assert partial.status_code == 207  # "Partial success", a MetricsResponse all the same
+    assert [m["type"] for m in partial.json()["measurements"]] == ["THROUGHPUT"]
+    whole = await metrics(api, workload_id, params)
+    assert whole.status_code == 200
+    assert [m["type"] for m in whole.json()["measurements"]] == ["THROUGHPUT", "LATENCY"]

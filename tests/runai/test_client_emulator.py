@@ -359,6 +359,18 @@ async def test_forbidden_from_a_403(client: RunaiClient, emulator: Emulator) -> 
     assert caught.value.code == 403
 
 
+async def test_a_207_partial_metrics_answer_is_read_not_raised(
+    client: RunaiClient, emulator: Emulator
+) -> None:
+    created = await client.create_inference(creation(unique("partial")))
+    await emulator.fault(
+        status=207, count=1, pathPrefix=f"/api/v1/workloads/inferences/{created.workload_id}"
+    )
+    end = datetime.now(UTC)
+    partial = await client.inference_metrics(created.workload_id, end - timedelta(hours=1), end)
+    assert [m.type for m in partial.measurements] == ["THROUGHPUT"]  # LATENCY was asked too
+
+
 async def test_model_info_unknown_model_is_not_found_not_unavailable(client: RunaiClient) -> None:
     with pytest.raises(errors.NotFoundError) as caught:
         await client.model_info("acme/no-such-model")

@@ -74,3 +74,15 @@ async def test_socket_mode(fake_slack: RunningFakeSlack, tmp_path: Path) -> None
                     ]
 
                 await fake_slack.fake.wait_for(answered, timeout=15)
+
+                # The project search's options travel back in the envelope's ack.
+                await driver.command("/inference", "create")
+                view = await fake_slack.fake.wait_for(
+                    lambda: next(
+                        (v for v in driver.open_views if v.callback_id == "inference_create"),
+                        None,
+                    ),
+                    timeout=15,
+                )
+                found = await driver.suggest(view, "f_project", "TEAM-B")
+                assert [o["text"]["text"] for o in found.json()["options"]] == ["team-b"]

@@ -112,13 +112,19 @@ async def on_list_page(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str
     """Next page of `/inference list`, in place."""
     await ack()
     inv = Invocation.from_action(body)
-    raw = _value(body)
-    page = int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    # The button carries the list's own words ("llama --phase Failed 3"): parsed again,
+    # so a tampered value is refused like typed text, and falls back to page 1.
+    try:
+        query = parsing.parse(f"list {_value(body)}")
+    except parsing.ParseError:
+        query = parsing.ListInferences()
+    if not isinstance(query, parsing.ListInferences):
+        query = parsing.ListInferences()
     deps.tasks.fire(
         commands.guard(
             replier,
             inv,
-            commands.list_inferences(deps, replier, inv, page, replace=True),
+            commands.list_inferences(deps, replier, inv, query, replace=True),
             Doing("list workloads"),
         ),
         name="list-page",

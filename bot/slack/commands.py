@@ -191,8 +191,8 @@ async def _dispatch(
             await watch(deps, replier, inv, ref)
         case parsing.Unwatch(ref=ref):
             await unwatch(deps, replier, inv, ref)
-        case parsing.ListInferences(page=page):
-            await list_inferences(deps, replier, inv, page)
+        case parsing.ListInferences():
+            await list_inferences(deps, replier, inv, command)
         case _:
             await replier.respond(inv, help_message())
 
@@ -423,13 +423,44 @@ async def unwatch(deps: Deps, replier: Replier, inv: Invocation, ref: str) -> No
     )
 
 
+def list_filters(query: parsing.ListInferences) -> list[str]:
+    """`filterBy` terms of a `list`: inferences, narrowed as the user asked."""
+    terms = [f"type=={models.INFERENCE_WORKLOAD_TYPE}"]
+    if query.name:
+        terms.append(f"name=@{query.name}")
+    if query.phase:
+        terms.append(f"phase=={query.phase}")
+    if query.project:
+        terms.append(f"projectName=={query.project}")
+    return terms
+
+
+def list_description(query: parsing.ListInferences) -> str:
+    """What a filtered list holds, in words: `named *llama* · Failed · in team-a`."""
+    parts = []
+    if query.name:
+        parts.append(f"named *{query.name}*")
+    if query.phase:
+        parts.append(query.phase)
+    if query.project:
+        parts.append(f"in {query.project}")
+    return " · ".join(parts)
+
+
 async def list_inferences(
-    deps: Deps, replier: Replier, inv: Invocation, page: int, *, replace: bool = False
+    deps: Deps,
+    replier: Replier,
+    inv: Invocation,
+    query: parsing.ListInferences,
+    *,
+    replace: bool = False,
 ) -> None:
-    """One page of inference workloads, marking those this channel follows."""
+    """One page of inference workloads (narrowed as asked), marking those this channel
+    follows; its buttons carry the same filters to the next page."""
     size = deps.list_page_size
+    page = query.page
     result = await deps.runai.list_workloads(
-        filter_by=[f"type=={models.INFERENCE_WORKLOAD_TYPE}"],
+        filter_by=list_filters(query),
         limit=size + 1,
         offset=(page - 1) * size,
         sort_by="name",
@@ -450,6 +481,9 @@ async def list_inferences(
             page=page,
             has_next=len(result.workloads) > size,
             followed_count=sum(r.followed for r in rows),
+            narrowed=list_description(query),
+            next_value=query.words(page + 1),
+            prev_value=query.words(page - 1),
         ),
         replace_original=replace,
     )

@@ -11,12 +11,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.runai import models
+
 MAX_REPLICAS = 1000
 MIN_SINCE = timedelta(minutes=1)
 MAX_SINCE = timedelta(days=30)
 DEFAULT_SINCE = timedelta(hours=1)
 # Run:ai workload names are Kubernetes DNS labels; ids are UUIDs.
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+NAME_PART_RE = re.compile(r"^[-a-z0-9]{1,63}$")  # what `list <name>` looks for inside names
+MAX_LIST_PAGE = 99_999
 UUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
@@ -128,9 +132,28 @@ class Audit:
 
 @dataclass(frozen=True)
 class ListInferences:
-    """`list [page]`."""
+    """`list [name] [--phase P] [--project X] [page]`: names containing `name`, in that
+    phase and project."""
 
     page: int = 1
+    name: str | None = None
+    phase: str | None = None
+    project: str | None = None
+
+    @property
+    def filtered(self) -> bool:
+        """Whether any filter narrows the list."""
+        return bool(self.name or self.phase or self.project)
+
+    def words(self, page: int | None = None) -> str:
+        """The arguments that give this list again (at `page`): a page button's value."""
+        parts = [self.name or ""]
+        if self.phase:
+            parts += ["--phase", self.phase]
+        if self.project:
+            parts += ["--project", self.project]
+        parts.append(str(page if page is not None else self.page))
+        return " ".join(p for p in parts if p)
 
 
 Command = (
@@ -208,7 +231,12 @@ USAGES: tuple[Usage, ...] = (
     Usage(
         "unwatch", "unwatch <name|id>", "/inference unwatch llama-chat", "stop following it here"
     ),
-    Usage("list", "list [page]", "/inference list", "inference workloads and their phases"),
+    Usage(
+        "list",
+        "list [name] [--phase P] [--project X] [page]",
+        "/inference list llama --phase failed",
+        "inference workloads and their phases; narrowed by name, phase or project",
+    ),
     Usage("policy", "policy", "/inference policy", "what you may do in this channel"),
     Usage(
         "audit",
@@ -332,28 +360,41 @@ def _parse_delete(args: Sequence[str]) -> Command:
     return Delete(_one_ref("delete", args))
 
 
-def _parse_metrics(args: Sequence[str]) -> Command:
-    ref = _ref("metrics", args)
-    since = DEFAULT_SINCE
-    pod: str | None = None
-    rest = list(args[1:])
+def _flags(
+    name: str, args: Sequence[str], known: Sequence[str], *, positionals: int
+) -> tuple[list[str], dict[str, str]]:
+    """Split `args` into words and `--flag value` / `--flag=value` pairs; a flag `name`
+    does not know, or more than `positionals` words, is refused."""
+    words: list[str] = []
+    flags: dict[str, str] = {}
+    rest = list(args)
     while rest:
-        flag = rest.pop(0)
-        key, eq, inline = flag.partition("=")
-        if key not in ("--since", "--pod"):
-            raise ParseError(f"`metrics` doesn't know “{_short(flag)}”.", usage_of("metrics"))
+        word = rest.pop(0)
+        if not word.startswith("--"):
+            if len(words) == positionals:
+                raise ParseError(f"`{name}` doesn't know “{_short(word)}”.", usage_of(name))
+            words.append(word)
+            continue
+        key, eq, inline = word.partition("=")
+        if key not in known:
+            raise ParseError(f"`{name}` doesn't know “{_short(word)}”.", usage_of(name))
         if eq:
             value = inline
         elif rest:
             value = rest.pop(0)
         else:
-            raise ParseError(f"{key} needs a value.", usage_of("metrics"))
-        if key == "--since":
-            since = parse_since(value)
-        else:
-            if not POD_RE.match(value):
-                raise ParseError(f"“{_short(value)}” is not a pod id.", usage_of("metrics"))
-            pod = value
+            raise ParseError(f"{key} needs a value.", usage_of(name))
+        flags[key] = value
+    return words, flags
+
+
+def _parse_metrics(args: Sequence[str]) -> Command:
+    ref = _ref("metrics", args)
+    _words, flags = _flags("metrics", args[1:], ("--since", "--pod"), positionals=0)
+    since = parse_since(flags["--since"]) if "--since" in flags else DEFAULT_SINCE
+    pod = flags.get("--pod")
+    if pod is not None and not POD_RE.match(pod):
+        raise ParseError(f"“{_short(pod)}” is not a pod id.", usage_of("metrics"))
     return Metrics(ref, since, pod)
 
 
@@ -365,13 +406,47 @@ def _parse_unwatch(args: Sequence[str]) -> Command:
     return Unwatch(_one_ref("unwatch", args))
 
 
+_PHASES = {phase.lower(): phase for phase in models.Phase}
+_PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
 def _parse_list(args: Sequence[str]) -> Command:
-    _no_more("list", args, 1)
-    if not args:
-        return ListInferences()
-    if not re.fullmatch(r"\d{1,5}", args[0]) or int(args[0]) < 1:
-        raise ParseError(f"`list` takes a page number, not “{_short(args[0])}”.", usage_of("list"))
-    return ListInferences(int(args[0]))
+    words, flags = _flags("list", args, ("--phase", "--project"), positionals=2)
+    pages = [w for w in words if w.isdigit()]
+    names = [w for w in words if not w.isdigit()]
+    if len(pages) > 1 or len(names) > 1:
+        raise ParseError(
+            f"`list` takes one name and one page number, not “{_short(' '.join(words))}”.",
+            usage_of("list"),
+        )
+    page = 1
+    if pages:
+        page = int(pages[0])
+        if not 1 <= page <= MAX_LIST_PAGE:
+            raise ParseError(
+                f"The page number must be between 1 and {MAX_LIST_PAGE}.", usage_of("list")
+            )
+    name = names[0].lower() if names else None
+    if name is not None and not NAME_PART_RE.match(name):
+        raise ParseError(
+            f"“{_short(name)}” can't be part of a workload name "
+            "(lower-case letters, digits and dashes).",
+            usage_of("list"),
+        )
+    phase = None
+    if "--phase" in flags:
+        phase = _PHASES.get(flags["--phase"].lower())
+        if phase is None:
+            raise ParseError(
+                f"“{_short(flags['--phase'])}” is not a phase; one of "
+                + ", ".join(str(p) for p in models.Phase)
+                + ".",
+                usage_of("list"),
+            )
+    project = flags.get("--project")
+    if project is not None and not _PROJECT_RE.match(project):
+        raise ParseError(f"“{_short(project)}” is not a project name.", usage_of("list"))
+    return ListInferences(page, name, phase, project)
 
 
 def _parse_policy(args: Sequence[str]) -> Command:

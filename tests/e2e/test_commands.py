@@ -3,6 +3,7 @@ it, and assertions on what the fake Slack received."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -274,6 +275,44 @@ async def test_list_marks_what_this_channel_follows(bot: Bot) -> None:
     alpha = next(line for line in lines if "alpha" in line)
     beta = next(line for line in lines if "beta" in line)
     assert "followed here" in alpha and "followed here" not in beta
+
+
+async def poll_phase(bot: Bot, name: str, phase: str, within: float = 10.0) -> None:
+    """Wait until the emulator shows workload `name` in `phase`."""
+    [found] = await bot.runai.find_inferences(name)
+    for _ in range(int(within / 0.05)):
+        if (await bot.runai.get_workload(found.id)).phase == phase:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{name} never reached {phase}")
+
+
+async def test_list_narrowed_by_name_phase_and_project_keeps_its_filters_on_every_page(
+    bot: Bot,
+) -> None:
+    bot.deps.list_page_size = 2
+    for name in ("llama-1", "llama-2", "llama-3", "qwen-1"):
+        await bot.create(name)
+    await bot.create("llama-other", project_id="2")
+    await bot.create("llama-broken", image="registry.example/fail-on-start:1")
+    await bot.driver.command("/inference", "list llama --project team-a")
+    first = await bot.reply_with("named *llama* · in team-a")
+    shown = str(first.blocks)
+    assert "llama-1" in shown and "llama-2" in shown
+    assert "qwen-1" not in shown and "llama-other" not in shown
+    await bot.driver.click(first, "inference_list_page")
+    await bot.fake.wait_for(lambda: "llama-3" in str(first.blocks), timeout=10)
+    later = str(first.blocks)
+    assert "llama-other" not in later and "qwen-1" not in later  # page 2 kept the filters
+    assert "named *llama* · in team-a" in later
+
+    await poll_phase(bot, "llama-broken", "Failed")
+    await bot.driver.command("/inference", "list --phase failed")
+    failed = await bot.reply_with("Failed")
+    assert "llama-broken" in str(failed.blocks) and "llama-1" not in str(failed.blocks)
+
+    await bot.driver.command("/inference", "list nothing-like-it")
+    await bot.reply_with("No inference workloads named *nothing-like-it*")
 
 
 async def test_list_pages(bot: Bot) -> None:

@@ -179,7 +179,16 @@ def test_any_workload_renders_within_limits_and_escaped(w: models.Workload, text
     _clean_message(render.message("delete_confirm", w=workload_card(w)))
     rows = list_rows([w] * 30, {w.id})
     _clean_message(
-        render.message("list", rows=rows, page=1, has_next=True, followed_count=len(rows))
+        render.message(
+            "list",
+            rows=rows,
+            page=1,
+            has_next=True,
+            followed_count=len(rows),
+            narrowed=text,
+            next_value=text,
+            prev_value=text,
+        )
     )
     _clean_message(render.message("error", sentence=text or "x", detail=text or None))
     _clean_message(render.message("notice", emoji=":x:", text=text or "x", user="U1", detail=text))

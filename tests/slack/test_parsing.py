@@ -54,6 +54,12 @@ UUID = "0b9a5c43-3f5e-4e7a-9d35-2f6a1b8c7d10"
         ("unwatch llama", Unwatch("llama")),
         ("list", ListInferences()),
         ("list 3", ListInferences(3)),
+        ("list llama", ListInferences(1, "llama")),
+        ("list LLAMA 2", ListInferences(2, "llama")),
+        ("list 2 llama", ListInferences(2, "llama")),
+        ("list --phase failed", ListInferences(phase="Failed")),
+        ("list --phase=RUNNING --project team-a 4", ListInferences(4, None, "Running", "team-a")),
+        ("list qwen --project team-b", ListInferences(1, "qwen", None, "team-b")),
         ("policy", parsing.Policy()),
         ("audit llama", parsing.Audit("llama")),
         ("  status\u00a0llama  ", Status("llama")),
@@ -85,8 +91,17 @@ def test_valid_commands(text: str, expected: parsing.Command) -> None:
         ("metrics llama --pod", "needs a value"),
         ("metrics llama --verbose", "doesn't know"),
         ("metrics llama --pod <!channel>", "not a pod id"),
-        ("list zero", "page number"),
-        ("list 0", "page number"),
+        ("list 0", "page number must be between 1 and"),
+        ("list 100000", "page number must be between 1 and"),
+        ("list Bad_Name", "can't be part of a workload name"),
+        ("list llama qwen", "one name and one page number"),
+        ("list 1 2", "one name and one page number"),
+        ("list a b c", "doesn't know"),
+        ("list --phase sleeping", "not a phase; one of Creating, Initializing"),
+        ("list --phase", "needs a value"),
+        ("list --colour red", "doesn't know"),
+        ("list --project a,b", "not a project name"),
+        ("list --project <!here>", "not a project name"),
         ("create now", "unexpected"),
         ("x" * 3000, "too long"),
     ],
@@ -95,6 +110,14 @@ def test_invalid_commands(text: str, words: str) -> None:
     with pytest.raises(ParseError) as info:
         parse(text)
     assert words in info.value.message
+
+
+def test_a_list_gives_its_own_words_back_for_the_next_page() -> None:
+    query = parse("list llama --phase failed --project team-a 2")
+    assert isinstance(query, ListInferences)
+    assert query.words(3) == "llama --phase Failed --project team-a 3"
+    assert parse(f"list {query.words(3)}") == ListInferences(3, "llama", "Failed", "team-a")
+    assert ListInferences().words(2) == "2"
 
 
 def test_errors_carry_the_usage_of_the_subcommand() -> None:

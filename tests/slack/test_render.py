@@ -109,9 +109,35 @@ def _messages(text: str) -> dict[str, Callable[[], dict[str, Any]]]:
             "status", w=workload_card(_workload(text=text), _inference(text))
         ),
         "status-minimal": lambda: render.message("status", w=workload_card(None, _inference(text))),
-        "list": lambda: render.message("list", rows=rows, page=2, has_next=True, followed_count=1),
+        "list": lambda: render.message(
+            "list",
+            rows=rows,
+            page=2,
+            has_next=True,
+            followed_count=1,
+            narrowed=text,
+            next_value=text,
+            prev_value=text,
+        ),
         "list-empty": lambda: render.message(
-            "list", rows=[], page=1, has_next=False, followed_count=0
+            "list",
+            rows=[],
+            page=1,
+            has_next=False,
+            followed_count=0,
+            narrowed="",
+            next_value="2",
+            prev_value="0",
+        ),
+        "list-none-match": lambda: render.message(
+            "list",
+            rows=[],
+            page=3,
+            has_next=False,
+            followed_count=0,
+            narrowed=text,
+            next_value="4",
+            prev_value="2",
         ),
         "choose": lambda: render.message(
             "choose",

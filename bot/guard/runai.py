@@ -25,6 +25,7 @@ from bot.runai import RunaiClient, models
 from bot.runai import errors as runai_errors
 
 logger = logging.getLogger(__name__)
+_BY_PROJECT = "projectName=="
 
 PROJECT_NAMES_TTL = 60.0
 MUTATING = (Action.SCALE, Action.UPDATE, Action.DELETE)
@@ -128,15 +129,27 @@ class GuardedRunai(RunaiClient):
         """The project by id, with its name (policies name projects either way)."""
         if not project_id:
             return ProjectRef(None)
-        stale = time.monotonic() - self._names_at > PROJECT_NAMES_TTL
-        if project_id not in self._names and stale:
-            try:
-                for p in await self.inner.list_projects():
-                    self._learn(p.id, p.name)
-                self._names_at = time.monotonic()
-            except runai_errors.RunaiError as exc:
-                logger.info("project names unavailable", extra={"error": type(exc).__name__})
+        if project_id not in self._names:
+            await self._refresh_names()
         return ProjectRef(project_id, self._names.get(project_id))
+
+    async def _refresh_names(self) -> None:
+        """Learn every project's name, at most once per PROJECT_NAMES_TTL."""
+        if time.monotonic() - self._names_at <= PROJECT_NAMES_TTL:
+            return
+        try:
+            for p in await self.inner.list_projects():
+                self._learn(p.id, p.name)
+            self._names_at = time.monotonic()
+        except runai_errors.RunaiError as exc:
+            logger.info("project names unavailable", extra={"error": type(exc).__name__})
+
+    async def project_named(self, name: str) -> ProjectRef | None:
+        """The project called `name` (None when Run:ai knows none by that name)."""
+        if name not in self._names.values():
+            await self._refresh_names()
+        known = next((i for i, n in self._names.items() if n == name), None)
+        return ProjectRef(known, name) if known is not None else None
 
     async def _project_of_workload(self, workload_id: str) -> ProjectRef:
         asking = current()
@@ -220,7 +233,14 @@ class GuardedRunai(RunaiClient):
         sort_order: str | None = None,
         deleted: bool | None = None,
     ) -> models.WorkloadPage:
-        """A page of workloads, without those outside this channel's projects."""
+        """A page of workloads, without those outside this channel's projects. Asking for
+        one project (`projectName==`) the channel may not act on is refused, naming the
+        binding, rather than answered with an empty page."""
+        asked = next((t.split("==", 1)[1] for t in filter_by if t.startswith(_BY_PROJECT)), None)
+        if asked is not None and current() is not None:
+            ref = await self.project_named(asked)
+            if ref is not None and not self.gate.in_scope(ref):
+                await self.gate.require(Action.READ, ref, summary=f"list workloads in {asked}")
         page = await self.inner.list_workloads(
             filter_by=filter_by,
             limit=limit,

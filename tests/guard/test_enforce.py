@@ -137,6 +137,22 @@ async def test_create_modal_lists_bound_projects_and_checks_caps(
         assert "replicas 1-2" in ok.summary and "2 GPUs at most" in ok.summary
 
 
+async def test_listing_another_project_is_refused_naming_the_binding(
+    emulator: RunningEmulator, fake_slack: RunningFakeSlack, tmp_path: Path
+) -> None:
+    async with guarded_bot(emulator, fake_slack, tmp_path, POLICY) as g:
+        await g.bot.create("over-there", project_id="2")
+        await g.bot.create("right-here", project_id="1")
+        await g.bot.driver.command("/inference", "list --project team-b")
+        denied = await g.bot.reply_with("Not allowed")
+        assert f"channels.{CHANNEL}" in error_text(denied) and "team-a" in error_text(denied)
+        assert "over-there" not in str(denied.blocks)
+        await g.wait_entry("denied", "read")
+        await g.bot.driver.command("/inference", "list --project team-a")
+        listed = await g.bot.reply_with("right-here")
+        assert "over-there" not in str(listed.blocks)
+
+
 async def test_project_search_offers_only_the_projects_of_the_channel(
     emulator: RunningEmulator, fake_slack: RunningFakeSlack, tmp_path: Path
 ) -> None:

@@ -24,6 +24,7 @@ from bot.slack.present import (
     METRIC_LABELS,
     Choice,
     choice_label,
+    list_description,
     list_rows,
     scale_summary,
     series_stats,
@@ -435,18 +436,6 @@ def list_filters(query: parsing.ListInferences) -> list[str]:
     return terms
 
 
-def list_description(query: parsing.ListInferences) -> str:
-    """What a filtered list holds, in words: `named *llama* · Failed · in team-a`."""
-    parts = []
-    if query.name:
-        parts.append(f"named *{query.name}*")
-    if query.phase:
-        parts.append(query.phase)
-    if query.project:
-        parts.append(f"in {query.project}")
-    return " · ".join(parts)
-
-
 async def list_inferences(
     deps: Deps,
     replier: Replier,
@@ -481,7 +470,7 @@ async def list_inferences(
             page=page,
             has_next=len(result.workloads) > size,
             followed_count=sum(r.followed for r in rows),
-            narrowed=list_description(query),
+            narrowed=list_description(query.name, query.phase, query.project),
             next_value=query.words(page + 1),
             prev_value=query.words(page - 1),
         ),

@@ -274,6 +274,18 @@ def series_stats(measurement: models.Measurement) -> SeriesStats | None:
     )
 
 
+def list_description(name: str | None, phase: str | None, project: str | None) -> str:
+    """What a narrowed `list` holds, in words: `named *llama* · Failed · in team-a`."""
+    parts = []
+    if name:
+        parts.append(f"named *{name}*")
+    if phase:
+        parts.append(phase)
+    if project:
+        parts.append(f"in {project}")
+    return " · ".join(parts)
+
+
 def window_text(since: timedelta) -> str:
     """`1h`, `30m`, `2d`."""
     seconds = int(since.total_seconds())

@@ -12,6 +12,7 @@ import logging
 from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -70,6 +71,23 @@ class AuditEntry:
     rule: str | None = None
     at: datetime | None = None
     project_id: str | None = None
+
+    @classmethod
+    def from_row(cls, r: Any) -> AuditEntry:
+        """An entry from a row of `audit_events`."""
+        return cls(
+            user_id=r.user_id,
+            channel_id=r.channel_id,
+            action=r.action,
+            workload_id=r.workload_id,
+            workload_name=r.workload_name,
+            project=r.project,
+            summary=r.summary,
+            outcome=r.outcome,
+            rule=r.rule,
+            at=_utc(r.at),
+            project_id=r.project_id,
+        )
 
 
 def _utc(value: datetime) -> datetime:
@@ -161,19 +179,4 @@ class AuditLog:
         )
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [
-            AuditEntry(
-                user_id=r.user_id,
-                channel_id=r.channel_id,
-                action=r.action,
-                workload_id=r.workload_id,
-                workload_name=r.workload_name,
-                project=r.project,
-                summary=r.summary,
-                outcome=r.outcome,
-                rule=r.rule,
-                at=_utc(r.at),
-                project_id=r.project_id,
-            )
-            for r in rows
-        ]
+        return [AuditEntry.from_row(r) for r in rows]

@@ -14,8 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from bot.guard.context import Asking, current
 from bot.guard.gate import Gate, PolicyDenied
@@ -99,17 +98,7 @@ class GuardedRunai(RunaiClient):
     def __repr__(self) -> str:
         return f"GuardedRunai({self.inner!r})"
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
+    # `async with` comes from RunaiClient; leaving it closes the inner client here.
     async def aclose(self) -> None:
         """Close the inner client."""
         await self.inner.aclose()

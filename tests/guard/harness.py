@@ -63,21 +63,7 @@ class GuardedBot:
         """Every audit row, oldest first."""
         async with self.audit.engine.connect() as conn:
             rows = (await conn.execute(select(audit_events).order_by(audit_events.c.id))).all()
-        return [
-            AuditEntry(
-                user_id=r.user_id,
-                channel_id=r.channel_id,
-                action=r.action,
-                workload_id=r.workload_id,
-                workload_name=r.workload_name,
-                project=r.project,
-                summary=r.summary,
-                outcome=r.outcome,
-                rule=r.rule,
-                at=r.at,
-            )
-            for r in rows
-        ]
+        return [AuditEntry.from_row(r) for r in rows]
 
     async def wait_entry(self, outcome: str, action: str, wait: float = 10.0) -> AuditEntry:
         """The first audit entry with this outcome and action (polled)."""

@@ -185,11 +185,14 @@ async def pg_behind_proxy(up: bool) -> AsyncIterator[tuple[DbProxy, str, str]]:
         await store.close()
 
 
-async def test_database_unreachable_at_start(
-    emulator_factory: EmulatorFactory, fake_slack: RunningFakeSlack, tmp_path: Path
-) -> None:
+@contextlib.asynccontextmanager
+async def bot_on_proxied_pg(
+    emulator_factory: EmulatorFactory, fake_slack: RunningFakeSlack, tmp_path: Path, *, up: bool
+) -> AsyncIterator[tuple[DbProxy, RunningEmulator, GuardedBot]]:
+    """The guarded bot with its real watch room on PostgreSQL behind a proxy the test can
+    cut (`up`: whether it starts connected); yields (proxy, emulator, bot)."""
     async with (
-        pg_behind_proxy(up=False) as (proxy, url, schema),
+        pg_behind_proxy(up=up) as (proxy, url, schema),
         emulator_factory(phase_seconds=0.3) as emu,
         guarded_bot(
             emu,
@@ -201,6 +204,17 @@ async def test_database_unreachable_at_start(
             lease_ttl=4,
             send_timeout=2.0,
         ) as g,
+    ):
+        yield proxy, emu, g
+
+
+async def test_database_unreachable_at_start(
+    emulator_factory: EmulatorFactory, fake_slack: RunningFakeSlack, tmp_path: Path
+) -> None:
+    async with bot_on_proxied_pg(emulator_factory, fake_slack, tmp_path, up=False) as (
+        proxy,
+        emu,
+        g,
     ):
         created = await g.bot.create("early", project_id="1")
         seen = len(g.fake.messages)
@@ -226,19 +240,10 @@ async def test_database_unreachable_at_start(
 async def test_database_lost_mid_run(
     emulator_factory: EmulatorFactory, fake_slack: RunningFakeSlack, tmp_path: Path
 ) -> None:
-    async with (
-        pg_behind_proxy(up=True) as (proxy, url, schema),
-        emulator_factory(phase_seconds=0.3) as emu,
-        guarded_bot(
-            emu,
-            fake_slack,
-            tmp_path,
-            real_watch=True,
-            database=url,
-            schema=schema,
-            lease_ttl=4,
-            send_timeout=2.0,
-        ) as g,
+    async with bot_on_proxied_pg(emulator_factory, fake_slack, tmp_path, up=True) as (
+        proxy,
+        emu,
+        g,
     ):
         created = await g.bot.create("midway", project_id="1")
         parent = await watched(g, "midway")

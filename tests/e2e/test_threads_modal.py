@@ -34,17 +34,22 @@ def reply_with(
     return find
 
 
+def watch_settings(fake_slack: RunningFakeSlack, tmp_path: Path) -> Settings:
+    """The bot's settings for these stories: the fake Slack, a SQLite watch room, 0.3 s polls."""
+    return Settings(
+        slack_bot_token="xoxb-e2e",
+        slack_api_url=fake_slack.api_url,
+        database_url=f"sqlite:///{tmp_path / 'watch.db'}",
+        poll_interval_seconds=0.3,
+    )
+
+
 async def test_modal_create_scale_fail_delete_story(
     emulator_factory: EmulatorFactory, fake_slack: RunningFakeSlack, tmp_path: Path
 ) -> None:
     fake = fake_slack.fake
     async with emulator_factory(phase_seconds=1.0) as emu:
-        settings = Settings(
-            slack_bot_token="xoxb-e2e",
-            slack_api_url=fake_slack.api_url,
-            database_url=f"sqlite:///{tmp_path / 'watch.db'}",
-            poll_interval_seconds=0.3,
-        )
+        settings = watch_settings(fake_slack, tmp_path)
         async with RunaiClient(emu.url, emu.client_id, emu.client_secret) as runai:
             runtime = await start_watch(
                 settings,
@@ -123,12 +128,7 @@ async def test_watch_then_unwatch_from_slack(
 ) -> None:
     fake = fake_slack.fake
     async with emulator_factory(phase_seconds=0.2) as emu:
-        settings = Settings(
-            slack_bot_token="xoxb-e2e",
-            slack_api_url=fake_slack.api_url,
-            database_url=f"sqlite:///{tmp_path / 'watch.db'}",
-            poll_interval_seconds=0.3,
-        )
+        settings = watch_settings(fake_slack, tmp_path)
         emu.state.seed_workloads(1, name_prefix="followed")
         async with RunaiClient(emu.url, emu.client_id, emu.client_secret) as runai:
             runtime = await start_watch(

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.guard.context import Asking, current
-from bot.guard.gate import Gate, PolicyDenied
+from bot.guard.gate import Gate
 from bot.guard.idempotency import Idempotency
 from bot.policy import Action, Ask, ProjectRef, gpus_of, gpus_text
 from bot.runai import RunaiClient, models
 from bot.runai import errors as runai_errors
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 _BY_PROJECT = "projectName=="
 
 PROJECT_NAMES_TTL = 60.0
@@ -386,20 +387,14 @@ class GuardedRunai(RunaiClient):
         await self.gate.require(
             action, project, ask, workload_id=workload_id, name=name, summary=summary
         )
-        try:
-            updated = await self.inner.update_inference(workload_id, req)
-        except Exception as exc:
-            await self._failed(action, workload_id, name, project, summary, exc)
-            raise
-        await self.gate.record(
-            action.value,
-            workload_id=workload_id,
-            name=name,
-            project=project,
-            summary=summary,
-            outcome="ok",
+        return await self._audited(
+            action,
+            workload_id,
+            name,
+            project,
+            summary,
+            lambda: self.inner.update_inference(workload_id, req),
         )
-        return updated
 
     async def delete_inference(self, workload_id: str) -> None:
         """DELETE, if the user may delete in the workload's project; audited.
@@ -416,40 +411,44 @@ class GuardedRunai(RunaiClient):
         await self.gate.require(
             Action.DELETE, project, workload_id=workload_id, name=name, summary=summary
         )
-        try:
-            await self.inner.delete_inference(workload_id)
-        except Exception as exc:
-            await self._failed(Action.DELETE, workload_id, name, project, summary, exc)
-            raise
-        await self.gate.record(
-            "delete",
-            workload_id=workload_id,
-            name=name,
-            project=project,
-            summary=summary,
-            outcome="ok",
+        await self._audited(
+            Action.DELETE,
+            workload_id,
+            name,
+            project,
+            summary,
+            lambda: self.inner.delete_inference(workload_id),
         )
 
-    async def _failed(
+    async def _audited(
         self,
         action: Action,
         workload_id: str,
         name: str,
         project: ProjectRef,
         summary: str,
-        exc: Exception,
-    ) -> None:
-        if isinstance(exc, PolicyDenied):
-            return
-        await self.gate.record(
-            action.value,
-            workload_id=workload_id,
-            name=name,
-            project=project,
-            summary=summary,
-            outcome="failed",
-            rule=type(exc).__name__,
-        )
+        call: Callable[[], Awaitable[T]],
+    ) -> T:
+        """Make an allowed call to Run:ai; audit it `ok`, or `failed` with the error kind."""
+
+        async def audit(outcome: str, rule: str | None = None) -> None:
+            await self.gate.record(
+                action.value,
+                workload_id=workload_id,
+                name=name,
+                project=project,
+                summary=summary,
+                outcome=outcome,
+                rule=rule,
+            )
+
+        try:
+            result = await call()
+        except Exception as exc:
+            await audit("failed", type(exc).__name__)
+            raise
+        await audit("ok")
+        return result
 
 
 __all__ = ["GuardedRunai", "create_summary", "update_summary"]

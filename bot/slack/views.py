@@ -152,14 +152,16 @@ def _create_view(
     if len(projects) == 1 and not values.get(Field.PROJECT):
         values[Field.PROJECT] = projects[0].id
     memory = values.get(Field.GPU_MEMORY)
+    search = _project_search(projects, values.get(Field.PROJECT))
     return render.view(
         "create",
         F=Field,
         v=values,
         errors=dict(errors or {}),
         notice=_notice(notice),
-        projects=_options([(p.id, p.name) for p in projects]),
-        project_search=_project_search(projects, values.get(Field.PROJECT)),
+        # A search offers its options as the user types; a plain select carries them all.
+        projects=[] if search else _options([(p.id, p.name) for p in projects]),
+        project_search=search,
         clusters=_options([(c.uuid, c.name) for c in clusters]),
         metrics=METRIC_OPTIONS,
         metadata=ctx.dump(),

@@ -30,11 +30,12 @@ from bot.guard.gate import Gate
 from bot.guard.idempotency import Idempotency
 from bot.guard.runai import GuardedRunai
 from bot.policy import Action, Caller, Denied, ProjectRef, decide
-from bot.slack import commands, forms, parsing, render
+from bot.slack import commands, parsing, render
 from bot.slack.deps import Deps, Invocation
 from bot.slack.errors import Doing
 from bot.slack.ids import Action as ActionId
 from bot.slack.ids import Callback
+from bot.slack.modals.fields import ModalContext
 from bot.slack.reply import Replier
 
 logger = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def _asking_of(body: Mapping[str, Any]) -> tuple[Asking | None, parsing.Command 
         # A submission, or a search typed into one of the modal's selects: the modal's
         # channel (private_metadata) and what the modal is for.
         view = body.get("view") or {}
-        ctx = forms.ModalContext.load(view.get("private_metadata"))
+        ctx = ModalContext.load(view.get("private_metadata"))
         intent = _SUBMIT_INTENTS.get(str(view.get("callback_id")), Action.READ)
         key = submission_key(body) if kind == "view_submission" else None
         return Asking(user, ctx.channel_id, intent, key=key), None

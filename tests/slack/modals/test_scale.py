@@ -32,3 +32,22 @@ def test_scale_values_prefill() -> None:
         Field.RETENTION: "120",
     }
     assert scale.scale_values(None)[Field.MAX_REPLICAS] == "1"
+
+
+def test_typed_scale_keeps_the_metric_only_where_the_range_still_scales() -> None:
+    auto = models.AutoScaling(
+        min_replicas=0,
+        max_replicas=3,
+        metric="concurrency",
+        metric_threshold=4,
+        scale_to_zero_retention_seconds=60,
+    )
+    assert scale.command_scaling(auto, 1, 4) == scale.Scaling(
+        min_replicas=1, max_replicas=4, metric="concurrency", threshold=4
+    )
+    assert scale.command_scaling(auto, 0, 2) == scale.Scaling(
+        min_replicas=0, max_replicas=2, metric="concurrency", threshold=4, retention_seconds=60
+    )
+    assert scale.command_scaling(auto, 2, 2) == scale.Scaling(min_replicas=2, max_replicas=2)
+    unscaled = scale.command_scaling(None, 1, 3)
+    assert scale.check_scale_command(unscaled, "llama") is not None  # the form picks a metric

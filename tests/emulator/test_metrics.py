@@ -36,15 +36,9 @@ async def aged_workload(api: Api, replicas: int = 2) -> tuple[str, datetime]:
         "metered", autoscaling={"minReplicas": replicas, "maxReplicas": replicas}
     )
     workload_id: str = created["workloadId"]
-    await age(api, DAY.total_seconds())
+    await api.age(DAY.total_seconds())
     assert (await api.workload(workload_id)).json()["phase"] == "Running"
     return workload_id, stamp(created["createdAt"])
-
-
-async def age(api: Api, seconds: float) -> None:
-    """Move the emulator's clock on, then log in again (the token has a 1 h lifetime)."""
-    api.emulator.state.clock.advance(seconds)
-    await api.login()
 
 
 def day_window(created: datetime, samples: int | None = None, types: str = "") -> dict[str, Any]:
@@ -142,7 +136,7 @@ async def test_throughput_scales_with_replicas_and_stops_when_not_running(api: A
     before = numbers(await metrics(api, workload_id, served))
     failed_at = datetime.fromtimestamp(state.now(), UTC)
     state.force_phase(workload_id, "Failed", "crash")
-    await age(api, 3600)
+    await api.age(3600)
     after = {
         "metricType": "THROUGHPUT",
         "start": z(failed_at + timedelta(minutes=1)),
@@ -159,7 +153,7 @@ async def test_more_replicas_serve_more_from_the_patch_on(api: Api) -> None:
     state = api.emulator.state
     one = await api.create("solo", autoscaling={"minReplicas": 1, "maxReplicas": 1})
     three = await api.create("trio", autoscaling={"minReplicas": 3, "maxReplicas": 3})
-    await age(api, 3600)
+    await api.age(3600)
     window = {
         "metricType": "THROUGHPUT",
         "start": z(datetime.fromtimestamp(state.now(), UTC) - timedelta(minutes=30)),

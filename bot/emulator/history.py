@@ -63,13 +63,44 @@ def _event(
     }
 
 
+def _pod_events(phase: str, reason: str, image: str) -> list[tuple[str, Kind, str]]:
+    """(key, kind, source) of the events each pod raises in a phase step.
+
+    "{pod}", "{node}" and "{namespace}" in a message are filled per pod.
+    """
+    if phase == "Initializing":
+        return [
+            (
+                "scheduled",
+                ("Normal", "Scheduled", "Successfully assigned {namespace}/{pod} to {node}"),
+                SCHEDULER,
+            ),
+            ("pulling", ("Normal", "Pulling", f'Pulling image "{image}"'), KUBELET),
+        ]
+    if phase == "Running":
+        return [("started", ("Normal", "Started", f"Started container {CONTAINER_NAME}"), KUBELET)]
+    if phase == "Degraded":
+        message = "Back-off restarting failed container " + CONTAINER_NAME + " in pod {pod}"
+        return [("backoff", ("Warning", "BackOff", message), KUBELET)]
+    if phase == "Failed" and reason == "BackOff":
+        message = f'Error: ImagePullBackOff "{image}"'
+        return [("pullbackoff", ("Warning", "Failed", message), KUBELET)]
+    return []
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    # Not str.format: an image name may hold braces.
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
 def _step_events(
     record: WorkloadRecord, step: int, phase: str, started: float, message: str | None
 ) -> list[dict[str, Any]]:
-    """The events a phase step raises, in the order they happen."""
+    """The events a phase step raises: the workload's, then each pod's."""
     revision = record.revision_at(started)
     replicas = spec_replicas(revision.spec)[0]
-    workload = (record.id, WORKLOAD_KIND, record.name)
     event_type, reason, default = WORKLOAD_EVENTS.get(
         phase, ("Normal", phase, "Workload is " + phase.lower())
     )
@@ -80,58 +111,33 @@ def _step_events(
         replicas=replicas,
         revision=f"{record.name}-{revision.index + 1:05d}",
     )
-    events = [
+    workload = (record.id, WORKLOAD_KIND, record.name)
+    found = [
         _event(
             record, f"{step}/workload", started, (event_type, reason, text), CONTROLLER, workload
         )
     ]
-    image = str(revision.spec.get("image") or "")
-    for index in range(replicas):
-        pod = (pod_id(record.id, index), "Pod", pod_name(record, index))
-        node = node_name(record.id, index)
-        pod_events: list[tuple[str, Kind, str]] = []
-        if phase == "Initializing":
-            pod_events = [
-                (
-                    "scheduled",
-                    (
-                        "Normal",
-                        "Scheduled",
-                        f"Successfully assigned {record.project.namespace}/{pod[2]} to {node}",
-                    ),
-                    SCHEDULER,
-                ),
-                ("pulling", ("Normal", "Pulling", f'Pulling image "{image}"'), KUBELET),
-            ]
-        elif phase == "Running":
-            pod_events = [
-                ("started", ("Normal", "Started", f"Started container {CONTAINER_NAME}"), KUBELET)
-            ]
-        elif phase == "Degraded":
-            pod_events = [
-                (
-                    "backoff",
-                    (
-                        "Warning",
-                        "BackOff",
-                        f"Back-off restarting failed container {CONTAINER_NAME} in pod {pod[2]}",
-                    ),
-                    KUBELET,
-                )
-            ]
-        elif phase == "Failed" and reason == "BackOff":
-            pod_events = [
-                (
-                    "pullbackoff",
-                    ("Warning", "Failed", f'Error: ImagePullBackOff "{image}"'),
-                    KUBELET,
-                )
-            ]
-        events.extend(
-            _event(record, f"{step}/{index}/{name}", started, kind, source, pod)
-            for name, kind, source in pod_events
+    per_pod = _pod_events(phase, reason, str(revision.spec.get("image") or ""))
+    for index in range(replicas if per_pod else 0):
+        name = pod_name(record, index)
+        fill = {
+            "pod": name,
+            "node": node_name(record.id, index),
+            "namespace": record.project.namespace,
+        }
+        involved = (pod_id(record.id, index), "Pod", name)
+        found.extend(
+            _event(
+                record,
+                f"{step}/{index}/{key}",
+                started,
+                (kind[0], kind[1], _fill(kind[2], fill)),
+                source,
+                involved,
+            )
+            for key, kind, source in per_pod
         )
-    return events
+    return found
 
 
 def _records(record: WorkloadRecord, now: float) -> list[dict[str, Any]]:

@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from starlette.routing import Route
 
 from bot.emulator import pod_id
+from tests.contract import spec
 from tests.emulator.conftest import (
     EVENTS,
     HISTORY,
@@ -382,3 +384,46 @@ async def test_create_refuses_a_lone_surrogate_and_keeps_escaped_text(api: Api) 
     )
     assert response.status_code == 200
     assert response.json()["phaseMessage"] == "\U0001f680 lost"
+
+
+# ----- the new operations, like every other -------------------------------------------
+
+
+async def test_new_operations_need_a_token_and_are_counted(api: Api) -> None:
+    workload_id = await walked(api, "counted", replicas=1)
+    revision_id = (await revisions(api, workload_id))[0]["id"]
+    api.emulator.state.stats.clear()
+    calls = [
+        (EVENTS, {"workloadId": workload_id}),
+        (HISTORY, {"workloadId": workload_id}),
+        (PODS, {"workloadId": workload_id}),
+        (REVISIONS, {"workloadId": workload_id}),
+        (REVISION, {"revisionId": revision_id}),
+    ]
+    for template, path in calls:
+        response = await api.call("GET", template, path=path, headers={"Authorization": ""})
+        assert response.status_code == 401, template
+        assert (await api.call("GET", template, path=path)).status_code == 200, template
+        assert api.emulator.state.stats.count("GET", template) == 2, template
+
+
+async def test_an_image_with_braces_reads_back_in_events(api: Api) -> None:
+    workload_id = await walked(api, "braces", replicas=1, image="registry.local/{odd}:1")
+    body = await get(api, EVENTS, workload_id)
+    assert any(e["message"] == 'Pulling image "registry.local/{odd}:1"' for e in body["events"])
+
+
+async def test_every_operation_of_the_subset_is_served_but_telemetry(api: Api) -> None:
+    served = {
+        (method, route.path)
+        for route in api.emulator.app.routes
+        if isinstance(route, Route)
+        for method in route.methods or ()
+    }
+    documented = {
+        (method.upper(), path)
+        for path, item in spec()["paths"].items()
+        for method in item
+        if method in ("get", "post", "patch", "delete", "put")
+    }
+    assert documented - served == {("GET", "/api/v1/workloads/telemetry")}

@@ -35,11 +35,12 @@ def control_routes(state: EmulatorState) -> list[Route]:
 
     async def set_traffic(request: Request) -> Response:
         body = await json_body(request)
-        values = state.set_traffic(request.path_params["workloadId"], body)
+        workload_id = request.path_params["workloadId"]
+        values = state.set_traffic(workload_id, body)
         return JSONResponse(
             {
-                "workloadId": request.path_params["workloadId"],
-                "since": iso(state.now()),
+                "workloadId": workload_id,
+                "since": iso(state.get(workload_id).traffic[-1].since),
                 **{name: values.get(name) for name in TRAFFIC_FIELDS},
             }
         )

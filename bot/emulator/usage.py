@@ -19,6 +19,7 @@ GPU_MEMORY_BYTES = 80 * 2**30
 # vLLM reserves this share of the GPU memory it is given, busy or idle.
 VLLM_MEMORY_SHARE = 0.9
 TRAFFIC_FIELDS = ("requestsPerSecond", "latencyMs", "gpuUtilization")
+SHAPE = '{"requestsPerSecond"?: number, "latencyMs"?: number, "gpuUtilization"?: percent}'
 # Upper bounds that keep a mistyped value (ms for s, a fraction x100...) from passing.
 TRAFFIC_LIMITS = {
     "requestsPerSecond": 1_000_000.0,
@@ -67,9 +68,7 @@ def traffic_at(settings: Sequence[TrafficSetting], moment: float) -> dict[str, f
 
 def parse_traffic(body: Any) -> dict[str, float | None]:
     """Validate a traffic control body (any subset of TRAFFIC_FIELDS); 400 on nonsense."""
-    shape = '{"requestsPerSecond"?: number >= 0, "latencyMs"?: number >= 0, ' + (
-        '"gpuUtilization"?: percent 0..100}'
-    )
+    shape = SHAPE
     if not isinstance(body, Mapping):
         raise bad_request("Bad request - the body must be a JSON object", details=shape)
     unknown = sorted(set(body) - set(TRAFFIC_FIELDS))
@@ -87,11 +86,8 @@ def parse_traffic(body: Any) -> dict[str, float | None]:
         if value is None:
             values[name] = None
             continue
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not math.isfinite(value):
             raise bad_request(f"Bad request - {name} must be a number, got {value!r}", shape)
         limit = TRAFFIC_LIMITS[name]
         if not 0 <= value <= limit:

@@ -248,7 +248,6 @@ def api_routes(state: EmulatorState, issuer: TokenIssuer, model_info_path: str) 
         (INFERENCE, delete_inference, ["DELETE"]),
         (INFERENCE + "/metrics", inference_metrics, ["GET"]),
         (INFERENCE + "/pods/{podId}/metrics", pod_metrics, ["GET"]),
-        # Before INFERENCE + "/revisions": "revisions" is no workload id.
         (INFERENCES + "/revisions/{revisionId}", get_revision, ["GET"]),
         (INFERENCE + "/revisions", inference_revisions, ["GET"]),
         ("/api/v1/workloads", list_workloads, ["GET"]),

@@ -1,4 +1,4 @@
-"""Pure parts: timelines, filters, timestamps, the catalog's memory formula."""
+"""Pure parts: timelines, filters, timestamps, quantities, traffic, the catalog's memory formula."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from bot.emulator.catalog import CATALOG, CatalogModel
 from bot.emulator.clock import iso, parse_timestamp
 from bot.emulator.errors import ApiError
 from bot.emulator.filtering import Filter, parse_filters, split_params
+from bot.emulator.schema import subset
 from bot.emulator.validation import effective_replicas, merge_patch
 
 
@@ -162,3 +163,9 @@ def test_sample_times_never_precede_the_creation() -> None:
     assert metrics.timestamps(query, not_before=60.0) == [60.0, 70.0, 80.0, 90.0, 100.0]
     assert metrics.timestamps(query, not_before=100.0) == [100.0]
     assert metrics.timestamps(query, not_before=100.5) == []
+
+
+def test_metric_types_are_the_schemas() -> None:
+    schemas = subset()["components"]["schemas"]
+    assert list(metrics.WORKLOAD_METRIC_TYPES) == schemas["WorkloadMetricType"]["enum"]
+    assert list(metrics.INFERENCE_METRIC_TYPES) == schemas["InferenceWorkloadMetricType"]["enum"]

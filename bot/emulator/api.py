@@ -9,22 +9,29 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.emulator import catalog, filtering, metrics
-from bot.emulator.errors import not_found
+from bot.emulator import catalog, filtering, history, metrics
+from bot.emulator.errors import bad_request, not_found
 from bot.emulator.org import DEPARTMENT_ID, DEPARTMENT_NAME, cluster_body, project_body
 from bot.emulator.requests import json_body
 from bot.emulator.state import EmulatorState, WorkloadRecord
 from bot.emulator.tokens import TokenIssuer
-from bot.emulator.views import INFERENCE_TYPE, inference_body, workload_body
+from bot.emulator.views import (
+    INFERENCE_TYPE,
+    inference_body,
+    pod_bodies,
+    revision_body,
+    workload_body,
+)
 
 TOKEN_PATH = "/api/v1/token"
 INFERENCES = "/api/v1/workloads/inferences"
 INFERENCE = INFERENCES + "/{workloadId}"
+WORKLOAD = "/api/v1/workloads/{workloadId}"
 ACCEPTED = {"code": 202, "message": "Request has been accepted."}
 
 
 def subject(request: Request) -> str:
-    """Who the bearer token was issued to (set by the guard middleware)."""
+    """Who the bearer token was issued to (set by the gateway middleware)."""
     return str(getattr(request.state, "subject", "unknown"))
 
 
@@ -40,8 +47,10 @@ def workload_getters(state: EmulatorState) -> dict[str, filtering.Getter]:
         return current[1] if current is not None else record.timeline.anchor
 
     def allocated_gpu(record: WorkloadRecord) -> float:
-        devices = (record.spec.get("compute") or {}).get("gpuDevicesRequest") or 0
-        return float(devices * record.running_pods(state.now()))
+        return 0.0 if record.gone(state.now()) else metrics.gpu_allocation(record, state.now())
+
+    def idle_gpus(record: WorkloadRecord) -> float:
+        return 0.0 if record.gone(state.now()) else metrics.idle_gpus(record, state.now())
 
     return {
         "type": lambda _: INFERENCE_TYPE,
@@ -61,6 +70,8 @@ def workload_getters(state: EmulatorState) -> dict[str, filtering.Getter]:
         "priorityClassName": lambda _: "inference",
         "nodepool": lambda _: "default",
         "allocatedGPU": allocated_gpu,
+        "idleAllocatedGpus": idle_gpus,
+        "idleGpus": lambda r: float(round(idle_gpus(r))),
     }
 
 
@@ -93,6 +104,14 @@ def api_routes(state: EmulatorState, issuer: TokenIssuer, model_info_path: str) 
             request.query_params.getlist("metricType"), dict(request.query_params)
         )
 
+    def page(request: Request, key: str, rows: list[Any]) -> Response:
+        """`{key: rows[offset:offset+limit], next?}` with the API's offset/limit."""
+        offset, limit = filtering.paging(request.query_params)
+        body: dict[str, Any] = {key: rows[offset : offset + limit]}
+        if offset + limit < len(rows):
+            body["next"] = offset + limit
+        return JSONResponse(body)
+
     def metrics_answer(request: Request, body: dict[str, Any]) -> Response:
         """200; or, under a 207 fault, 207 "Partial success" with the first series only."""
         if getattr(request.state, "partial", False):
@@ -101,18 +120,64 @@ def api_routes(state: EmulatorState, issuer: TokenIssuer, model_info_path: str) 
 
     async def inference_metrics(request: Request) -> Response:
         record = state.get(request.path_params["workloadId"])
-        query = metrics_query(request)
-        body = metrics.measurements(record.id, query, record.running_pods(state.now()))
+        body = metrics.measurements(record, metrics_query(request))
         return metrics_answer(request, body)
 
     async def pod_metrics(request: Request) -> Response:
         record = state.get(request.path_params["workloadId"])
         pod = request.path_params["podId"]
-        if pod not in record.pod_ids(state.now()):
+        pods = record.pod_ids(state.now())
+        if pod not in pods:
             raise not_found(f"Pod {pod} not found in workload {record.id}.")
         query = metrics_query(request)
-        body = metrics.measurements(f"{record.id}/{pod}", query, 1, labels={"podId": pod})
+        body = metrics.measurements(record, query, pod=pods.index(pod), labels={"podId": pod})
         return metrics_answer(request, body)
+
+    async def workload_metrics(request: Request) -> Response:
+        record = state.get(request.path_params["workloadId"])
+        query = metrics.parse_query(
+            request.query_params.getlist("metricType"),
+            dict(request.query_params),
+            metrics.WORKLOAD_METRIC_TYPES,
+            "workload metrics",
+        )
+        return metrics_answer(request, metrics.measurements(record, query))
+
+    async def workload_events(request: Request) -> Response:
+        record = state.get(request.path_params["workloadId"])
+        order = request.query_params.get("sortOrder") or "desc"
+        if order not in ("asc", "desc"):
+            raise bad_request(f"Bad request - sortOrder must be asc or desc, got {order!r}")
+        return page(request, "events", history.events(record, state.now(), order))
+
+    async def workload_history(request: Request) -> Response:
+        record = state.get(request.path_params["workloadId"])
+        return page(request, "records", history.history(record, state.now()))
+
+    async def workload_pods(request: Request) -> Response:
+        record = state.get(request.path_params["workloadId"])
+        # The emulator keeps no pods once they are gone: deleted=true lists none.
+        deleted = filtering.parse_bool(request.query_params, "deleted")
+        pods = [] if deleted else pod_bodies(record, state.now())
+        search = request.query_params.get("search")
+        if search:
+            pods = [p for p in pods if search.lower() in p["name"].lower()]
+        return page(request, "pods", pods)
+
+    async def inference_revisions(request: Request) -> Response:
+        now = state.now()
+        deleted = bool(filtering.parse_bool(request.query_params, "deleted"))
+        record = state.get_any(request.path_params["workloadId"])
+        if record.gone(now) != deleted:
+            if not deleted:
+                raise not_found(f"Workload {record.id} not found.")
+            return JSONResponse({"revisions": []})
+        revisions = [revision_body(record, r, now) for r in record.revisions]
+        return JSONResponse({"revisions": revisions})
+
+    async def get_revision(request: Request) -> Response:
+        record, revision = state.revision(request.path_params["revisionId"])
+        return JSONResponse(revision_body(record, revision, state.now()))
 
     async def list_workloads(request: Request) -> Response:
         query = request.query_params
@@ -183,8 +248,14 @@ def api_routes(state: EmulatorState, issuer: TokenIssuer, model_info_path: str) 
         (INFERENCE, delete_inference, ["DELETE"]),
         (INFERENCE + "/metrics", inference_metrics, ["GET"]),
         (INFERENCE + "/pods/{podId}/metrics", pod_metrics, ["GET"]),
+        (INFERENCES + "/revisions/{revisionId}", get_revision, ["GET"]),
+        (INFERENCE + "/revisions", inference_revisions, ["GET"]),
         ("/api/v1/workloads", list_workloads, ["GET"]),
-        ("/api/v1/workloads/{workloadId}", get_workload, ["GET"]),
+        (WORKLOAD, get_workload, ["GET"]),
+        (WORKLOAD + "/metrics", workload_metrics, ["GET"]),
+        (WORKLOAD + "/events", workload_events, ["GET"]),
+        (WORKLOAD + "/history", workload_history, ["GET"]),
+        (WORKLOAD + "/pods", workload_pods, ["GET"]),
         ("/api/v1/org-unit/projects", list_projects, ["GET"]),
         ("/api/v1/clusters", list_clusters, ["GET"]),
     ]

@@ -12,7 +12,7 @@ from bot.config import DEFAULT_MODEL_INFO_PATH
 from bot.emulator.api import TOKEN_PATH, api_routes
 from bot.emulator.controls import control_routes
 from bot.emulator.errors import ApiError, error_body
-from bot.emulator.guard import ApiGuard
+from bot.emulator.gateway import ApiGateway
 from bot.emulator.state import EmulatorState
 from bot.emulator.tokens import TokenIssuer
 
@@ -54,7 +54,7 @@ def create_app(
         routes=routes,
         middleware=[
             Middleware(
-                ApiGuard,
+                ApiGateway,
                 state=state,
                 issuer=issuer,
                 routes=routes,

@@ -1,4 +1,4 @@
-"""Test controls under /emulator: phases, faults, stats, reset, clock, seeding.
+"""Test controls under /emulator: phases, traffic, faults, stats, reset, clock, seeding.
 
 They need no token and are never counted, delayed or failed by faults.
 """
@@ -11,10 +11,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.emulator.clock import iso
 from bot.emulator.errors import bad_request
 from bot.emulator.faults import parse_fault
 from bot.emulator.requests import json_body
 from bot.emulator.state import EmulatorState
+from bot.emulator.usage import TRAFFIC_FIELDS
 from bot.emulator.views import workload_body
 
 
@@ -30,6 +32,18 @@ def control_routes(state: EmulatorState) -> list[Route]:
             raise bad_request("Bad request - message must be a string")
         record = state.force_phase(request.path_params["workloadId"], body["phase"], message)
         return JSONResponse(workload_body(record, state.now(), detailed=True))
+
+    async def set_traffic(request: Request) -> Response:
+        body = await json_body(request)
+        workload_id = request.path_params["workloadId"]
+        values = state.set_traffic(workload_id, body)
+        return JSONResponse(
+            {
+                "workloadId": workload_id,
+                "since": iso(state.get(workload_id).traffic[-1].since),
+                **{name: values.get(name) for name in TRAFFIC_FIELDS},
+            }
+        )
 
     async def add_fault(request: Request) -> Response:
         state.faults.add(parse_fault(await json_body(request)))
@@ -84,6 +98,7 @@ def control_routes(state: EmulatorState) -> list[Route]:
 
     return [
         Route("/emulator/workloads/{workloadId}/phase", force_phase, methods=["POST"]),
+        Route("/emulator/workloads/{workloadId}/traffic", set_traffic, methods=["POST"]),
         Route("/emulator/faults", add_fault, methods=["POST"]),
         Route("/emulator/faults", list_faults, methods=["GET"]),
         Route("/emulator/faults", clear_faults, methods=["DELETE"]),

@@ -7,6 +7,7 @@ forever, unless the timeline ends in removal (a delete), after which it is gone.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 PHASES = (
@@ -27,6 +28,8 @@ PHASES = (
 )
 # Phases in which the workload's replicas serve requests.
 SERVING_PHASES = frozenset({"Running", "Updating", "Degraded"})
+# Phases in which the workload has no pods at all.
+PODLESS_PHASES = frozenset({"Stopped", "Completed"})
 # Kubernetes pod phase shown beside each Run:ai phase (`k8sPhase`).
 K8S_PHASE = {
     "Creating": "Pending",
@@ -73,6 +76,29 @@ class Timeline:
         started = self.anchor + index * max(self.step_seconds, 0.0)
         last = index == len(self.phases) - 1
         return self.phases[index], started, self.final_message if last else None
+
+    def steps(self, until: float, *, inclusive: bool) -> list[tuple[str, float, str | None]]:
+        """(phase, started, message) of each step begun before `until` (or at it, if inclusive).
+
+        Steps that take no time all begin at the anchor.
+        """
+        if until < self.anchor or (until == self.anchor and not inclusive):
+            return []
+        if self.step_seconds <= 0:
+            count = len(self.phases)
+        else:
+            elapsed = (until - self.anchor) / self.step_seconds
+            count = math.floor(elapsed) + 1 if inclusive else math.ceil(elapsed)
+            count = min(count, len(self.phases))
+        last = len(self.phases) - 1
+        return [
+            (
+                self.phases[index],
+                self.anchor + index * max(self.step_seconds, 0.0),
+                self.final_message if index == last else None,
+            )
+            for index in range(count)
+        ]
 
     def removed_time(self) -> float:
         """When a removal timeline makes the workload disappear."""

@@ -15,7 +15,9 @@ from bot.emulator.clock import Clock
 from bot.emulator.errors import ApiError, bad_request, not_found
 from bot.emulator.faults import Fault, FaultInjector
 from bot.emulator.org import CLUSTER_ID, SEEDED_PROJECTS, ProjectInfo
+from bot.emulator.requests import encodable
 from bot.emulator.schema import check_against
+from bot.emulator.usage import TrafficSetting, parse_traffic, traffic_at
 from bot.emulator.validation import (
     PREFIX_SUFFIX_LENGTH,
     check_creation,
@@ -27,12 +29,29 @@ from bot.emulator.validation import (
 
 # Pod ids are uuid5(POD_NAMESPACE, "<workloadId>/<replica index>"): stable per replica.
 POD_NAMESPACE = uuid.UUID("5f0c6c8e-2f44-4a8e-9d59-7b1c1e6f0a42")
+# Revision ids are uuid5(REVISION_NAMESPACE, "<workloadId>/<revision index>").
+REVISION_NAMESPACE = uuid.UUID("0b7f3c2e-9a41-4f6d-8d2b-3c5e7a1f9e64")
 DEFAULT_IMAGE = "vllm/vllm-openai:latest"
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One version of a workload's spec: the create, then one per PATCH."""
+
+    id: str
+    index: int
+    created_at: float
+    spec: dict[str, Any]
 
 
 @dataclass(slots=True)
 class WorkloadRecord:
-    """One inference workload; its phase is computed from `timeline` when read."""
+    """One inference workload; its phase is computed from `timeline` when read.
+
+    `past` keeps the timelines a PATCH, a DELETE or a forced phase replaced, so the
+    workload's history (events, phase updates, metrics at any instant) can be told
+    from timestamps too.
+    """
 
     id: str
     name: str
@@ -43,8 +62,10 @@ class WorkloadRecord:
     spec: dict[str, Any]
     timeline: phases.Timeline
     updated_at: float
-    revisions: list[dict[str, Any]] = field(default_factory=list)
+    revisions: list[Revision] = field(default_factory=list)
     deleting: bool = False
+    past: list[phases.Timeline] = field(default_factory=list)
+    traffic: list[TrafficSetting] = field(default_factory=list)
 
     def status(self, now: float) -> tuple[str, float, str | None] | None:
         """(phase, phaseUpdatedAt, phaseMessage), or None once deleted."""
@@ -60,9 +81,7 @@ class WorkloadRecord:
 
     def replicas(self) -> tuple[int, int, int]:
         """(serving replicas, min, max) from the autoscaling spec."""
-        minimum, maximum = effective_replicas(self.spec.get("autoscaling"))
-        serving = max(1, minimum) if minimum > 0 else 1
-        return min(serving, maximum), minimum, maximum
+        return spec_replicas(self.spec)
 
     def running_pods(self, now: float) -> int:
         """Pods serving now: the replica count while in a serving phase, else 0."""
@@ -79,6 +98,76 @@ class WorkloadRecord:
     def image(self) -> str:
         """The spec's image."""
         return str(self.spec.get("image") or "")
+
+    # ----- the past: everything below is a function of time -------------------------
+    def move_to(self, timeline: phases.Timeline) -> None:
+        """Replace the current timeline, keeping the old one in `past`."""
+        self.past.append(self.timeline)
+        self.timeline = timeline
+
+    def timelines(self) -> list[phases.Timeline]:
+        """Every timeline, oldest first."""
+        return [*self.past, self.timeline]
+
+    def phase_at(self, moment: float) -> str | None:
+        """The phase at `moment`; None before the creation and once removed."""
+        if moment < self.created_at:
+            return None
+        timeline = self.timeline
+        if timeline.anchor > moment:
+            # A later change replaced the timeline in force then; find that one.
+            for earlier in reversed(self.past):
+                if earlier.anchor <= moment:
+                    timeline = earlier
+                    break
+        current = timeline.phase_at(moment)
+        return current[0] if current is not None else None
+
+    def revision_at(self, moment: float) -> Revision:
+        """The revision in force at `moment` (the first one before the creation)."""
+        for revision in reversed(self.revisions):
+            if revision.created_at <= moment:
+                return revision
+        return self.revisions[0]
+
+    def running_at(self, moment: float) -> int:
+        """Replicas serving at `moment`."""
+        if self.phase_at(moment) not in phases.SERVING_PHASES:
+            return 0
+        return spec_replicas(self.revision_at(moment).spec)[0]
+
+    def pods_at(self, moment: float) -> int:
+        """Pods that exist at `moment`, serving or not (none once Stopped or Completed)."""
+        phase = self.phase_at(moment)
+        if phase is None or phase in phases.PODLESS_PHASES:
+            return 0
+        return spec_replicas(self.revision_at(moment).spec)[0]
+
+    def traffic_at(self, moment: float) -> dict[str, float | None]:
+        """The traffic control's values in force at `moment`."""
+        if not self.traffic:
+            return {}
+        return traffic_at(self.traffic, moment)
+
+    def steps(self, now: float) -> list[tuple[int, str, float, str | None]]:
+        """(timeline index, phase, started, message) of every phase step so far, oldest first."""
+        timelines = self.timelines()
+        walked: list[tuple[int, str, float, str | None]] = []
+        for index, timeline in enumerate(timelines):
+            last = index == len(timelines) - 1
+            until = now if last else timelines[index + 1].anchor
+            walked.extend(
+                (index, phase, started, message)
+                for phase, started, message in timeline.steps(until, inclusive=last)
+            )
+        return walked
+
+
+def spec_replicas(spec: Mapping[str, Any]) -> tuple[int, int, int]:
+    """(serving replicas, min, max) from a spec's autoscaling."""
+    minimum, maximum = effective_replicas(spec.get("autoscaling"))
+    serving = max(1, minimum) if minimum > 0 else 1
+    return min(serving, maximum), minimum, maximum
 
 
 def pod_id(workload_id: str, index: int) -> str:
@@ -138,6 +227,7 @@ class EmulatorState:
         self.projects: dict[str, ProjectInfo] = {}
         self.workloads: dict[str, WorkloadRecord] = {}
         self._by_name: dict[tuple[str, str], str] = {}
+        self._revisions: dict[str, tuple[str, int]] = {}
         self.reset()
 
     # ----- lifecycle -------------------------------------------------------------
@@ -148,6 +238,7 @@ class EmulatorState:
         self.projects = {project.id: project for project in SEEDED_PROJECTS}
         self.workloads = {}
         self._by_name = {}
+        self._revisions = {}
         self.faults.clear()
         self.stats.clear()
 
@@ -220,8 +311,9 @@ class EmulatorState:
         timeline: phases.Timeline | None = None,
     ) -> WorkloadRecord:
         now = self.now()
+        workload_id = str(uuid.uuid4())
         record = WorkloadRecord(
-            id=str(uuid.uuid4()),
+            id=workload_id,
             name=name,
             requested_name=requested,
             project=project,
@@ -230,8 +322,8 @@ class EmulatorState:
             spec=spec,
             timeline=timeline or phases.creation(now, self.phase_seconds, str(spec.get("image"))),
             updated_at=now,
-            revisions=[spec],
         )
+        self._add_revision(record, spec, now)
         self.workloads[record.id] = record
         self._by_name[(project.id, name)] = record.id
         return record
@@ -247,9 +339,31 @@ class EmulatorState:
         check_against("InferenceUpdateRequest", body)
         now = self.now()
         record.spec = merged
-        record.revisions.append(merged)
+        self._add_revision(record, merged, now)
         record.updated_at = now
-        record.timeline = phases.update(now, self.phase_seconds, record.image)
+        record.move_to(phases.update(now, self.phase_seconds, record.image))
+        return record
+
+    def _add_revision(self, record: WorkloadRecord, spec: dict[str, Any], now: float) -> None:
+        index = len(record.revisions)
+        revision_id = str(uuid.uuid5(REVISION_NAMESPACE, f"{record.id}/{index}"))
+        record.revisions.append(Revision(revision_id, index, now, spec))
+        self._revisions[revision_id] = (record.id, index)
+
+    def revision(self, revision_id: str) -> tuple[WorkloadRecord, Revision]:
+        """A revision and its workload (deleted workloads' too), or 404."""
+        found = self._revisions.get(revision_id)
+        if found is None:
+            raise not_found(f"Revision {revision_id} not found.")
+        workload_id, index = found
+        record = self.workloads[workload_id]
+        return record, record.revisions[index]
+
+    def get_any(self, workload_id: str) -> WorkloadRecord:
+        """A workload, live or deleted, or 404 if it never existed."""
+        record = self.workloads.get(workload_id)
+        if record is None:
+            raise not_found(f"Workload {workload_id} not found.")
         return record
 
     def delete(self, workload_id: str) -> WorkloadRecord:
@@ -259,7 +373,7 @@ class EmulatorState:
             now = self.now()
             record.deleting = True
             record.updated_at = now
-            record.timeline = phases.deletion(now, self.phase_seconds)
+            record.move_to(phases.deletion(now, self.phase_seconds))
         return record
 
     # ----- test controls and benchmarks ------------------------------------------
@@ -284,11 +398,25 @@ class EmulatorState:
                 f"Bad request - unknown phase {phase!r}",
                 details="one of " + ", ".join(phases.PHASES),
             )
+        if message is not None and not encodable(message):
+            raise bad_request("Bad request - message must be Unicode text (no lone surrogate)")
         record = self.get(workload_id)
         now = self.now()
-        record.timeline = phases.forced(now, phase, message)
+        record.move_to(phases.forced(now, phase, message))
         record.updated_at = now
         return record
+
+    def set_traffic(self, workload_id: str, body: Any) -> dict[str, float | None]:
+        """Python twin of `POST /emulator/workloads/{id}/traffic`: set from now on.
+
+        `body` is any subset of {"requestsPerSecond", "latencyMs", "gpuUtilization"}
+        (null hands a series back to the emulator's curve). Returns the values in force.
+        """
+        values = parse_traffic(body)
+        record = self.get(workload_id)
+        now = self.now()
+        record.traffic.append(TrafficSetting(now, values))
+        return record.traffic_at(now)
 
     def set_phases(
         self, workload_ids: Iterable[str], phase: str, message: str | None = None

@@ -26,6 +26,12 @@ WORKLOADS = "/api/v1/workloads"
 WORKLOAD = WORKLOADS + "/{workloadId}"
 METRICS = INFERENCE + "/metrics"
 POD_METRICS = INFERENCE + "/pods/{podId}/metrics"
+WORKLOAD_METRICS = WORKLOAD + "/metrics"
+EVENTS = WORKLOAD + "/events"
+HISTORY = WORKLOAD + "/history"
+PODS = WORKLOAD + "/pods"
+REVISIONS = INFERENCE + "/revisions"
+REVISION = INFERENCES + "/revisions/{revisionId}"
 TOKEN = "/api/v1/token"
 MODEL_INFO = "/api/v1/workloads/inferences/model-info"
 MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
@@ -96,6 +102,11 @@ class Api:
     async def workload(self, workload_id: str) -> httpx.Response:
         """GET /api/v1/workloads/{id}."""
         return await self.call("GET", WORKLOAD, path={"workloadId": workload_id})
+
+    async def age(self, seconds: float) -> None:
+        """Move the emulator's clock on, then log in again (tokens live an hour)."""
+        self.emulator.state.clock.advance(seconds)
+        await self.login()
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")

@@ -130,7 +130,8 @@ async def test_runapy_drives_the_whole_lifecycle(emulator: RunningEmulator) -> N
     assert [m["type"] for m in result["metrics"]["measurements"]] == ["THROUGHPUT", "LATENCY"]
     assert all(len(m["values"]) == 12 for m in result["metrics"]["measurements"])
     first = result["metrics"]["measurements"][0]["values"][0]["timestamp"]
-    assert first == result["start"].strftime("%Y-%m-%dT%H:%M:%S.") + first[20:]
+    # The hour asked for began before the workload existed: samples start at its creation.
+    assert first == result["created"]["createdAt"]
 
     stats = emulator.state.stats
     assert stats.count("POST", "/api/v1/token") == 1, "runapy's app_token grant was accepted"
@@ -146,8 +147,10 @@ async def test_runapy_drives_the_whole_lifecycle(emulator: RunningEmulator) -> N
     state.force_phase(workload_id, "Running")
     pods = state.get(workload_id).pod_ids(state.now())
     assert len(pods) == 2
+    # The end goes out cut to the second: a second later keeps the creation inside it.
+    end = result["end"] + timedelta(seconds=1)
     done = await asyncio.to_thread(
-        finish, result["api"], workload_id, pods[1], result["start"], result["end"]
+        finish, result["api"], workload_id, pods[1], result["start"], end
     )
     assert done["status"] == 202
     assert done["deleted"] == {"code": 202, "message": "Request has been accepted."}

@@ -1,4 +1,4 @@
-"""ASGI middleware in front of /api: count the call, apply faults, check the bearer."""
+"""ASGI gateway in front of /api: count the call, apply faults, check the bearer."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ UNMATCHED = "(unmatched)"
 PARTIAL = 207  # a fault with this status makes a metrics answer partial instead of failing
 
 
-class ApiGuard:
+class ApiGateway:
     """Stats, fault injection and authentication for every /api request."""
 
     def __init__(

@@ -1,8 +1,9 @@
 """The audit trail: one row per create, scale, update, delete, watch, unwatch or denial.
 
-Same database as the watch room (DATABASE_URL is one database), own table. Writing an
-entry never fails a command: when the database is away, entries wait in memory (bounded)
-and are written with the next one that gets through.
+Same database as the watch room (DATABASE_URL is one database), own table; its shape is
+owned by the migrations in `bot/watch/db/`. Writing an entry never fails a command: when
+the database is away, entries wait in memory (bounded) and are written with the next one
+that gets through.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 import logging
 from collections import deque
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -28,6 +29,9 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.utc import as_utc, utcnow
+from bot.watch.db import upgrade
 
 logger = logging.getLogger(__name__)
 
@@ -85,13 +89,9 @@ class AuditEntry:
             summary=r.summary,
             outcome=r.outcome,
             rule=r.rule,
-            at=_utc(r.at),
+            at=as_utc(r.at),
             project_id=r.project_id,
         )
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class AuditLog:
@@ -104,9 +104,8 @@ class AuditLog:
         self._schema_ready = False
 
     async def create_schema(self) -> None:
-        """Create the audit table if missing."""
-        async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        """Migrate the database to head (the audit table is one of its tables)."""
+        await upgrade(self.engine)
         self._schema_ready = True
 
     @property
@@ -117,7 +116,7 @@ class AuditLog:
     async def add(self, entry: AuditEntry) -> bool:
         """Store an entry; False (kept in memory, logged) when the database is away."""
         row = asdict(entry)
-        row["at"] = _utc(entry.at or datetime.now(UTC))
+        row["at"] = as_utc(entry.at or utcnow())
         row["summary"] = entry.summary[:2000]
         async with self._lock:
             self._pending.append(row)
@@ -151,7 +150,7 @@ class AuditLog:
         """Delete the entries written before `older_than`; how many went."""
         async with self.engine.begin() as conn:
             result = await conn.execute(
-                delete(audit_events).where(audit_events.c.at < _utc(older_than))
+                delete(audit_events).where(audit_events.c.at < as_utc(older_than))
             )
         return int(result.rowcount or 0)
 

@@ -19,20 +19,20 @@ is one duplicate reply per crash that lands inside one HTTP round trip, never a 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.present import phase_emoji
 from bot.watch.diff import Transition, coalesce, format_duration
-from bot.watch.store import OutboxItem, Store
+from bot.watch.outbox import OutboxItem, OutboxState
+from bot.watch.store import Store
+from bot.watch.tuning import DEFAULTS
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +75,18 @@ class Lease(Protocol):
     def is_leader(self) -> bool: ...
 
 
-Renderer = Callable[..., dict[str, Any]]
+class Renderer(Protocol):
+    """Turns a thread message (a template name and what it says) into Slack's payload.
+
+    The watch room says what happened; whoever assembles it (`bot.service`) gives the
+    notifier the presentation (`bot.slack.threads.thread_message`).
+    """
+
+    def __call__(self, template: str, /, **context: Any) -> dict[str, Any]: ...
 
 
-def _default_renderer(template: str, /, **context: Any) -> dict[str, Any]:
-    from bot.slack.render import message
-
-    return message(template, **context)
+Sleep = Callable[[float], Awaitable[None]]
+"""`asyncio.sleep`, or a test's hand-driven time."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,7 @@ def reply_context(items: Sequence[OutboxItem]) -> tuple[str, dict[str, Any], boo
             "name": parent.get("name") or head.workload_id,
             "path": list(reply.path),
             "path_text": " → ".join(reply.path),
-            "emoji": phase_emoji(last.new_phase),
+            "phase": last.new_phase,
             "message": message,
             "conditions": list(last.conditions),
             "previous": format_duration(first.previous_seconds),
@@ -154,17 +159,12 @@ def reply_context(items: Sequence[OutboxItem]) -> tuple[str, dict[str, Any], boo
             {"user": head.payload.get("user"), "name": parent.get("name") or head.workload_id},
             False,
         )
-    action = str(head.payload.get("action", "update"))
-    emoji = {"scale": ":straight_ruler:", "delete": ":wastebasket:", "denied": ":no_entry:"}.get(
-        action, ":pencil2:"
-    )
     return (
         "watch_record",
         {
-            "action": action,
+            "action": str(head.payload.get("action", "update")),
             "user": head.payload.get("user"),
             "summary": head.payload.get("summary", ""),
-            "emoji": emoji,
         },
         False,
     )
@@ -172,19 +172,19 @@ def reply_context(items: Sequence[OutboxItem]) -> tuple[str, dict[str, Any], boo
 
 def parent_context(parent: dict[str, Any]) -> dict[str, Any]:
     """Context of the parent message template (pure)."""
-    return {"p": parent, "emoji": phase_emoji(parent.get("phase"))}
+    return {"p": parent, "phase": parent.get("phase")}
 
 
 def group_for(channel_items: Sequence[OutboxItem]) -> list[OutboxItem]:
     """The head of a channel's queue plus the transitions that can share its reply."""
     head = channel_items[0]
-    if head.kind != "transition" or head.state != "pending":
+    if head.kind != "transition" or head.state != OutboxState.PENDING:
         return [head]
     group = [head]
     for item in channel_items[1:]:
         if item.workload_id != head.workload_id:
             continue
-        if item.kind != "transition" or item.state != "pending":
+        if item.kind != "transition" or item.state != OutboxState.PENDING:
             break
         group.append(item)
         if Transition.from_json(item.payload["transition"]).final:
@@ -201,11 +201,12 @@ class Notifier:
         slack: AsyncWebClient,
         lease: Lease,
         *,
-        render: Renderer = _default_renderer,
-        channel_interval: float = 1.0,
-        send_timeout: float = 8.0,
+        render: Renderer,
+        channel_interval: float = DEFAULTS.channel_interval,
+        send_timeout: float = DEFAULTS.send_timeout,
         idle_wait: float = 0.5,
         clock: Callable[[], float] = time.time,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.store = store
         self.slack = slack
@@ -215,6 +216,7 @@ class Notifier:
         self.send_timeout = send_timeout
         self.idle_wait = idle_wait
         self._clock = clock
+        self._sleep = sleep
         self._next_ok: dict[str, float] = {}
         self._update_ok = 0.0
         self._wake = asyncio.Event()
@@ -237,8 +239,17 @@ class Notifier:
                 except Exception:
                     logger.exception("outbox drain failed")
                     wait = 1.0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, wait))
+            await self._rest(max(0.01, wait))
+
+    async def _rest(self, seconds: float) -> None:
+        """Wait `seconds` on the injected time, or less when `wake` is called."""
+        woken = asyncio.ensure_future(self._wake.wait())
+        slept = asyncio.ensure_future(self._sleep(seconds))
+        try:
+            await asyncio.wait((woken, slept), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+            slept.cancel()
 
     async def drain_once(self) -> float:
         """Deliver what is due now; returns how long to wait before the next pass."""
@@ -254,7 +265,7 @@ class Notifier:
         for channel_items in by_channel.values():
             head = channel_items[0]
             ready_at = max(self._next_ok.get(head.channel, 0.0), head.next_attempt_at)
-            if head.state == "posted":
+            if head.state == OutboxState.POSTED:
                 ready_at = max(head.next_attempt_at, self._update_ok)
             if ready_at > now:
                 soonest = min(soonest, ready_at)
@@ -278,7 +289,7 @@ class Notifier:
 
     async def _deliver_head(self, channel_items: list[OutboxItem]) -> bool:
         head = channel_items[0]
-        if head.state == "posted":
+        if head.state == OutboxState.POSTED:
             superseded = any(
                 i.workload_id == head.workload_id and "parent" in i.payload
                 for i in channel_items[1:]
@@ -300,7 +311,7 @@ class Notifier:
         ):
             logger.info("outbox claim refused: lease not held long enough", extra={"ids": ids})
             return False
-        if head.state == "sending":
+        if head.state == OutboxState.SENDING:
             found = await self._find_posted(head)
             if found is not None:
                 logger.info("reply found already posted", extra={"outbox_id": head.id})
@@ -460,4 +471,4 @@ class Notifier:
                 wait = failure.retry_after or 1.0
                 if failure.permanent or self._clock() + wait > deadline:
                     raise
-                await asyncio.sleep(wait)
+                await self._sleep(wait)

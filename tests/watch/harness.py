@@ -19,10 +19,11 @@ from bot.config import Settings
 from bot.emulator import CLUSTER_ID
 from bot.fakeslack import FakeSlack, MessageRecord
 from bot.runai import RunaiClient, models
-from bot.watch import Watcher
+from bot.slack.threads import thread_message
 from bot.watch.notifier import Notifier
 from bot.watch.runtime import WatchRuntime, WatchTuning, start_watch
 from bot.watch.store import Store
+from bot.watch.watcher import Watcher
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,7 +63,7 @@ async def watch_room(
     )
     runai = RunaiClient(emulator_url, client_id, client_secret, max_retries=0)
     slack = AsyncWebClient(token="xoxb-test", base_url=slack_api_url)
-    runtime = await start_watch(settings, runai, slack, tuning)
+    runtime = await start_watch(settings, runai, slack, tuning, render=thread_message)
     try:
         yield Room(runtime=runtime, runai=runai, slack=slack)
     finally:
@@ -203,7 +204,7 @@ async def spawn_worker(
 
 def front_watcher(store: Store, slack: AsyncWebClient) -> Watcher:
     """The Slack app's side of the room: posts parents, writes watches, never delivers."""
-    return Watcher(store, Notifier(store, slack, NoLease()))
+    return Watcher(store, Notifier(store, slack, NoLease(), render=thread_message))
 
 
 async def wait_until(predicate: Callable[[], Awaitable[bool]], within: float, what: str) -> None:

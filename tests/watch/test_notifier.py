@@ -16,9 +16,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.fakeslack import RunningFakeSlack
-from bot.watch.diff import Observation, Transition
+from bot.slack.threads import thread_message
+from bot.watch.diff import Observation, Transition, WatchUpdate
 from bot.watch.notifier import Notifier, classify, group_for, reply_context
-from bot.watch.store import Change, OutboxItem, Store, WatchUpdate
+from bot.watch.outbox import OutboxItem
+from bot.watch.store import Store
+from bot.watch.watches import Change
 
 LEASE = "watch-leader"
 
@@ -162,7 +165,7 @@ async def test_crash_after_slack_accepted_is_not_posted_twice(
     await queue_transitions(store, 1, parent["ts"])
     a = Lease(store, "A")
     await a.take()
-    crashed = Notifier(store, slack, a)
+    crashed = Notifier(store, slack, a, render=thread_message)
 
     async def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("process died before recording the reply")
@@ -175,7 +178,7 @@ async def test_crash_after_slack_accepted_is_not_posted_twice(
 
     b = Lease(store, "B")
     await b.take()
-    await drain(Notifier(store, slack, b), store)
+    await drain(Notifier(store, slack, b, render=thread_message), store)
     assert len(fake.thread_replies("C0001", parent["ts"])) == 1
     [done] = await store.all_items()
     assert done.state == "delivered"
@@ -199,12 +202,12 @@ async def test_crash_window_without_thread_history_posts_again(
         raise RuntimeError("died")
 
     monkeypatch.setattr(store, "set_reply_ts", crash)
-    await Notifier(store, slack, a).drain_once()
+    await Notifier(store, slack, a, render=thread_message).drain_once()
     monkeypatch.undo()
     fake.fail_next("conversations.replies", error="missing_scope", count=5)
     b = Lease(store, "B")
     await b.take()
-    await drain(Notifier(store, slack, b), store)
+    await drain(Notifier(store, slack, b, render=thread_message), store)
     assert len(fake.thread_replies("C0001", parent["ts"])) == 2
 
 
@@ -218,7 +221,7 @@ async def test_one_post_per_second_per_channel_and_retry_after(
     fake.fail_next("chat.postMessage", status=429, retry_after=1, count=1)
     a = Lease(store, "A")
     await a.take()
-    await drain(Notifier(store, slack, a, channel_interval=0.3), store)
+    await drain(Notifier(store, slack, a, render=thread_message, channel_interval=0.3), store)
     posts = fake.calls_to("chat.postMessage")[1:]  # after the parent
     assert [c.status for c in posts] == [429, 200, 200, 200]
     assert posts[1].time - posts[0].time >= 1.0  # Retry-After honoured
@@ -231,7 +234,6 @@ async def test_one_post_per_second_per_channel_and_retry_after(
 async def test_a_notification_that_cannot_render_does_not_block_the_channel(
     served: tuple[Store, AsyncWebClient], fake_slack: RunningFakeSlack
 ) -> None:
-    from bot.slack.render import message
 
     store, slack = served
     parent = await slack.chat_postMessage(channel="C0001", text="parent")
@@ -246,7 +248,7 @@ async def test_a_notification_that_cannot_render_does_not_block_the_channel(
     def render(template: str, /, **context: Any) -> dict[str, Any]:
         if context.get("summary") == "broken":
             raise RuntimeError("template bug")
-        return message(template, **context)
+        return thread_message(template, **context)
 
     a = Lease(store, "A")
     await a.take()

@@ -239,7 +239,7 @@ class Poller:
         seen: dict[str, models.Workload],
         missing: set[str],
     ) -> tuple[int, int]:
-        now = datetime.now(UTC)
+        now = datetime.fromtimestamp(self._clock(), UTC)
         changes: list[Change] = []
         gone = 0
         done: set[tuple[str, str]] = set()

@@ -15,47 +15,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    delete,
-    insert,
-    or_,
-    select,
-)
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.utc import as_utc, utcnow
 from bot.watch.db import upgrade
+from bot.watch.db.schema import audit_events
 
 logger = logging.getLogger(__name__)
-
-metadata = MetaData()
-
-audit_events = Table(
-    "audit_events",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
-    Column("user_id", String(64), nullable=False),
-    Column("channel_id", String(64)),
-    Column("action", String(16), nullable=False),
-    Column("workload_id", String(64), index=True),
-    Column("workload_name", String(128), index=True),
-    Column("project", String(128)),
-    Column("project_id", String(64)),
-    # What was asked, in words, without secrets (no env values, no tokens, no args).
-    Column("summary", Text, nullable=False),
-    # ok | denied | failed
-    Column("outcome", String(16), nullable=False),
-    # The policy rule that decided (denials), or the error kind (failures).
-    Column("rule", String(255)),
-)
 
 MAX_PENDING = 1000
 

@@ -23,10 +23,9 @@ from sqlalchemy import Connection, MetaData, Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.audit import AuditLog
-from bot.audit.store import metadata as audit_metadata
 from bot.utc import as_utc
 from bot.watch.db import migrate
-from bot.watch.db.schema import metadata as watch_metadata
+from bot.watch.db.schema import metadata
 from bot.watch.store import Store
 from tests.watch.conftest import PG_URL, pg_available
 
@@ -283,7 +282,7 @@ async def test_the_migrations_build_the_tables_the_code_queries(
                     "include_name": lambda name, kind, parent: name != migrate.VERSION_TABLE,
                 },
             )
-            return list(compare_metadata(context, [watch_metadata, audit_metadata]))
+            return list(compare_metadata(context, metadata))
 
         async with db.engine.connect() as conn:
             if db.store.schema is not None:

@@ -1,6 +1,6 @@
-"""The watch room's tables. Their shape in a database is owned by the migrations
-(`bot/watch/db/migrations/`); these definitions are what the queries are written against,
-and a test holds the two equal."""
+"""The tables of the bot's database: the watch room's and the audit trail's. Their shape in
+a database is owned by the migrations (`bot/watch/db/migrations/`); these definitions are
+what the queries are written against, and a test holds the two equal."""
 
 from __future__ import annotations
 
@@ -74,4 +74,24 @@ leases = Table(
     Column("holder", String(128), nullable=False),
     Column("expires_at", Float, nullable=False),
     Column("epoch", Integer, nullable=False),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("user_id", String(64), nullable=False),
+    Column("channel_id", String(64)),
+    Column("action", String(16), nullable=False),
+    Column("workload_id", String(64), index=True),
+    Column("workload_name", String(128), index=True),
+    Column("project", String(128)),
+    Column("project_id", String(64)),
+    # What was asked, in words, without secrets (no env values, no tokens, no args).
+    Column("summary", Text, nullable=False),
+    # ok | denied | failed
+    Column("outcome", String(16), nullable=False),
+    # The policy rule that decided (denials), or the error kind (failures).
+    Column("rule", String(255)),
 )

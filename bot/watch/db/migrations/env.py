@@ -6,15 +6,9 @@ Run from the `alembic` command line (to write a new revision) it connects to DAT
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Connection, MetaData, create_engine
+from sqlalchemy import Connection, create_engine
 
-from bot.audit.store import metadata as audit_metadata
-from bot.watch.db.schema import metadata as watch_metadata
-
-
-def target_metadata() -> list[MetaData]:
-    """Every table of the database, for `alembic revision --autogenerate`."""
-    return [watch_metadata, audit_metadata]
+from bot.watch.db.schema import metadata
 
 
 def run(connection: Connection, schema: str | None) -> None:
@@ -23,7 +17,7 @@ def run(connection: Connection, schema: str | None) -> None:
         connection = connection.execution_options(schema_translate_map={None: schema})
     context.configure(
         connection=connection,
-        target_metadata=target_metadata(),
+        target_metadata=metadata,  # for `alembic revision --autogenerate`
         version_table_schema=schema,
         # One transaction for the whole upgrade (PostgreSQL has transactional DDL).
         transaction_per_migration=False,

@@ -99,9 +99,19 @@ class SlackFailure:
     uncertain: bool = False
 
 
-def classify(exc: BaseException, attempts: int) -> SlackFailure:
-    """Turn a Slack client exception into a retry decision (pure)."""
-    backoff = min(60.0, 0.5 * 2 ** max(0, attempts - 1)) * (0.8 + 0.4 * random.random())
+def classify(
+    exc: BaseException,
+    attempts: int,
+    *,
+    backoff: float = DEFAULTS.retry_backoff,
+    max_backoff: float = DEFAULTS.retry_backoff_max,
+) -> SlackFailure:
+    """Turn a Slack client exception into a retry decision (pure).
+
+    5xx and timeouts wait `backoff` seconds after the first attempt, doubling up to
+    `max_backoff` (with ±20% jitter); a 429 waits what its Retry-After says.
+    """
+    wait = min(max_backoff, backoff * 2 ** max(0, attempts - 1)) * (0.8 + 0.4 * random.random())
     if isinstance(exc, SlackApiError):
         status = getattr(exc.response, "status_code", 0) or 0
         data = getattr(exc.response, "data", None)
@@ -110,19 +120,17 @@ def classify(exc: BaseException, attempts: int) -> SlackFailure:
             headers = getattr(exc.response, "headers", {}) or {}
             raw = headers.get("Retry-After") or headers.get("retry-after") or "1"
             try:
-                wait = float(raw[0] if isinstance(raw, list) else raw)
+                after = float(raw[0] if isinstance(raw, list) else raw)
             except (TypeError, ValueError):
-                wait = 1.0
-            return SlackFailure(retry_after=max(wait, 0.0), permanent=False, error="ratelimited")
+                after = 1.0
+            return SlackFailure(retry_after=max(after, 0.0), permanent=False, error="ratelimited")
         if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable"):
-            return SlackFailure(retry_after=backoff, permanent=False, error=f"{status} {error}")
+            return SlackFailure(retry_after=wait, permanent=False, error=f"{status} {error}")
         if error in PERMANENT_ERRORS:
             return SlackFailure(retry_after=None, permanent=True, error=error)
-        return SlackFailure(retry_after=backoff, permanent=False, error=f"{status} {error}")
+        return SlackFailure(retry_after=wait, permanent=False, error=f"{status} {error}")
     # Timeouts and connection errors: Slack may or may not have taken the message.
-    return SlackFailure(
-        retry_after=backoff, permanent=False, error=type(exc).__name__, uncertain=True
-    )
+    return SlackFailure(retry_after=wait, permanent=False, error=type(exc).__name__, uncertain=True)
 
 
 def reply_context(items: Sequence[OutboxItem]) -> tuple[str, dict[str, Any], bool]:
@@ -204,6 +212,8 @@ class Notifier:
         render: Renderer,
         channel_interval: float = DEFAULTS.channel_interval,
         send_timeout: float = DEFAULTS.send_timeout,
+        retry_backoff: float = DEFAULTS.retry_backoff,
+        retry_backoff_max: float = DEFAULTS.retry_backoff_max,
         idle_wait: float = 0.5,
         clock: Callable[[], float] = time.time,
         sleep: Sleep = asyncio.sleep,
@@ -214,6 +224,8 @@ class Notifier:
         self.render = render
         self.channel_interval = channel_interval
         self.send_timeout = send_timeout
+        self.retry_backoff = retry_backoff
+        self.retry_backoff_max = retry_backoff_max
         self.idle_wait = idle_wait
         self._clock = clock
         self._sleep = sleep
@@ -221,6 +233,11 @@ class Notifier:
         self._update_ok = 0.0
         self._wake = asyncio.Event()
         self._history_ok = True
+
+    def _classify(self, exc: BaseException, attempts: int) -> SlackFailure:
+        return classify(
+            exc, attempts, backoff=self.retry_backoff, max_backoff=self.retry_backoff_max
+        )
 
     def wake(self) -> None:
         """Something was queued: drain now rather than at the next idle tick."""
@@ -377,7 +394,7 @@ class Notifier:
                 timeout=self.send_timeout,
             )
         except Exception as exc:
-            failure = classify(exc, max(i.attempts for i in group))
+            failure = self._classify(exc, max(i.attempts for i in group))
             if failure.permanent:
                 # The reply is in the thread; only the parent could not be edited.
                 logger.warning("parent edit refused", extra={"ids": ids, "error": failure.error})
@@ -392,7 +409,7 @@ class Notifier:
     async def _failed(self, group: list[OutboxItem], exc: BaseException, *, posted: bool) -> None:
         ids = [i.id for i in group]
         head = group[0]
-        failure = classify(exc, head.attempts + 1)
+        failure = self._classify(exc, head.attempts + 1)
         if failure.permanent:
             logger.error(
                 "slack refused notification",
@@ -432,7 +449,7 @@ class Notifier:
                 timeout=self.send_timeout,
             )
         except Exception as exc:
-            failure = classify(exc, 1)
+            failure = self._classify(exc, 1)
             if failure.permanent or "unknown_method" in str(exc) or "404" in failure.error:
                 self._history_ok = False
             logger.warning(
@@ -467,7 +484,7 @@ class Notifier:
                 )
                 return str(response["ts"])
             except Exception as exc:
-                failure = classify(exc, attempts)
+                failure = self._classify(exc, attempts)
                 wait = failure.retry_after or 1.0
                 if failure.permanent or self._clock() + wait > deadline:
                     raise

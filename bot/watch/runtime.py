@@ -133,6 +133,8 @@ async def start_watch(
         render=render,
         channel_interval=tuning.channel_interval,
         send_timeout=tuning.send_timeout,
+        retry_backoff=tuning.retry_backoff,
+        retry_backoff_max=tuning.retry_backoff_max,
     )
     poller = Poller(
         store,

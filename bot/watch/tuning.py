@@ -28,6 +28,9 @@ class WatchTuning:
     # Slack pacing: one post a channel this often; a Slack call gives up after send_timeout.
     channel_interval: float = 1.0
     send_timeout: float = 8.0
+    # After a Slack 5xx or timeout: wait this long, doubling with each attempt up to the max.
+    retry_backoff: float = 0.5
+    retry_backoff_max: float = 60.0
     schema: str | None = None
     holder: str | None = None
     # Migrate the database at start (False: the operator ran `inference-bot migrate`).

@@ -58,8 +58,15 @@ async def watch_room(
         poll_interval_seconds=poll,
         reconcile_interval_seconds=reconcile,
     )
+    # The stories prove order and exactly-once through Slack failures, not the backoff's
+    # length (test_notifier.test_classify does): retry 5xx after 50 ms, not 0.5 s doubling.
     tuning = tuning or WatchTuning(
-        channel_interval=0.05, fast_interval=poll, overlap=5.0, send_timeout=5.0
+        channel_interval=0.05,
+        fast_interval=poll,
+        overlap=5.0,
+        send_timeout=5.0,
+        retry_backoff=0.05,
+        retry_backoff_max=1.0,
     )
     runai = RunaiClient(emulator_url, client_id, client_secret, max_retries=0)
     slack = AsyncWebClient(token="xoxb-test", base_url=slack_api_url)

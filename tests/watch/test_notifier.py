@@ -53,6 +53,8 @@ def test_classify() -> None:
     assert timeout.uncertain and not timeout.permanent
     capped = classify(slack_error(503, "service_unavailable"), 30)
     assert capped.retry_after is not None and capped.retry_after <= 72
+    tuned = classify(slack_error(500, "internal_error"), 9, backoff=0.05, max_backoff=1.0)
+    assert tuned.retry_after is not None and 0.8 <= tuned.retry_after <= 1.2
 
 
 def item(

@@ -34,6 +34,7 @@ from bot.emulator import create_app  # noqa: E402
 from bot.fakeslack import FakeSlack, serve_fake_slack  # noqa: E402
 from bot.runai import RunaiClient  # noqa: E402
 from bot.serving import serve  # noqa: E402
+from bot.slack.threads import thread_message  # noqa: E402
 from bot.watch.notifier import Notifier  # noqa: E402
 from bot.watch.store import Store  # noqa: E402
 from bot.watch.watcher import Watcher  # noqa: E402
@@ -73,7 +74,7 @@ async def main() -> None:
         store = Store(db)
         await store.create_schema()
         slack = AsyncWebClient(token="xoxb-bench", base_url=slack_srv.api_url)
-        watcher = Watcher(store, Notifier(store, slack, NoLease()))
+        watcher = Watcher(store, Notifier(store, slack, NoLease(), render=thread_message))
         threads: dict[str, tuple[str, str]] = {}
         async with RunaiClient(emu.url, CLIENT_ID, CLIENT_SECRET) as runai:
             for n, workload_id in enumerate(ids):

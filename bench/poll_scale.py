@@ -36,8 +36,9 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 from bench.emulator_process import free_port, start_emulator  # noqa: E402
 from bot import aio  # noqa: E402
 from bot.runai import RunaiClient  # noqa: E402
+from bot.watch.db.schema import watches  # noqa: E402
 from bot.watch.poller import Poller  # noqa: E402
-from bot.watch.store import Store, watches  # noqa: E402
+from bot.watch.store import Store  # noqa: E402
 
 CLIENT_ID = "bench"
 CLIENT_SECRET = "bench-secret"

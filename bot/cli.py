@@ -1,4 +1,4 @@
-"""The `inference-bot` command line: run | emulator | demo."""
+"""The `inference-bot` command line: run | migrate | emulator | demo."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT)")
+    migrate = sub.add_parser(
+        "migrate", help="bring the database at DATABASE_URL to this release's schema, then exit"
+    )
+    migrate.add_argument("--db-schema", default=None, help="PostgreSQL schema of the tables")
     emulator = sub.add_parser("emulator", help="run the local Run:ai control-plane emulator")
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=8099)
@@ -37,6 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.emulator.server import serve_forever
 
             aio.run(serve_forever(settings, host=args.host, port=args.port))
+        elif args.command == "migrate":
+            from bot.watch.db.migrate import migrate
+
+            before, after = aio.run(migrate(settings.database_url, schema=args.db_schema))
+            print(f"database at revision {after} (was {before or 'not migrated'})")
         elif args.command == "run":
             from bot.service import run_service
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.watch.tuning import DEFAULTS as WATCH
+
 DEFAULT_MODEL_INFO_PATH = "/api/v1/workloads/inferences/model-info"
 
 
@@ -29,8 +31,8 @@ class Settings(BaseSettings):
     # Socket Mode has no HTTP server of its own: /healthz, /readyz and /metrics live here.
     health_port: int = Field(default=8080, ge=0, le=65535)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
-    poll_interval_seconds: float = Field(default=5.0, gt=0)
-    reconcile_interval_seconds: float = Field(default=60.0, gt=0)
+    poll_interval_seconds: float = Field(default=WATCH.poll_interval, gt=0)
+    reconcile_interval_seconds: float = Field(default=WATCH.reconcile_interval, gt=0)
 
     emulator_phase_seconds: float = Field(default=2.0, ge=0)
 

@@ -88,6 +88,7 @@ async def assemble(settings: Settings, stack: contextlib.AsyncExitStack) -> Asse
     the Bolt app with its guard rails: everything `run` and `demo` share. Closed by `stack`.
     """
     from bot.guard.install import guard_service
+    from bot.slack.threads import thread_message
     from bot.watch.runtime import start_watch
 
     url = await _runai_url(settings, stack)
@@ -109,7 +110,7 @@ async def assemble(settings: Settings, stack: contextlib.AsyncExitStack) -> Asse
     session = aiohttp.ClientSession()
     stack.push_async_callback(session.close)
     slack = make_slack_client(settings, session)
-    runtime = await start_watch(settings, runai, slack)
+    runtime = await start_watch(settings, runai, slack, render=thread_message)
     stack.push_async_callback(runtime.stop)
     runtime.leadership.on_change(lambda leader: telemetry.LEADER.set(int(leader)))
     telemetry.LEADER.set(int(runtime.leadership.is_leader()))

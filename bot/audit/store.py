@@ -1,8 +1,9 @@
 """The audit trail: one row per create, scale, update, delete, watch, unwatch or denial.
 
-Same database as the watch room (DATABASE_URL is one database), own table. Writing an
-entry never fails a command: when the database is away, entries wait in memory (bounded)
-and are written with the next one that gets through.
+Same database as the watch room (DATABASE_URL is one database), own table; its shape is
+owned by the migrations in `bot/watch/db/`. Writing an entry never fails a command: when
+the database is away, entries wait in memory (bounded) and are written with the next one
+that gets through.
 """
 
 from __future__ import annotations
@@ -11,47 +12,17 @@ import asyncio
 import logging
 from collections import deque
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    delete,
-    insert,
-    or_,
-    select,
-)
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.utc import as_utc, utcnow
+from bot.watch.db import upgrade
+from bot.watch.db.schema import audit_events
+
 logger = logging.getLogger(__name__)
-
-metadata = MetaData()
-
-audit_events = Table(
-    "audit_events",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
-    Column("user_id", String(64), nullable=False),
-    Column("channel_id", String(64)),
-    Column("action", String(16), nullable=False),
-    Column("workload_id", String(64), index=True),
-    Column("workload_name", String(128), index=True),
-    Column("project", String(128)),
-    Column("project_id", String(64)),
-    # What was asked, in words, without secrets (no env values, no tokens, no args).
-    Column("summary", Text, nullable=False),
-    # ok | denied | failed
-    Column("outcome", String(16), nullable=False),
-    # The policy rule that decided (denials), or the error kind (failures).
-    Column("rule", String(255)),
-)
 
 MAX_PENDING = 1000
 
@@ -85,13 +56,9 @@ class AuditEntry:
             summary=r.summary,
             outcome=r.outcome,
             rule=r.rule,
-            at=_utc(r.at),
+            at=as_utc(r.at),
             project_id=r.project_id,
         )
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class AuditLog:
@@ -104,9 +71,8 @@ class AuditLog:
         self._schema_ready = False
 
     async def create_schema(self) -> None:
-        """Create the audit table if missing."""
-        async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        """Migrate the database to head (the audit table is one of its tables)."""
+        await upgrade(self.engine)
         self._schema_ready = True
 
     @property
@@ -117,7 +83,7 @@ class AuditLog:
     async def add(self, entry: AuditEntry) -> bool:
         """Store an entry; False (kept in memory, logged) when the database is away."""
         row = asdict(entry)
-        row["at"] = _utc(entry.at or datetime.now(UTC))
+        row["at"] = as_utc(entry.at or utcnow())
         row["summary"] = entry.summary[:2000]
         async with self._lock:
             self._pending.append(row)
@@ -151,7 +117,7 @@ class AuditLog:
         """Delete the entries written before `older_than`; how many went."""
         async with self.engine.begin() as conn:
             result = await conn.execute(
-                delete(audit_events).where(audit_events.c.at < _utc(older_than))
+                delete(audit_events).where(audit_events.c.at < as_utc(older_than))
             )
         return int(result.rowcount or 0)
 

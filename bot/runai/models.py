@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -21,6 +21,8 @@ from pydantic import (
     Field,
     SecretStr,
 )
+
+from bot.utc import as_utc
 
 INFERENCE_WORKLOAD_TYPE = "inference"
 """`Workload.type` of an inference workload."""
@@ -44,12 +46,8 @@ def _camel(name: str) -> str:
     return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def _as_utc(value: datetime) -> datetime:
-    # The API mixes zoned ISO 8601 and naive "2023-06-06 12:09:18.211"; naive means UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
+# The API mixes zoned ISO 8601 and naive "2023-06-06 12:09:18.211"; naive means UTC.
+Timestamp = Annotated[datetime, AfterValidator(as_utc)]
 """A date-time that also accepts a space for the `T` and no zone (read as UTC)."""
 
 
@@ -58,7 +56,7 @@ def format_timestamp(moment: datetime) -> str:
 
     A naive datetime is read as UTC.
     """
-    return _as_utc(moment).astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return as_utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class RunaiModel(BaseModel):

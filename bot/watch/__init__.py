@@ -1,5 +1,5 @@
-"""Follows workloads in Slack threads: store, leader election, poller, notifier."""
+"""Follows workloads in Slack threads: store, leader election, poller, notifier.
 
-from bot.watch.watcher import Watcher
-
-__all__ = ["Watcher"]
+Import the parts from their modules (`bot.watch.watcher.Watcher`, ...): this package face
+stays empty so that reading `bot.watch.tuning` (config does) loads nothing else.
+"""

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.utc import as_utc
+
 TRANSITIONAL_PHASES = frozenset(
     {
         "Creating",
@@ -50,7 +52,7 @@ def format_duration(seconds: float | None) -> str | None:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value is not None else None
+    return as_utc(value).isoformat() if value is not None else None
 
 
 def _parse(value: str | None) -> datetime | None:

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 
 from bot.watch.store import Store
+from bot.watch.tuning import DEFAULTS
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +39,9 @@ class Leadership:
         *,
         holder: str | None = None,
         name: str = LEASE_NAME,
-        ttl: float = 15.0,
-        renew_every: float = 3.0,
-        safety: float = 2.0,
+        ttl: float = DEFAULTS.lease_ttl,
+        renew_every: float = DEFAULTS.lease_renew_every,
+        safety: float = DEFAULTS.lease_safety,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if renew_every * 2 >= ttl - safety:

@@ -19,20 +19,20 @@ is one duplicate reply per crash that lands inside one HTTP round trip, never a 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.present import phase_emoji
 from bot.watch.diff import Transition, coalesce, format_duration
-from bot.watch.store import OutboxItem, Store
+from bot.watch.outbox import OutboxItem, OutboxState
+from bot.watch.store import Store
+from bot.watch.tuning import DEFAULTS
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +75,18 @@ class Lease(Protocol):
     def is_leader(self) -> bool: ...
 
 
-Renderer = Callable[..., dict[str, Any]]
+class Renderer(Protocol):
+    """Turns a thread message (a template name and what it says) into Slack's payload.
+
+    The watch room says what happened; whoever assembles it (`bot.service`) gives the
+    notifier the presentation (`bot.slack.threads.thread_message`).
+    """
+
+    def __call__(self, template: str, /, **context: Any) -> dict[str, Any]: ...
 
 
-def _default_renderer(template: str, /, **context: Any) -> dict[str, Any]:
-    from bot.slack.render import message
-
-    return message(template, **context)
+Sleep = Callable[[float], Awaitable[None]]
+"""`asyncio.sleep`, or a test's hand-driven time."""
 
 
 @dataclass(frozen=True)
@@ -94,9 +99,19 @@ class SlackFailure:
     uncertain: bool = False
 
 
-def classify(exc: BaseException, attempts: int) -> SlackFailure:
-    """Turn a Slack client exception into a retry decision (pure)."""
-    backoff = min(60.0, 0.5 * 2 ** max(0, attempts - 1)) * (0.8 + 0.4 * random.random())
+def classify(
+    exc: BaseException,
+    attempts: int,
+    *,
+    backoff: float = DEFAULTS.retry_backoff,
+    max_backoff: float = DEFAULTS.retry_backoff_max,
+) -> SlackFailure:
+    """Turn a Slack client exception into a retry decision (pure).
+
+    5xx and timeouts wait `backoff` seconds after the first attempt, doubling up to
+    `max_backoff` (with ±20% jitter); a 429 waits what its Retry-After says.
+    """
+    wait = min(max_backoff, backoff * 2 ** max(0, attempts - 1)) * (0.8 + 0.4 * random.random())
     if isinstance(exc, SlackApiError):
         status = getattr(exc.response, "status_code", 0) or 0
         data = getattr(exc.response, "data", None)
@@ -105,19 +120,17 @@ def classify(exc: BaseException, attempts: int) -> SlackFailure:
             headers = getattr(exc.response, "headers", {}) or {}
             raw = headers.get("Retry-After") or headers.get("retry-after") or "1"
             try:
-                wait = float(raw[0] if isinstance(raw, list) else raw)
+                after = float(raw[0] if isinstance(raw, list) else raw)
             except (TypeError, ValueError):
-                wait = 1.0
-            return SlackFailure(retry_after=max(wait, 0.0), permanent=False, error="ratelimited")
+                after = 1.0
+            return SlackFailure(retry_after=max(after, 0.0), permanent=False, error="ratelimited")
         if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable"):
-            return SlackFailure(retry_after=backoff, permanent=False, error=f"{status} {error}")
+            return SlackFailure(retry_after=wait, permanent=False, error=f"{status} {error}")
         if error in PERMANENT_ERRORS:
             return SlackFailure(retry_after=None, permanent=True, error=error)
-        return SlackFailure(retry_after=backoff, permanent=False, error=f"{status} {error}")
+        return SlackFailure(retry_after=wait, permanent=False, error=f"{status} {error}")
     # Timeouts and connection errors: Slack may or may not have taken the message.
-    return SlackFailure(
-        retry_after=backoff, permanent=False, error=type(exc).__name__, uncertain=True
-    )
+    return SlackFailure(retry_after=wait, permanent=False, error=type(exc).__name__, uncertain=True)
 
 
 def reply_context(items: Sequence[OutboxItem]) -> tuple[str, dict[str, Any], bool]:
@@ -135,7 +148,7 @@ def reply_context(items: Sequence[OutboxItem]) -> tuple[str, dict[str, Any], boo
             "name": parent.get("name") or head.workload_id,
             "path": list(reply.path),
             "path_text": " → ".join(reply.path),
-            "emoji": phase_emoji(last.new_phase),
+            "phase": last.new_phase,
             "message": message,
             "conditions": list(last.conditions),
             "previous": format_duration(first.previous_seconds),
@@ -154,17 +167,12 @@ def reply_context(items: Sequence[OutboxItem]) -> tuple[str, dict[str, Any], boo
             {"user": head.payload.get("user"), "name": parent.get("name") or head.workload_id},
             False,
         )
-    action = str(head.payload.get("action", "update"))
-    emoji = {"scale": ":straight_ruler:", "delete": ":wastebasket:", "denied": ":no_entry:"}.get(
-        action, ":pencil2:"
-    )
     return (
         "watch_record",
         {
-            "action": action,
+            "action": str(head.payload.get("action", "update")),
             "user": head.payload.get("user"),
             "summary": head.payload.get("summary", ""),
-            "emoji": emoji,
         },
         False,
     )
@@ -172,19 +180,19 @@ def reply_context(items: Sequence[OutboxItem]) -> tuple[str, dict[str, Any], boo
 
 def parent_context(parent: dict[str, Any]) -> dict[str, Any]:
     """Context of the parent message template (pure)."""
-    return {"p": parent, "emoji": phase_emoji(parent.get("phase"))}
+    return {"p": parent, "phase": parent.get("phase")}
 
 
 def group_for(channel_items: Sequence[OutboxItem]) -> list[OutboxItem]:
     """The head of a channel's queue plus the transitions that can share its reply."""
     head = channel_items[0]
-    if head.kind != "transition" or head.state != "pending":
+    if head.kind != "transition" or head.state != OutboxState.PENDING:
         return [head]
     group = [head]
     for item in channel_items[1:]:
         if item.workload_id != head.workload_id:
             continue
-        if item.kind != "transition" or item.state != "pending":
+        if item.kind != "transition" or item.state != OutboxState.PENDING:
             break
         group.append(item)
         if Transition.from_json(item.payload["transition"]).final:
@@ -201,11 +209,14 @@ class Notifier:
         slack: AsyncWebClient,
         lease: Lease,
         *,
-        render: Renderer = _default_renderer,
-        channel_interval: float = 1.0,
-        send_timeout: float = 8.0,
+        render: Renderer,
+        channel_interval: float = DEFAULTS.channel_interval,
+        send_timeout: float = DEFAULTS.send_timeout,
+        retry_backoff: float = DEFAULTS.retry_backoff,
+        retry_backoff_max: float = DEFAULTS.retry_backoff_max,
         idle_wait: float = 0.5,
         clock: Callable[[], float] = time.time,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.store = store
         self.slack = slack
@@ -213,12 +224,20 @@ class Notifier:
         self.render = render
         self.channel_interval = channel_interval
         self.send_timeout = send_timeout
+        self.retry_backoff = retry_backoff
+        self.retry_backoff_max = retry_backoff_max
         self.idle_wait = idle_wait
         self._clock = clock
+        self._sleep = sleep
         self._next_ok: dict[str, float] = {}
         self._update_ok = 0.0
         self._wake = asyncio.Event()
         self._history_ok = True
+
+    def _classify(self, exc: BaseException, attempts: int) -> SlackFailure:
+        return classify(
+            exc, attempts, backoff=self.retry_backoff, max_backoff=self.retry_backoff_max
+        )
 
     def wake(self) -> None:
         """Something was queued: drain now rather than at the next idle tick."""
@@ -237,8 +256,17 @@ class Notifier:
                 except Exception:
                     logger.exception("outbox drain failed")
                     wait = 1.0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, wait))
+            await self._rest(max(0.01, wait))
+
+    async def _rest(self, seconds: float) -> None:
+        """Wait `seconds` on the injected time, or less when `wake` is called."""
+        woken = asyncio.ensure_future(self._wake.wait())
+        slept = asyncio.ensure_future(self._sleep(seconds))
+        try:
+            await asyncio.wait((woken, slept), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+            slept.cancel()
 
     async def drain_once(self) -> float:
         """Deliver what is due now; returns how long to wait before the next pass."""
@@ -254,7 +282,7 @@ class Notifier:
         for channel_items in by_channel.values():
             head = channel_items[0]
             ready_at = max(self._next_ok.get(head.channel, 0.0), head.next_attempt_at)
-            if head.state == "posted":
+            if head.state == OutboxState.POSTED:
                 ready_at = max(head.next_attempt_at, self._update_ok)
             if ready_at > now:
                 soonest = min(soonest, ready_at)
@@ -278,7 +306,7 @@ class Notifier:
 
     async def _deliver_head(self, channel_items: list[OutboxItem]) -> bool:
         head = channel_items[0]
-        if head.state == "posted":
+        if head.state == OutboxState.POSTED:
             superseded = any(
                 i.workload_id == head.workload_id and "parent" in i.payload
                 for i in channel_items[1:]
@@ -300,7 +328,7 @@ class Notifier:
         ):
             logger.info("outbox claim refused: lease not held long enough", extra={"ids": ids})
             return False
-        if head.state == "sending":
+        if head.state == OutboxState.SENDING:
             found = await self._find_posted(head)
             if found is not None:
                 logger.info("reply found already posted", extra={"outbox_id": head.id})
@@ -366,7 +394,7 @@ class Notifier:
                 timeout=self.send_timeout,
             )
         except Exception as exc:
-            failure = classify(exc, max(i.attempts for i in group))
+            failure = self._classify(exc, max(i.attempts for i in group))
             if failure.permanent:
                 # The reply is in the thread; only the parent could not be edited.
                 logger.warning("parent edit refused", extra={"ids": ids, "error": failure.error})
@@ -381,7 +409,7 @@ class Notifier:
     async def _failed(self, group: list[OutboxItem], exc: BaseException, *, posted: bool) -> None:
         ids = [i.id for i in group]
         head = group[0]
-        failure = classify(exc, head.attempts + 1)
+        failure = self._classify(exc, head.attempts + 1)
         if failure.permanent:
             logger.error(
                 "slack refused notification",
@@ -421,7 +449,7 @@ class Notifier:
                 timeout=self.send_timeout,
             )
         except Exception as exc:
-            failure = classify(exc, 1)
+            failure = self._classify(exc, 1)
             if failure.permanent or "unknown_method" in str(exc) or "404" in failure.error:
                 self._history_ok = False
             logger.warning(
@@ -456,8 +484,8 @@ class Notifier:
                 )
                 return str(response["ts"])
             except Exception as exc:
-                failure = classify(exc, attempts)
+                failure = self._classify(exc, attempts)
                 wait = failure.retry_after or 1.0
                 if failure.permanent or self._clock() + wait > deadline:
                     raise
-                await asyncio.sleep(wait)
+                await self._sleep(wait)

@@ -21,7 +21,9 @@ from bot import telemetry
 from bot.runai import RunaiClient, errors, models
 from bot.watch.diff import TRANSITIONAL_PHASES, deleted, diff, is_transitional, poll_due
 from bot.watch.observe import observe
-from bot.watch.store import Change, Store, Watch
+from bot.watch.store import Store
+from bot.watch.tuning import DEFAULTS
+from bot.watch.watches import Change, Watch
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +56,10 @@ class Poller:
         store: Store,
         runai: RunaiClient,
         *,
-        interval: float = 5.0,
-        fast_interval: float | None = None,
-        reconcile_interval: float = 60.0,
-        overlap: float = 10.0,
+        interval: float = DEFAULTS.poll_interval,
+        fast_interval: float | None = DEFAULTS.fast_interval,
+        reconcile_interval: float = DEFAULTS.reconcile_interval,
+        overlap: float = DEFAULTS.overlap,
         on_notify: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -237,7 +239,7 @@ class Poller:
         seen: dict[str, models.Workload],
         missing: set[str],
     ) -> tuple[int, int]:
-        now = datetime.now(UTC)
+        now = datetime.fromtimestamp(self._clock(), UTC)
         changes: list[Change] = []
         gone = 0
         done: set[tuple[str, str]] = set()

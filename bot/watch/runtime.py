@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -20,31 +20,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.runai import RunaiClient
 from bot.watch.leader import Leadership
-from bot.watch.notifier import CLAIM_SLACK, Notifier
+from bot.watch.notifier import CLAIM_SLACK, Notifier, Renderer
 from bot.watch.poller import Poller
 from bot.watch.store import Store
+from bot.watch.tuning import DEFAULTS, WatchTuning
 from bot.watch.watcher import Watcher
+
+__all__ = ["WatchRuntime", "WatchTuning", "delivery_client", "start_watch"]
 
 logger = logging.getLogger(__name__)
 
 OUTBOX_RETENTION = timedelta(days=7)
 """Delivered notifications are kept this long (diagnostics), then purged."""
-
-
-@dataclass
-class WatchTuning:
-    """Knobs tests and benchmarks turn; the defaults suit production."""
-
-    lease_ttl: float = 15.0
-    lease_renew_every: float = 3.0
-    lease_safety: float = 2.0
-    channel_interval: float = 1.0
-    send_timeout: float = 8.0
-    overlap: float = 10.0
-    fast_interval: float | None = None
-    schema: str | None = None
-    holder: str | None = None
-    create_schema: bool = True
 
 
 @dataclass
@@ -96,10 +83,20 @@ async def start_watch(
     settings: Settings,
     runai: RunaiClient,
     slack: AsyncWebClient,
-    tuning: WatchTuning | None = None,
+    tuning: WatchTuning = DEFAULTS,
+    *,
+    render: Renderer,
 ) -> WatchRuntime:
-    """Start store, leader election, poller and notifier; returns the running room."""
-    tuning = tuning or WatchTuning()
+    """Start store, leader election, poller and notifier; returns the running room.
+
+    `render` turns a thread message into Slack's payload (the watch room knows what
+    happened, not how Slack shows it).
+    """
+    tuning = replace(
+        tuning,
+        poll_interval=settings.poll_interval_seconds,
+        reconcile_interval=settings.reconcile_interval_seconds,
+    )
     if tuning.lease_ttl - tuning.lease_renew_every <= tuning.send_timeout + CLAIM_SLACK:
         raise ValueError("lease_ttl - lease_renew_every must exceed send_timeout + 0.5 s")
     # One line per job run at INFO drowns everything else; keep APScheduler's warnings.
@@ -133,15 +130,18 @@ async def start_watch(
         store,
         delivery_client(slack),
         leadership,
+        render=render,
         channel_interval=tuning.channel_interval,
         send_timeout=tuning.send_timeout,
+        retry_backoff=tuning.retry_backoff,
+        retry_backoff_max=tuning.retry_backoff_max,
     )
     poller = Poller(
         store,
         runai,
-        interval=settings.poll_interval_seconds,
+        interval=tuning.poll_interval,
         fast_interval=tuning.fast_interval,
-        reconcile_interval=settings.reconcile_interval_seconds,
+        reconcile_interval=tuning.reconcile_interval,
         overlap=tuning.overlap,
         on_notify=notifier.wake,
     )

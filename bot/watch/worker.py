@@ -23,19 +23,21 @@ from bot import aio
 from bot.config import Settings
 from bot.logs import configure_logging
 from bot.runai import RunaiClient
-from bot.watch.runtime import WatchTuning, start_watch
+from bot.slack.threads import thread_message
+from bot.watch.runtime import start_watch
+from bot.watch.tuning import DEFAULTS, WatchTuning
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot.watch.worker")
     parser.add_argument("--db-schema", default=None, help="PostgreSQL schema of the tables")
-    parser.add_argument("--lease-ttl", type=float, default=15.0)
-    parser.add_argument("--renew-every", type=float, default=3.0)
-    parser.add_argument("--lease-safety", type=float, default=2.0)
-    parser.add_argument("--channel-interval", type=float, default=1.0)
-    parser.add_argument("--fast-interval", type=float, default=None)
-    parser.add_argument("--overlap", type=float, default=10.0)
-    parser.add_argument("--send-timeout", type=float, default=8.0)
+    parser.add_argument("--lease-ttl", type=float, default=DEFAULTS.lease_ttl)
+    parser.add_argument("--renew-every", type=float, default=DEFAULTS.lease_renew_every)
+    parser.add_argument("--lease-safety", type=float, default=DEFAULTS.lease_safety)
+    parser.add_argument("--channel-interval", type=float, default=DEFAULTS.channel_interval)
+    parser.add_argument("--fast-interval", type=float, default=DEFAULTS.fast_interval)
+    parser.add_argument("--overlap", type=float, default=DEFAULTS.overlap)
+    parser.add_argument("--send-timeout", type=float, default=DEFAULTS.send_timeout)
     return parser
 
 
@@ -67,7 +69,7 @@ async def run(argv: Sequence[str] | None = None) -> int:
         settings.runai_url, client_id, client_secret, timeout=settings.runai_timeout_seconds
     ) as runai:
         slack = AsyncWebClient(token=token, base_url=settings.slack_api_url)
-        runtime = await start_watch(settings, runai, slack, tuning)
+        runtime = await start_watch(settings, runai, slack, tuning, render=thread_message)
         print(f"watch worker ready holder={runtime.leadership.holder}", flush=True)
         with contextlib.suppress(asyncio.CancelledError):
             await stop.wait()

@@ -15,6 +15,7 @@ from bot.emulator.org import ProjectInfo
 from bot.fakeslack import RunningFakeSlack, ViewRecord
 from bot.runai import RunaiClient, models
 from bot.slack.app import make_slack_client
+from bot.slack.threads import thread_message
 from bot.watch.runtime import WatchTuning, start_watch
 from tests.conftest import RunningEmulator
 from tests.e2e.slack_harness import CHANNEL, CREATE_FORM, USER, Bot, running_bot
@@ -287,7 +288,11 @@ async def test_create_posts_the_parent_through_the_real_watch_room(
     )
     async with RunaiClient(emulator.url, emulator.client_id, emulator.client_secret) as runai:
         runtime = await start_watch(
-            settings, runai, make_slack_client(settings), WatchTuning(lease_renew_every=0.5)
+            settings,
+            runai,
+            make_slack_client(settings),
+            WatchTuning(lease_renew_every=0.5),
+            render=thread_message,
         )
         try:
             async with running_bot(emulator, fake_slack, watcher=runtime.watcher) as bot:

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.fakeslack import MessageRecord, RunningFakeSlack
 from bot.runai import RunaiClient
 from bot.slack.app import make_slack_client
+from bot.slack.threads import thread_message
 from bot.watch.runtime import WatchTuning, start_watch
 from tests.conftest import EmulatorFactory
 from tests.e2e.slack_harness import CHANNEL, CREATE_FORM, USER, running_bot
@@ -56,6 +57,7 @@ async def test_modal_create_scale_fail_delete_story(
                 runai,
                 make_slack_client(settings),
                 WatchTuning(lease_renew_every=0.5, channel_interval=0.1, fast_interval=0.3),
+                render=thread_message,
             )
             try:
                 async with running_bot(emu, fake_slack, watcher=runtime.watcher) as bot:
@@ -134,6 +136,7 @@ async def test_watch_then_unwatch_from_slack(
             runtime = await start_watch(
                 settings, runai, make_slack_client(settings),
                 WatchTuning(lease_renew_every=0.5, channel_interval=0.1),
+                render=thread_message,
             )  # fmt: skip
             try:
                 async with running_bot(emu, fake_slack, watcher=runtime.watcher) as bot:

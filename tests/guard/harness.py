@@ -25,6 +25,7 @@ from bot.guard import Guard, StoreNotes, install_guard
 from bot.policy import OPEN_POLICY, Policy, parse_policy
 from bot.runai import RunaiClient
 from bot.slack.app import make_slack_client
+from bot.slack.threads import thread_message
 from bot.watch.runtime import WatchRuntime, WatchTuning, start_watch
 from tests.conftest import RunningEmulator
 from tests.e2e.slack_harness import CHANNEL, USER, Bot, running_bot
@@ -148,6 +149,7 @@ async def guarded_bot(
                     send_timeout=send_timeout,
                     lease_ttl=lease_ttl,
                 ),
+                render=thread_message,
             )
             stack.push_async_callback(runtime.stop)
             watcher = runtime.watcher

@@ -19,10 +19,11 @@ from bot.config import Settings
 from bot.emulator import CLUSTER_ID
 from bot.fakeslack import FakeSlack, MessageRecord
 from bot.runai import RunaiClient, models
-from bot.watch import Watcher
+from bot.slack.threads import thread_message
 from bot.watch.notifier import Notifier
 from bot.watch.runtime import WatchRuntime, WatchTuning, start_watch
 from bot.watch.store import Store
+from bot.watch.watcher import Watcher
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,12 +58,19 @@ async def watch_room(
         poll_interval_seconds=poll,
         reconcile_interval_seconds=reconcile,
     )
+    # The stories prove order and exactly-once through Slack failures, not the backoff's
+    # length (test_notifier.test_classify does): retry 5xx after 50 ms, not 0.5 s doubling.
     tuning = tuning or WatchTuning(
-        channel_interval=0.05, fast_interval=poll, overlap=5.0, send_timeout=5.0
+        channel_interval=0.05,
+        fast_interval=poll,
+        overlap=5.0,
+        send_timeout=5.0,
+        retry_backoff=0.05,
+        retry_backoff_max=1.0,
     )
     runai = RunaiClient(emulator_url, client_id, client_secret, max_retries=0)
     slack = AsyncWebClient(token="xoxb-test", base_url=slack_api_url)
-    runtime = await start_watch(settings, runai, slack, tuning)
+    runtime = await start_watch(settings, runai, slack, tuning, render=thread_message)
     try:
         yield Room(runtime=runtime, runai=runai, slack=slack)
     finally:
@@ -203,7 +211,7 @@ async def spawn_worker(
 
 def front_watcher(store: Store, slack: AsyncWebClient) -> Watcher:
     """The Slack app's side of the room: posts parents, writes watches, never delivers."""
-    return Watcher(store, Notifier(store, slack, NoLease()))
+    return Watcher(store, Notifier(store, slack, NoLease(), render=thread_message))
 
 
 async def wait_until(predicate: Callable[[], Awaitable[bool]], within: float, what: str) -> None:

@@ -6,14 +6,11 @@ import pytest
 
 from bot.watch.leader import Leadership
 from bot.watch.store import Store
+from tests.watch.faketime import FakeTime
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
+def Clock() -> FakeTime:
+    return FakeTime(start=1_000.0)
 
 
 async def test_one_leader_and_takeover_within_ttl(store: Store) -> None:

@@ -3,7 +3,7 @@ against the fake Slack served over HTTP."""
 
 from __future__ import annotations
 
-import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -16,9 +16,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.fakeslack import RunningFakeSlack
-from bot.watch.diff import Observation, Transition
+from bot.slack.threads import thread_message
+from bot.watch.diff import Observation, Transition, WatchUpdate, observed_parent
 from bot.watch.notifier import Notifier, classify, group_for, reply_context
-from bot.watch.store import Change, OutboxItem, Store, WatchUpdate
+from bot.watch.outbox import OutboxItem
+from bot.watch.store import Store
+from bot.watch.watches import Change
+from tests.watch.faketime import FakeTime
 
 LEASE = "watch-leader"
 
@@ -49,6 +53,8 @@ def test_classify() -> None:
     assert timeout.uncertain and not timeout.permanent
     capped = classify(slack_error(503, "service_unavailable"), 30)
     assert capped.retry_after is not None and capped.retry_after <= 72
+    tuned = classify(slack_error(500, "internal_error"), 9, backoff=0.05, max_backoff=1.0)
+    assert tuned.retry_after is not None and 0.8 <= tuned.retry_after <= 1.2
 
 
 def item(
@@ -143,11 +149,17 @@ async def queue_transitions(store: Store, workloads: int, parent_ts: str) -> Non
         assert await store.apply([Change(watch=w, update=update)]) == 1
 
 
-async def drain(notifier: Notifier, store: Store) -> None:
+def notifier(store: Store, slack: AsyncWebClient, lease: Lease, t: FakeTime, **kw: Any) -> Notifier:
+    """A notifier on hand-driven time: Retry-After and pacing cost no real time."""
+    kw.setdefault("render", thread_message)
+    return Notifier(store, slack, lease, clock=t, sleep=t.sleep, **kw)
+
+
+async def drain(notifier: Notifier, store: Store, t: FakeTime) -> None:
     for _ in range(200):
         if not await store.open_items():
             return
-        await asyncio.sleep(await notifier.drain_once())
+        await t.sleep(await notifier.drain_once())
     raise AssertionError("outbox did not drain")
 
 
@@ -157,12 +169,13 @@ async def test_crash_after_slack_accepted_is_not_posted_twice(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store, slack = served
+    t = FakeTime()
     fake = fake_slack.fake
     parent = await slack.chat_postMessage(channel="C0001", text="parent")
     await queue_transitions(store, 1, parent["ts"])
     a = Lease(store, "A")
     await a.take()
-    crashed = Notifier(store, slack, a)
+    crashed = notifier(store, slack, a, t)
 
     async def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("process died before recording the reply")
@@ -175,7 +188,7 @@ async def test_crash_after_slack_accepted_is_not_posted_twice(
 
     b = Lease(store, "B")
     await b.take()
-    await drain(Notifier(store, slack, b), store)
+    await drain(notifier(store, slack, b, t), store, t)
     assert len(fake.thread_replies("C0001", parent["ts"])) == 1
     [done] = await store.all_items()
     assert done.state == "delivered"
@@ -189,6 +202,7 @@ async def test_crash_window_without_thread_history_posts_again(
 ) -> None:
     """The documented residual: when Slack cannot be asked, a duplicate beats a loss."""
     store, slack = served
+    t = FakeTime()
     fake = fake_slack.fake
     parent = await slack.chat_postMessage(channel="C0001", text="parent")
     await queue_transitions(store, 1, parent["ts"])
@@ -199,30 +213,42 @@ async def test_crash_window_without_thread_history_posts_again(
         raise RuntimeError("died")
 
     monkeypatch.setattr(store, "set_reply_ts", crash)
-    await Notifier(store, slack, a).drain_once()
+    await notifier(store, slack, a, t).drain_once()
     monkeypatch.undo()
     fake.fail_next("conversations.replies", error="missing_scope", count=5)
     b = Lease(store, "B")
     await b.take()
-    await drain(Notifier(store, slack, b), store)
+    await drain(notifier(store, slack, b, t), store, t)
     assert len(fake.thread_replies("C0001", parent["ts"])) == 2
 
 
 async def test_one_post_per_second_per_channel_and_retry_after(
-    served: tuple[Store, AsyncWebClient], fake_slack: RunningFakeSlack
+    served: tuple[Store, AsyncWebClient],
+    fake_slack: RunningFakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store, slack = served
+    t = FakeTime()
     fake = fake_slack.fake
     parent = await slack.chat_postMessage(channel="C0001", text="parent")
     await queue_transitions(store, 3, parent["ts"])
     fake.fail_next("chat.postMessage", status=429, retry_after=1, count=1)
+    post = slack.chat_postMessage
+    at: list[float] = []  # when each post left, on the notifier's time
+
+    async def timed_post(**kwargs: Any) -> Any:
+        at.append(t.now)
+        return await post(**kwargs)
+
+    monkeypatch.setattr(slack, "chat_postMessage", timed_post)
     a = Lease(store, "A")
     await a.take()
-    await drain(Notifier(store, slack, a, channel_interval=0.3), store)
+    await drain(notifier(store, slack, a, t, channel_interval=0.3), store, t)
     posts = fake.calls_to("chat.postMessage")[1:]  # after the parent
     assert [c.status for c in posts] == [429, 200, 200, 200]
-    assert posts[1].time - posts[0].time >= 1.0  # Retry-After honoured
-    assert posts[2].time - posts[1].time >= 0.3 and posts[3].time - posts[2].time >= 0.3
+    gaps = [round(later - earlier, 6) for earlier, later in itertools.pairwise(at)]
+    assert gaps[0] >= 1.0  # Retry-After honoured
+    assert gaps[1] >= 0.3 and gaps[2] >= 0.3
     texts = [m.text for m in fake.thread_replies("C0001", parent["ts"])]
     assert texts == [f"svc-{n}: Running → Degraded" for n in range(3)]
     assert all(m.reply_broadcast for m in fake.thread_replies("C0001", parent["ts"]))
@@ -231,9 +257,9 @@ async def test_one_post_per_second_per_channel_and_retry_after(
 async def test_a_notification_that_cannot_render_does_not_block_the_channel(
     served: tuple[Store, AsyncWebClient], fake_slack: RunningFakeSlack
 ) -> None:
-    from bot.slack.render import message
 
     store, slack = served
+    t = FakeTime()
     parent = await slack.chat_postMessage(channel="C0001", text="parent")
     await store.add_watch(
         Observation(workload_id="w0", phase="Running", name="svc-0"),
@@ -246,11 +272,30 @@ async def test_a_notification_that_cannot_render_does_not_block_the_channel(
     def render(template: str, /, **context: Any) -> dict[str, Any]:
         if context.get("summary") == "broken":
             raise RuntimeError("template bug")
-        return message(template, **context)
+        return thread_message(template, **context)
 
     a = Lease(store, "A")
     await a.take()
-    await drain(Notifier(store, slack, a, render=render, channel_interval=0.05), store)
+    await drain(notifier(store, slack, a, t, render=render, channel_interval=0.05), store, t)
     assert [i.state for i in await store.all_items()] == ["failed", "delivered"]
     [reply] = fake_slack.fake.thread_replies("C0001", parent["ts"])
     assert "fine" in reply.text
+
+
+PARENT = observed_parent(Observation(workload_id="w0", phase="Creating", name="svc-0"))
+
+
+async def test_a_parent_post_waits_out_retry_after_on_the_injected_time(
+    served: tuple[Store, AsyncWebClient], fake_slack: RunningFakeSlack
+) -> None:
+    store, slack = served
+    t = FakeTime()
+    started = t.now
+    fake_slack.fake.fail_next("chat.postMessage", status=429, retry_after=5, count=2)
+    ts = await notifier(store, slack, Lease(store, "A"), t).post_parent("C0001", PARENT)
+    assert t.slept == [5.0, 5.0] and t.now - started == 10.0
+    assert fake_slack.fake.find_message("C0001", ts) is not None
+    # past its patience the post gives up (and says why)
+    fake_slack.fake.fail_next("chat.postMessage", status=429, retry_after=15, count=1)
+    with pytest.raises(SlackApiError, match="ratelimited"):
+        await notifier(store, slack, Lease(store, "A"), t).post_parent("C0001", PARENT, patience=10)

@@ -13,6 +13,7 @@ from bot.runai import RunaiClient, errors, models
 from bot.watch.diff import Observation
 from bot.watch.poller import Poller
 from bot.watch.store import Store
+from tests.watch.faketime import FakeTime
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -65,12 +66,8 @@ class StubRunai:
         return models.WorkloadDetailed.model_validate(w.model_dump())
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0.timestamp() + 1000
-
-    def __call__(self) -> float:
-        return self.now
+def Clock() -> FakeTime:
+    return FakeTime(start=T0.timestamp() + 1000)
 
 
 @pytest.fixture

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.watch.db import database_url
 from bot.watch.diff import Observation, diff
-from bot.watch.store import Change, Store, database_url
+from bot.watch.store import Store
+from bot.watch.watches import Change
 
 LEASE = "watch-leader"
 

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.slack.render import check_message, message
+from bot.slack.render import check_message
+from bot.slack.threads import thread_message
 from bot.watch.diff import Transition
 from bot.watch.notifier import parent_context, reply_context
-from bot.watch.store import OutboxItem
+from bot.watch.outbox import OutboxItem
 
 NASTY = "<!channel> & <https://evil.example|click me> *bold* " + "x" * 5000
 
@@ -60,13 +61,13 @@ def check(payload: dict[str, Any]) -> str:
 
 @pytest.mark.parametrize("ended", [None, "deleted", "unwatched"])
 def test_parent(ended: str | None) -> None:
-    text = check(message("watch_parent", **parent_context(parent(ended=ended))))
+    text = check(thread_message("watch_parent", **parent_context(parent(ended=ended))))
     assert "&lt;!channel&gt;" in text
 
 
 def test_parent_with_nothing_known() -> None:
     empty = {k: None for k in parent()} | {"workload_id": "w", "name": "w", "phase": "Creating"}
-    check(message("watch_parent", **parent_context(empty)))
+    check(thread_message("watch_parent", **parent_context(empty)))
 
 
 def test_transition_reply_with_everything() -> None:
@@ -85,7 +86,7 @@ def test_transition_reply_with_everything() -> None:
     template, context, _ = reply_context(
         [outbox("transition", {"transition": t.to_json(), "parent": parent()})]
     )
-    text = check(message(template, **context))
+    text = check(thread_message(template, **context))
     assert "2m 13s" in text and "<@U1&gt;>" in text
 
 
@@ -94,7 +95,7 @@ def test_final_reply() -> None:
     template, context, _ = reply_context(
         [outbox("transition", {"transition": t.to_json(), "parent": parent(name="llama")})]
     )
-    assert "watch has ended" in check(message(template, **context))
+    assert "watch has ended" in check(thread_message(template, **context))
 
 
 def test_record_and_unwatch_replies() -> None:
@@ -103,5 +104,5 @@ def test_record_and_unwatch_replies() -> None:
         ("unwatch", {"user": "U1", "parent": parent()}),
     ):
         template, context, broadcast = reply_context([outbox(kind, payload)])
-        check(message(template, **context))
+        check(thread_message(template, **context))
         assert not broadcast

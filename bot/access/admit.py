@@ -27,10 +27,11 @@ from bot.access.asker import Asker
 from bot.access.gate import Gate
 from bot.access.idempotency import Idempotency
 from bot.policy import Action, Caller, Denied, ProjectRef, decide
-from bot.slack import forms, parsing, render
+from bot.slack import parsing, render
 from bot.slack.deps import Invocation
 from bot.slack.ids import Action as ActionId
 from bot.slack.ids import Callback
+from bot.slack.modals.fields import ModalContext
 from bot.slack.reply import Replier
 from bot.slack.tasks import Background
 
@@ -107,7 +108,7 @@ def _asker_of(body: Mapping[str, Any], command: object) -> Asker | None:
         # A submission, or a search typed into one of the modal's selects: the modal's
         # channel (private_metadata) and what the modal is for.
         view = body.get("view") or {}
-        ctx = forms.ModalContext.load(view.get("private_metadata"))
+        ctx = ModalContext.load(view.get("private_metadata"))
         intent = _SUBMIT_INTENTS.get(str(view.get("callback_id")), Action.READ)
         key = submission_key(body) if kind == "view_submission" else None
         return Asker(user, ctx.channel_id, intent, key=key, modal=True)

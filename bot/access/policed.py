@@ -54,8 +54,8 @@ def create_summary(req: models.InferenceCreationRequest, project: ProjectRef) ->
     """A create request in words: no env values, no args or command (they may hold keys)."""
     spec = req.spec
     auto = spec.autoscaling if spec else None
-    low = auto.min_replicas if auto and auto.min_replicas is not None else 1
-    high = auto.max_replicas if auto and auto.max_replicas is not None else max(low, 1)
+    low = auto.effective_min if auto else 1
+    high = auto.effective_max if auto else 1
     parts = [f"create {req.name} in {project.label()}"]
     if spec and spec.image:
         parts.append(f"image {spec.image}")
@@ -305,9 +305,7 @@ class PolicedRunai:
     async def _create(self, req: models.InferenceCreationRequest) -> models.Inference:
         project = await self.project_ref(req.project_id)
         auto = req.spec.autoscaling if req.spec else None
-        high = auto.max_replicas if auto and auto.max_replicas is not None else None
-        low = auto.min_replicas if auto and auto.min_replicas is not None else 1
-        replicas = high if high is not None else max(low, 1)
+        replicas = auto.effective_max if auto else 1
         ask = Ask(
             replicas=replicas,
             gpus=_compute_gpus(req.spec.compute if req.spec else None, replicas),
@@ -372,9 +370,7 @@ class PolicedRunai:
         if spec.autoscaling is not None or spec.compute is not None:
             current_spec = await self._current_spec(workload_id)
             auto = spec.autoscaling or (current_spec.autoscaling if current_spec else None)
-            high = auto.max_replicas if auto and auto.max_replicas is not None else None
-            low = auto.min_replicas if auto and auto.min_replicas is not None else 1
-            replicas = high if high is not None else max(low, 1)
+            replicas = auto.effective_max if auto else 1
             compute = spec.compute or (current_spec.compute if current_spec else None)
             ask = Ask(replicas=replicas, gpus=_compute_gpus(compute, replicas))
         summary = update_summary(name, req)

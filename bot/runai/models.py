@@ -8,6 +8,7 @@ through. Names and types follow ``openapi-inference-subset.json``.
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -23,6 +24,18 @@ from pydantic import (
 
 INFERENCE_WORKLOAD_TYPE = "inference"
 """`Workload.type` of an inference workload."""
+
+WORKLOAD_NAME_MAX = 63
+WORKLOAD_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+"""A workload name Run:ai accepts: a Kubernetes DNS-1123 label (lower-case letters, digits
+and `-`, starting and ending with a letter or digit, at most 63 characters; a leading digit
+is allowed). The OpenAPI `WorkloadName` schema only says `minLength: 1`; the control plane
+enforces the label rule, and `bot/emulator/validation.py` answers 400 by the same rule."""
+
+
+def is_workload_name(text: str) -> bool:
+    """Whether Run:ai would accept `text` as a workload name."""
+    return WORKLOAD_NAME_RE.match(text) is not None
 
 
 def _camel(name: str) -> str:
@@ -259,6 +272,15 @@ class Compute(RunaiModel):
     large_shm_request: bool | None = None
 
 
+def effective_max_replicas(min_replicas: int | None, max_replicas: int | None) -> int:
+    """Max replicas as Run:ai applies them: the max when set, else the min (itself 1 when
+    unset), and at least 1 (`maxReplicas` defaults to `minReplicas`, or 1 when that is 0;
+    FACTS.md §5)."""
+    if max_replicas is not None:
+        return max_replicas
+    return max(min_replicas if min_replicas is not None else 1, 1)
+
+
 class AutoScaling(RunaiModel):
     """`AutoScaling` (FACTS.md §5). Every field is optional and nullable."""
 
@@ -273,6 +295,16 @@ class AutoScaling(RunaiModel):
     metric: str | None = Field(default=None, pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
     metric_threshold: int | None = None
     metric_threshold_percentage: float | None = Field(default=None, ge=1, le=100)
+
+    @property
+    def effective_min(self) -> int:
+        """Min replicas as Run:ai applies them: 1 when unset (FACTS.md §5)."""
+        return self.min_replicas if self.min_replicas is not None else 1
+
+    @property
+    def effective_max(self) -> int:
+        """Max replicas as Run:ai applies them (FACTS.md §5)."""
+        return effective_max_replicas(self.min_replicas, self.max_replicas)
 
 
 class ServingConfiguration(RunaiModel):

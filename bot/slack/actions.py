@@ -6,9 +6,11 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from bot.slack import commands, forms, parsing, render, views
+from bot.slack import commands, parsing, render
 from bot.slack.deps import Deps, Invocation
 from bot.slack.errors import Doing
+from bot.slack.modals import create as create_modal
+from bot.slack.modals import hf_token as hf_token_modal
 from bot.slack.reply import Replier
 
 logger = logging.getLogger(__name__)
@@ -25,12 +27,12 @@ async def on_deploy(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, A
     """Deploy: open the create form prefilled for the model."""
     await ack()
     inv = Invocation.from_action(body)
-    info = forms.model_from_deploy_value(_value(body))
+    info = create_modal.model_from_deploy_value(_value(body))
     if info is None:
         await replier.problem(inv, "That button is from an older version; run the command again.")
         return
     deps.tasks.fire(
-        commands.run_modal(deps, replier, inv, views.open_create(deps, replier, inv, info)),
+        commands.run_modal(deps, replier, inv, create_modal.open_create(deps, replier, inv, info)),
         name="deploy",
         urgent=True,
     )
@@ -42,7 +44,7 @@ async def on_enter_hf_token(
     """Open the token modal for a gated model."""
     await ack()
     inv = Invocation.from_action(body)
-    view = views.hf_token_view(_value(body), inv.channel_id)
+    view = hf_token_modal.hf_token_view(_value(body), inv.channel_id)
     deps.tasks.fire(
         commands.run_modal(deps, replier, inv, _open(replier, inv, view)),
         name="hf-token",

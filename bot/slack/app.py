@@ -1,6 +1,6 @@
 """Wiring: the Bolt `AsyncApp` with every listener, and the Starlette app serving it.
 
-Registration only; the listeners' logic lives in `commands`, `views` and `actions`.
+Registration only; the listeners' logic lives in `commands`, `modals/` and `actions`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,13 @@ from starlette.routing import BaseRoute, Route
 
 from bot.config import Settings
 from bot.runai import RunaiCalls
-from bot.slack import actions, commands, intake, views
+from bot.slack import actions, commands, intake
 from bot.slack.deps import AccessLike, Deps, OrgCache, OrgsLike, WatcherLike
 from bot.slack.ids import Action, Callback, Field
+from bot.slack.modals import create as create_modal
+from bot.slack.modals import hf_token as hf_token_modal
+from bot.slack.modals import scale as scale_modal
+from bot.slack.modals import update as update_modal
 from bot.slack.reply import Replier, retry_handlers
 from bot.slack.tasks import Background
 
@@ -136,19 +140,19 @@ def register(app: AsyncApp, deps: Deps, replier: Replier) -> None:
 
     @app.view_submission(Callback.CREATE.value)
     async def _create(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await views.on_create_submit(deps.bound(context), replier, ack, body)
+        await create_modal.on_create_submit(deps.bound(context), replier, ack, body)
 
     @app.view_submission(Callback.SCALE.value)
     async def _scale(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await views.on_scale_submit(deps.bound(context), replier, ack, body)
+        await scale_modal.on_scale_submit(deps.bound(context), replier, ack, body)
 
     @app.view_submission(Callback.UPDATE.value)
     async def _update(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await views.on_update_submit(deps.bound(context), replier, ack, body)
+        await update_modal.on_update_submit(deps.bound(context), replier, ack, body)
 
     @app.view_submission(Callback.HF_TOKEN.value)
     async def _hf_token(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await views.on_hf_token_submit(deps.bound(context), replier, ack, body)
+        await hf_token_modal.on_hf_token_submit(deps.bound(context), replier, ack, body)
 
     @app.view_submission(re.compile(f"^({Callback.LOADING}|{Callback.RESULT})$"))
     async def _passive(ack: Any) -> None:
@@ -156,7 +160,7 @@ def register(app: AsyncApp, deps: Deps, replier: Replier) -> None:
 
     @app.options(Field.PROJECT.value)
     async def _projects(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await views.on_project_options(deps.bound(context), ack, body)
+        await create_modal.on_project_options(deps.bound(context), ack, body)
 
     @app.action(Action.DEPLOY.value)
     async def _deploy(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:

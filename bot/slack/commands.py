@@ -17,18 +17,22 @@ from typing import Any
 from bot import telemetry
 from bot.runai import errors as runai_errors
 from bot.runai import models
-from bot.slack import forms, parsing, render, views
+from bot.slack import parsing, render
 from bot.slack.charts import render_chart
 from bot.slack.deps import Deps, Invocation
 from bot.slack.errors import Doing, NoSuchWorkload, UserFacingError, describe, is_gated_refusal
 from bot.slack.ids import Action
+from bot.slack.modals import create as create_modal
+from bot.slack.modals import hf_token as hf_token_modal
+from bot.slack.modals import scale as scale_modal
+from bot.slack.modals import update as update_modal
+from bot.slack.modals.submit import result_view
 from bot.slack.present import (
     METRIC_LABELS,
     Choice,
     choice_label,
     list_description,
     list_rows,
-    scale_summary,
     series_stats,
     window_text,
     workload_card,
@@ -159,7 +163,7 @@ async def report_failures(
         if inv.modal_id:
             await replier.update_view(
                 inv.modal_id,
-                views.result_view(
+                result_view(
                     "Which one?",
                     text=f"Several inference workloads are named {amb.ref}: "
                     "pick one in the message I just sent you.",
@@ -172,7 +176,7 @@ async def report_failures(
     except Exception as exc:
         problem = describe(exc, doing)
         shown = bool(inv.modal_id) and await replier.update_view(
-            str(inv.modal_id), views.result_view("Sorry", problem)
+            str(inv.modal_id), result_view("Sorry", problem)
         )
         if not shown:  # no modal, or the user closed it meanwhile
             await replier.problem(inv, problem.sentence, problem.detail)
@@ -207,15 +211,15 @@ async def _dispatch(
         case parsing.ModelInfo(model=model):
             await model_info(deps, replier, inv, model)
         case parsing.Create():
-            await views.open_create(deps, replier, inv)
+            await create_modal.open_create(deps, replier, inv)
         case parsing.Status(ref=ref):
             await status(deps, replier, inv, ref)
         case parsing.Scale(ref=ref, min_replicas=None):
-            await views.open_scale(deps, replier, inv, ref)
+            await scale_modal.open_scale(deps, replier, inv, ref)
         case parsing.Scale(ref=ref, min_replicas=low) if low is not None:
             await scale(deps, replier, inv, ref, low, command.effective_max or 1)
         case parsing.Update(ref=ref):
-            await views.open_update(deps, replier, inv, ref)
+            await update_modal.open_update(deps, replier, inv, ref)
         case parsing.Delete(ref=ref):
             await confirm_delete(deps, replier, inv, ref)
         case parsing.Metrics():
@@ -274,7 +278,7 @@ async def model_info(
         info = await deps.runai.model_info(model, hf_token)
     except runai_errors.RunaiError as exc:
         if hf_token is None and is_gated_refusal(exc):
-            await views.ask_hf_token(replier, inv, model, exc.message)
+            await hf_token_modal.ask_hf_token(replier, inv, model, exc.message)
             return
         if isinstance(exc, runai_errors.NotFoundError) and not isinstance(
             exc, runai_errors.ModelInfoUnavailableError
@@ -283,7 +287,7 @@ async def model_info(
         if hf_token is not None and is_gated_refusal(exc):
             raise UserFacingError("Hugging Face refused that token.", exc.message) from exc
         raise
-    await replier.respond(inv, views.model_message(info, gated=hf_token is not None))
+    await replier.respond(inv, create_modal.model_message(info, gated=hf_token is not None))
 
 
 async def status(deps: Deps, replier: Replier, inv: Invocation, ref: str) -> None:
@@ -300,44 +304,8 @@ async def status(deps: Deps, replier: Replier, inv: Invocation, ref: str) -> Non
 async def scale(
     deps: Deps, replier: Replier, inv: Invocation, ref: str, low: int, high: int
 ) -> None:
-    """`scale <ref> <min> [max]`: PATCH autoscaling, keeping the current metric."""
-    workload = await resolve(deps.runai, ref)
-    current = await deps.runai.get_inference(workload.id)
-    auto = current.spec.autoscaling if current.spec and current.spec.autoscaling else None
-    metric = auto.metric if auto else None
-    scaling = forms.Scaling(
-        min_replicas=low,
-        max_replicas=high,
-        metric=metric if low < high or low == 0 else None,
-        threshold=auto.metric_threshold if auto and metric and (low < high or low == 0) else None,
-        retention_seconds=auto.scale_to_zero_retention_seconds if auto and low == 0 else None,
-    )
-    problem = forms.check_scale_command(scaling, workload.name)
-    if problem:
-        raise UserFacingError(problem)
-    await apply_scale(deps, replier, inv, workload.id, workload.name, scaling)
-
-
-async def apply_scale(
-    deps: Deps,
-    replier: Replier,
-    inv: Invocation,
-    workload_id: str,
-    name: str,
-    scaling: forms.Scaling,
-) -> None:
-    """Send the scaling PATCH, tell the thread, answer the user."""
-    await deps.runai.update_inference(workload_id, forms.scale_request(scaling))
-    summary = scale_summary(
-        name, scaling.min_replicas, scaling.max_replicas, scaling.metric, scaling.threshold
-    )
-    await deps.record(workload_id, "scale", inv.user_id, summary)
-    await replier.respond(
-        inv,
-        render.message(
-            "notice", emoji=":arrow_up_down:", text=summary, user=inv.user_id, detail=None
-        ),
-    )
+    """`scale <ref> <min> [max]`: the scale modal's own path, from typed numbers."""
+    await scale_modal.scale_command(deps, replier, inv, ref, low, high)
 
 
 async def confirm_delete(deps: Deps, replier: Replier, inv: Invocation, ref: str) -> None:

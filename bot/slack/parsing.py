@@ -17,8 +17,7 @@ MAX_REPLICAS = 1000
 MIN_SINCE = timedelta(minutes=1)
 MAX_SINCE = timedelta(days=30)
 DEFAULT_SINCE = timedelta(hours=1)
-# Run:ai workload names are Kubernetes DNS labels; ids are UUIDs.
-NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# Workload names follow `models.WORKLOAD_NAME_RE` (Run:ai's rule); ids are UUIDs.
 NAME_PART_RE = re.compile(r"^[-a-z0-9]{1,63}$")  # what `list <name>` looks for inside names
 MAX_LIST_PAGE = 99_999
 UUID_RE = re.compile(
@@ -74,11 +73,9 @@ class Scale:
     @property
     def effective_max(self) -> int | None:
         """Max replicas as Run:ai defaults it: min, or 1 when min is 0."""
-        if self.max_replicas is not None:
-            return self.max_replicas
-        if self.min_replicas is None:
+        if self.min_replicas is None and self.max_replicas is None:
             return None
-        return max(self.min_replicas, 1)
+        return models.effective_max_replicas(self.min_replicas, self.max_replicas)
 
 
 @dataclass(frozen=True)
@@ -266,7 +263,7 @@ def _ref(name: str, args: Sequence[str], index: int = 0) -> str:
     if len(args) <= index:
         raise ParseError(f"`{name}` needs a workload name or id.", usage_of(name))
     ref = args[index]
-    if not (NAME_RE.match(ref) or UUID_RE.match(ref)):
+    if not (models.is_workload_name(ref) or UUID_RE.match(ref)):
         raise ParseError(
             f"“{_short(ref)}” is not a workload name or id "
             "(names are lower-case letters, digits and dashes).",

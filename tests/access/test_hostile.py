@@ -14,9 +14,15 @@ from bot.access.admit import asker_of, replay_key, submission_key
 from bot.fakeslack import RunningFakeSlack, block_problems, view_problems
 from bot.policy import Caller, ProjectRef, parse_policy, summarize
 from bot.runai import models
-from bot.slack import commands, forms, intake, parsing, render, views
+from bot.slack import commands, intake, parsing, render
 from bot.slack.errors import Problem
 from bot.slack.ids import Field
+from bot.slack.modals import api_errors
+from bot.slack.modals import create as create_modal
+from bot.slack.modals import hf_token as hf_token_modal
+from bot.slack.modals import scale as scale_modal
+from bot.slack.modals import update as update_modal
+from bot.slack.modals.fields import ModalContext
 from bot.slack.present import list_rows, workload_card
 from tests.access.harness import FORM, guarded_bot
 from tests.conftest import RunningEmulator
@@ -95,35 +101,35 @@ field_values = st.dictionaries(
 @given(field_values)
 def test_modal_validators_never_raise(values: dict[Field, str]) -> None:
     for validate, fields in (
-        (forms.validate_create, forms.CREATE_FIELDS),
-        (forms.validate_scale, forms.SCALE_FIELDS),
-        (forms.validate_update, forms.UPDATE_FIELDS),
+        (create_modal.validate_create, api_errors.CREATE_FIELDS),
+        (scale_modal.validate_scale, api_errors.SCALE_FIELDS),
+        (update_modal.validate_update, api_errors.UPDATE_FIELDS),
     ):
         result = validate(values)  # type: ignore[operator]
         if isinstance(result, dict):
             assert result, "errors, but none named"
             assert set(result) <= {f.value for f in fields}
             assert all(isinstance(m, str) and 0 < len(m) <= 2000 for m in result.values())
-    token = forms.validate_hf_token(values)
+    token = hf_token_modal.validate_hf_token(values)
     assert isinstance(token, str | dict)
 
 
 @FAST
 @given(field_values, hostile)
 def test_any_form_values_render_a_valid_modal(values: dict[Field, str], text: str) -> None:
-    ctx = forms.ModalContext(channel_id="C1", workload_id="w", name=text[:60], model=None)
+    ctx = ModalContext(channel_id="C1", workload_id="w", name=text[:60], model=None)
     projects = [models.Project(id="1", name=text[:200] or "p")]
     clusters = [models.Cluster(uuid="c", name=text[:200] or "c")]
     for view in (
-        views.create_view(
+        create_modal.create_view(
             (projects, clusters),
             values,
             ctx,
-            errors={f.value: text[:200] or "x" for f in forms.CREATE_FIELDS},
+            errors={f.value: text[:200] or "x" for f in api_errors.CREATE_FIELDS},
             notice=Problem(text or "x", text or None),
         ),
-        views.scale_view(text[:60], text[:60], values, ctx, notice=Problem(text or "x")),
-        views.update_view(text[:60], values, ctx, 3, notice=Problem(text or "x")),
+        scale_modal.scale_view(text[:60], text[:60], values, ctx, notice=Problem(text or "x")),
+        update_modal.update_view(text[:60], values, ctx, 3, notice=Problem(text or "x")),
     ):
         assert view_problems(view) == []
         assert render.view_problems(view) == []
@@ -146,15 +152,15 @@ def test_full_fields_and_a_hundred_env_vars() -> None:
         Field.MIN_REPLICAS: "1",
         Field.MAX_REPLICAS: "1",
     }
-    sub = forms.validate_create(values)
-    assert isinstance(sub, forms.CreateSubmission) and len(sub.env) == 100
-    request = forms.creation_request(sub)
+    sub = create_modal.validate_create(values)
+    assert isinstance(sub, create_modal.CreateSubmission) and len(sub.env) == 100
+    request = create_modal.creation_request(sub)
     assert request.spec.environment_variables is not None
-    too_many = forms.validate_create({**values, Field.ENV: env + "\nONE_MORE=1"})
+    too_many = create_modal.validate_create({**values, Field.ENV: env + "\nONE_MORE=1"})
     assert isinstance(too_many, dict) and Field.ENV in too_many
-    ctx = forms.ModalContext(channel_id="C1")
+    ctx = ModalContext(channel_id="C1")
     orgs = ([models.Project(id="1", name="a")], [models.Cluster(uuid="c", name="c")])
-    view = views.create_view(orgs, values, ctx)
+    view = create_modal.create_view(orgs, values, ctx)
     assert view_problems(view) == []
 
 

@@ -16,9 +16,13 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.runai import models
-from bot.slack import forms, render, views
+from bot.slack import render
 from bot.slack.errors import Problem
 from bot.slack.ids import Field
+from bot.slack.modals import api_errors, fields, submit
+from bot.slack.modals import create as create_modal
+from bot.slack.modals import scale as scale_modal
+from bot.slack.modals import update as update_modal
 from bot.slack.parsing import USAGES
 from bot.slack.present import (
     Choice,
@@ -102,7 +106,9 @@ def _messages(text: str) -> dict[str, Callable[[], dict[str, Any]]]:
         "error": lambda: render.message("error", sentence=text, detail=text),
         "error-no-detail": lambda: render.message("error", sentence=text, detail=None),
         "model_info": lambda: render.message(
-            "model_info", info=model_card(info, gated=True), deploy_value=forms.deploy_value(info)
+            "model_info",
+            info=model_card(info, gated=True),
+            deploy_value=create_modal.deploy_value(info),
         ),
         "model_gated": lambda: render.message("model_gated", model=text, detail=text),
         "status": lambda: render.message(
@@ -162,36 +168,36 @@ def _messages(text: str) -> dict[str, Callable[[], dict[str, Any]]]:
 
 
 def _views(text: str) -> dict[str, Callable[[], dict[str, Any]]]:
-    ctx = forms.ModalContext(channel_id="C1", workload_id="w", name=text[:100], model=text[:50])
+    ctx = fields.ModalContext(channel_id="C1", workload_id="w", name=text[:100], model=text[:50])
     long_values = {f: text for f in Field}
     return {
-        "loading": lambda: views.loading_view(text, text),
-        "result": lambda: views.result_view(text, text=text),
-        "result-problem": lambda: views.result_view(text, Problem(text, text)),
-        "create": lambda: views.create_view(ORGS, forms.create_defaults(), ctx),
-        "create-errors": lambda: views.create_view(
+        "loading": lambda: submit.loading_view(text, text),
+        "result": lambda: submit.result_view(text, text=text),
+        "result-problem": lambda: submit.result_view(text, Problem(text, text)),
+        "create": lambda: create_modal.create_view(ORGS, create_modal.create_defaults(), ctx),
+        "create-errors": lambda: create_modal.create_view(
             ORGS,
             long_values,
             ctx,
-            errors={f: text for f in forms.CREATE_FIELDS},
+            errors={f: text for f in api_errors.CREATE_FIELDS},
             notice=Problem(text, text),
         ),
-        "scale": lambda: views.scale_view(text, text, forms.scale_values(None), ctx),
-        "scale-errors": lambda: views.scale_view(
+        "scale": lambda: scale_modal.scale_view(text, text, scale_modal.scale_values(None), ctx),
+        "scale-errors": lambda: scale_modal.scale_view(
             text,
             text,
             long_values,
             ctx,
-            errors={f: text for f in forms.SCALE_FIELDS},
+            errors={f: text for f in api_errors.SCALE_FIELDS},
             notice=Problem(text, text),
         ),
-        "update": lambda: views.update_view(text, forms.update_values(None), ctx, 3),
-        "update-errors": lambda: views.update_view(
+        "update": lambda: update_modal.update_view(text, update_modal.update_values(None), ctx, 3),
+        "update-errors": lambda: update_modal.update_view(
             text,
             long_values,
             ctx,
             0,
-            errors={f: text for f in forms.UPDATE_FIELDS},
+            errors={f: text for f in api_errors.UPDATE_FIELDS},
             notice=Problem(text, text),
         ),
         "hf_token": lambda: render.view("hf_token", model=text, metadata=ctx.dump()),

@@ -29,6 +29,7 @@ class Asker:
     projects: dict[str, ProjectRef] = field(default_factory=dict)
     inferences: dict[str, models.Inference] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    checked: set[str] = field(default_factory=set)  # workloads whose lookup passed
     decided: dict[tuple[Action, ProjectRef | None], Decision] = field(default_factory=dict)
 
     @property

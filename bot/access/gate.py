@@ -103,14 +103,13 @@ class Gate:
             return decide(self.policy, Caller("bot"), Action.READ, None)
         if asker.placeless:
             return PLACELESS
-        caller = await self.caller(asker)
         rights = asker.decided.get((action, project))
         if rights is None:
-            rights = decide(self.policy, caller, action, project)
+            rights = decide(self.policy, await self.caller(asker), action, project)
             asker.decided[(action, project)] = rights
         if isinstance(rights, Denied) or ask == NO_ASK:
             return rights
-        return over_caps(self.policy, caller, action, project, ask) or rights
+        return over_caps(self.policy, await self.caller(asker), action, project, ask) or rights
 
     async def require(
         self,

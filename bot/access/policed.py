@@ -174,8 +174,8 @@ class PolicedRunai:
         """A lookup result: in scope for this channel, and (for scale/update/delete) the
         user may do what they came for. Raises `PolicyDenied` otherwise."""
         asker = self.asker
-        if asker is None:
-            return
+        if asker is None or workload_id in asker.checked:
+            return  # the same workload found again in this request: passed already
         asker.projects[workload_id] = project
         asker.names[workload_id] = name
         action = asker.intent if asker.intent in MUTATING else Action.READ
@@ -187,6 +187,7 @@ class PolicedRunai:
             name=name,
             summary=f"{action.value} {name}",
         )
+        asker.checked.add(workload_id)
 
     def _in_scope(self, project_id: str | None, project_name: str | None) -> bool:
         return self.gate.in_scope(self.asker, ProjectRef(project_id, project_name))

@@ -123,9 +123,9 @@ async def parse_once(
 ) -> BoltResponse:
     """Parse the command text once, for every middleware and listener after this one:
     `/inference`'s text, or the command a which-one button runs (`context["command"]`)."""
-    text = commands.command_text_of(body)
-    if text is not None:
-        context["command"] = commands.parse_text(text)
+    parsed = commands.parse_body(body)
+    if parsed is not None:
+        context["command"] = parsed
     await next()
     return response
 

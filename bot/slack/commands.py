@@ -1,6 +1,6 @@
 """`/inference`: ack at once, then run the subcommand after the ack.
 
-The text is parsed once, before any listener (`parse_text`, called by `app.parse_once`).
+The text is parsed once, before any listener (`parse_body`, called by `app.parse_once`).
 `on_command` is the Bolt listener body: it acks within milliseconds (help and parse
 errors are answered in the ack itself) and hands everything else to a tracked task
 (`run`). Runners answer through `Replier`; failures become words in `errors.describe`.
@@ -62,23 +62,21 @@ Parsed = parsing.Command | parsing.ParseError
 """A command text, parsed: the command, or why it does not parse."""
 
 
-def command_text_of(body: Mapping[str, Any]) -> str | None:
-    """The command text a request carries: `/inference`'s text, or the command a
-    which-one button runs again; None for anything else."""
+def parse_body(body: Mapping[str, Any]) -> Parsed | None:
+    """The command a request carries, parsed: `/inference`'s text, or the command a
+    which-one button runs again; None for a request that carries none."""
     if "command" in body:
-        return str(body.get("text") or "")
-    if body.get("type") == "block_actions":
+        text = str(body.get("text") or "")
+    elif body.get("type") == "block_actions":
         actions = body.get("actions")
         first = actions[0] if isinstance(actions, list) and actions else None
-        if isinstance(first, Mapping) and str(first.get("action_id") or "").startswith(
+        if not isinstance(first, Mapping) or not str(first.get("action_id") or "").startswith(
             Action.CHOOSE_WORKLOAD
         ):
-            return str(first.get("value") or "")
-    return None
-
-
-def parse_text(text: str) -> Parsed:
-    """The command, or the `ParseError` saying why `text` is not one."""
+            return None
+        text = str(first.get("value") or "")
+    else:
+        return None
     try:
         return parsing.parse(text)
     except parsing.ParseError as exc:

@@ -84,10 +84,11 @@ class Assembled:
 
 
 async def assemble(settings: Settings, stack: contextlib.AsyncExitStack) -> Assembled:
-    """Run:ai client (or the embedded emulator), the one Slack client, the watch room and
-    the Bolt app with its guard rails: everything `run` and `demo` share. Closed by `stack`.
+    """Run:ai client (or the embedded emulator), the one Slack client, the watch room,
+    access control (the policed Run:ai client, org cache and watcher) and the Bolt app
+    built over it: everything `run` and `demo` share. Closed by `stack`.
     """
-    from bot.guard.install import guard_service
+    from bot.access import access_for_service
     from bot.slack.threads import thread_message
     from bot.watch.runtime import start_watch
 
@@ -114,8 +115,8 @@ async def assemble(settings: Settings, stack: contextlib.AsyncExitStack) -> Asse
     stack.push_async_callback(runtime.stop)
     runtime.leadership.on_change(lambda leader: telemetry.LEADER.set(int(leader)))
     telemetry.LEADER.set(int(runtime.leadership.is_leader()))
-    app = build_app(settings, runai, slack, runtime.watcher)
-    await guard_service(app, settings, runtime)
+    access = await access_for_service(settings, runtime, runai, slack)
+    app = build_app(settings, access.runai, slack, access.watcher, orgs=access.orgs, access=access)
     readiness = Readiness({"store": runtime.store.ping, "runai": runai.check_auth})
     return Assembled(settings, app, runai, runtime, readiness)
 

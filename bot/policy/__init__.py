@@ -20,6 +20,7 @@ from bot.policy.decide import (
     gpus_of,
     gpus_text,
     in_channel_scope,
+    over_caps,
     summarize,
 )
 from bot.policy.groups import GroupResolver
@@ -47,6 +48,7 @@ __all__ = [
     "gpus_text",
     "in_channel_scope",
     "load_policy",
+    "over_caps",
     "parse_policy",
     "summarize",
 ]

@@ -171,13 +171,25 @@ def decide(
     if not _listed(who, caller):
         verb = "see" if action is Action.READ else action.value
         return Denied(rule, f"you may not {verb} workloads in {project.label()}")
-    if action in CAPPED:
-        prefix, rights = project_rights(policy, project)
-        for caps, where in ((rights.caps, f"{prefix}.caps"), (policy.caps, "caps")):
-            denied = _check_caps(caps, where, ask, project)
-            if denied is not None:
-                return denied
-    return Allowed(rule)
+    return over_caps(policy, caller, action, project, ask) or Allowed(rule)
+
+
+def over_caps(
+    policy: Policy, caller: Caller, action: Action, project: ProjectRef | None, ask: Ask
+) -> Denied | None:
+    """The cap `ask` goes over, for a caller already allowed `action` on `project`.
+
+    `decide(..., ask)` is `decide(...)` (the rights) and then this: the rights can be
+    decided when the workload is looked up, the caps once the sizes are known.
+    """
+    if project is None or action not in CAPPED or is_admin(policy, caller):
+        return None
+    prefix, rights = project_rights(policy, project)
+    for caps, where in ((rights.caps, f"{prefix}.caps"), (policy.caps, "caps")):
+        denied = _check_caps(caps, where, ask, project)
+        if denied is not None:
+            return denied
+    return None
 
 
 def gpus_of(devices: int | None, portion: float | None, max_replicas: int | None) -> float:

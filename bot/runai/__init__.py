@@ -15,10 +15,12 @@
 Errors: `errors.RunaiError` (code, message, details) and one subclass per kind:
 Unauthorized 401 · Forbidden 403 · NotFound 404 (ModelInfoUnavailable: no model-info
 route) · Conflict 409 · InvalidRequest 400/422 · Unavailable 5xx, timeouts, connection
-errors (after retries). Nothing in this package knows Slack exists.
+errors (after retries). `RunaiCalls`: the calls the app makes, as a protocol. Nothing in
+this package knows Slack exists.
 """
 
 from bot.runai import errors, models
+from bot.runai.calls import RunaiCalls
 from bot.runai.client import RunaiClient
 
-__all__ = ["RunaiClient", "errors", "models"]
+__all__ = ["RunaiCalls", "RunaiClient", "errors", "models"]

@@ -56,14 +56,19 @@ async def _open(replier: Replier, inv: Invocation, view: dict[str, Any]) -> None
     await replier.open_view(inv, view)
 
 
-async def on_choose(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, Any]) -> None:
-    """A choice among same-named workloads: run the command again with the chosen id."""
+async def on_choose(
+    deps: Deps,
+    replier: Replier,
+    ack: Ack,
+    body: Mapping[str, Any],
+    command: commands.Parsed,
+) -> None:
+    """A choice among same-named workloads: run the command again (the button's value,
+    parsed) with the chosen id."""
     await ack()
     inv = Invocation.from_action(body)
-    try:
-        command = parsing.parse(_value(body))
-    except parsing.ParseError as exc:
-        await replier.respond(inv, commands.help_message(exc.message, exc.usage))
+    if isinstance(command, parsing.ParseError):
+        await replier.respond(inv, commands.help_message(command.message, command.usage))
         return
     deps.tasks.fire(
         commands.run(deps, replier, inv, command),
@@ -83,7 +88,7 @@ async def on_confirm_delete(
         await replier.problem(inv, "That button doesn't name a workload.")
         return
     deps.tasks.fire(
-        commands.guard(
+        commands.report_failures(
             replier, inv, commands.delete(deps, replier, inv, workload_id), Doing("delete", None)
         ),
         name="delete",
@@ -123,7 +128,7 @@ async def on_list_page(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str
     if not isinstance(query, parsing.ListInferences):
         query = parsing.ListInferences()
     deps.tasks.fire(
-        commands.guard(
+        commands.report_failures(
             replier,
             inv,
             commands.list_inferences(deps, replier, inv, query, replace=True),

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,9 +22,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.config import Settings
-from bot.runai import RunaiClient
-from bot.slack import actions, commands
-from bot.slack.deps import Deps, OrgCache, WatcherLike
+from bot.runai import RunaiCalls
+from bot.slack import actions, commands, intake
+from bot.slack.deps import AccessLike, Deps, OrgCache, OrgsLike, WatcherLike
 from bot.slack.ids import Action, Callback, Field
 from bot.slack.modals import create as create_modal
 from bot.slack.modals import hf_token as hf_token_modal
@@ -70,92 +71,120 @@ def signing_secret(settings: Settings) -> str:
 
 def build_app(
     settings: Settings,
-    runai: RunaiClient,
+    runai: RunaiCalls,
     slack_client: AsyncWebClient,
     watcher: WatcherLike,
     *,
+    orgs: OrgsLike | None = None,
+    access: AccessLike | None = None,
     tasks: Background | None = None,
     submit_budget: float = 1.5,
     background_limit: int = 8,
 ) -> AsyncApp:
-    """The Bolt app with `/inference`, its modals and buttons; `app.deps` holds the parts."""
+    """The Bolt app with `/inference`, its modals and buttons; `app.deps` holds the parts.
+
+    With `access` (`bot.access.build_access`), `runai`, `watcher` and `orgs` are its
+    policed parts, and its middleware names each request's asker.
+    """
     deps = Deps(
         runai=runai,
         slack=slack_client,
         watcher=watcher,
         tasks=tasks or Background(background_limit),
-        orgs=OrgCache(runai),
+        orgs=orgs if orgs is not None else OrgCache(runai),
         submit_budget=submit_budget,
+        access=access,
     )
     replier = Replier(slack_client)
+    secret = signing_secret(settings)
     app = AsyncApp(
         client=slack_client,
-        signing_secret=signing_secret(settings),
+        signing_secret=secret,
         # Listeners return right after ack() (work goes to tracked tasks), so Bolt can answer
         # when the listener returns instead of polling for the ack every 10 ms.
         process_before_response=True,
         request_verification_enabled=True,
         logger=logging.getLogger("bot.slack.bolt"),
     )
+    app.use(parse_once)
+    if access is not None:
+        app.use(access.middleware(deps))
     register(app, deps, replier)
     app.deps = deps  # type: ignore[attr-defined]
+    app.signing_secret = secret  # type: ignore[attr-defined]  # for build_http_app's check
     return app
 
 
+async def parse_once(
+    body: dict[str, Any],
+    context: dict[str, Any],
+    response: BoltResponse,
+    next: Callable[[], Awaitable[None]],
+) -> BoltResponse:
+    """Parse the command text once, for every middleware and listener after this one:
+    `/inference`'s text, or the command a which-one button runs (`context["command"]`)."""
+    parsed = commands.parse_body(body)
+    if parsed is not None:
+        context["command"] = parsed
+    await next()
+    return response
+
+
 def register(app: AsyncApp, deps: Deps, replier: Replier) -> None:
-    """Attach every listener to `app`."""
+    """Attach every listener to `app`; each works with the parts bound to its request's
+    asker (`Deps.bound`)."""
 
     @app.command(COMMAND)
-    async def _command(ack: Any, body: dict[str, Any]) -> None:
-        await commands.on_command(deps, replier, ack, body)
+    async def _command(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await commands.on_command(deps.bound(context), replier, ack, body, context["command"])
 
     @app.view_submission(Callback.CREATE.value)
-    async def _create(ack: Any, body: dict[str, Any]) -> None:
-        await create_modal.on_create_submit(deps, replier, ack, body)
+    async def _create(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await create_modal.on_create_submit(deps.bound(context), replier, ack, body)
 
     @app.view_submission(Callback.SCALE.value)
-    async def _scale(ack: Any, body: dict[str, Any]) -> None:
-        await scale_modal.on_scale_submit(deps, replier, ack, body)
+    async def _scale(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await scale_modal.on_scale_submit(deps.bound(context), replier, ack, body)
 
     @app.view_submission(Callback.UPDATE.value)
-    async def _update(ack: Any, body: dict[str, Any]) -> None:
-        await update_modal.on_update_submit(deps, replier, ack, body)
+    async def _update(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await update_modal.on_update_submit(deps.bound(context), replier, ack, body)
 
     @app.view_submission(Callback.HF_TOKEN.value)
-    async def _hf_token(ack: Any, body: dict[str, Any]) -> None:
-        await hf_token_modal.on_hf_token_submit(deps, replier, ack, body)
+    async def _hf_token(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await hf_token_modal.on_hf_token_submit(deps.bound(context), replier, ack, body)
 
     @app.view_submission(re.compile(f"^({Callback.LOADING}|{Callback.RESULT})$"))
     async def _passive(ack: Any) -> None:
         await ack()
 
     @app.options(Field.PROJECT.value)
-    async def _projects(ack: Any, body: dict[str, Any]) -> None:
-        await create_modal.on_project_options(deps, ack, body)
+    async def _projects(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await create_modal.on_project_options(deps.bound(context), ack, body)
 
     @app.action(Action.DEPLOY.value)
-    async def _deploy(ack: Any, body: dict[str, Any]) -> None:
-        await actions.on_deploy(deps, replier, ack, body)
+    async def _deploy(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await actions.on_deploy(deps.bound(context), replier, ack, body)
 
     @app.action(Action.ENTER_HF_TOKEN.value)
-    async def _token(ack: Any, body: dict[str, Any]) -> None:
-        await actions.on_enter_hf_token(deps, replier, ack, body)
+    async def _token(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await actions.on_enter_hf_token(deps.bound(context), replier, ack, body)
 
     @app.action(re.compile(f"^{Action.CHOOSE_WORKLOAD}(_\\d+)?$"))
-    async def _choose(ack: Any, body: dict[str, Any]) -> None:
-        await actions.on_choose(deps, replier, ack, body)
+    async def _choose(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await actions.on_choose(deps.bound(context), replier, ack, body, context["command"])
 
     @app.action(Action.CONFIRM_DELETE.value)
-    async def _confirm(ack: Any, body: dict[str, Any]) -> None:
-        await actions.on_confirm_delete(deps, replier, ack, body)
+    async def _confirm(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await actions.on_confirm_delete(deps.bound(context), replier, ack, body)
 
     @app.action(Action.CANCEL_DELETE.value)
-    async def _cancel(ack: Any, body: dict[str, Any]) -> None:
-        await actions.on_cancel_delete(deps, replier, ack, body)
+    async def _cancel(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await actions.on_cancel_delete(deps.bound(context), replier, ack, body)
 
     @app.action(re.compile(f"^{Action.LIST_PAGE}(_prev)?$"))
-    async def _page(ack: Any, body: dict[str, Any]) -> None:
-        await actions.on_list_page(deps, replier, ack, body)
+    async def _page(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await actions.on_list_page(deps.bound(context), replier, ack, body)
 
     @app.action(re.compile(".*"))
     async def _other(ack: Any) -> None:
@@ -166,11 +195,23 @@ def register(app: AsyncApp, deps: Deps, replier: Replier) -> None:
 def build_http_app(
     app: AsyncApp, *, drain_seconds: float = 10.0, extra_routes: Sequence[BaseRoute] = ()
 ) -> Starlette:
-    """Starlette serving `POST /slack/events` (signed), `GET /healthz` and `extra_routes`."""
+    """Starlette serving `POST /slack/events` (signed), `GET /healthz` and `extra_routes`.
+
+    Events are checked before Bolt sees them (`intake`): unsigned 401, malformed 400.
+    """
     handler = AsyncSlackRequestHandler(app)
     deps: Deps = app.deps  # type: ignore[attr-defined]
+    secret: str = app.signing_secret  # type: ignore[attr-defined]
 
     async def events(request: Request) -> Response:
+        raw = await request.body()  # kept by Starlette: Bolt's handler reads it again
+        if not intake.signed(secret, raw, request.headers):
+            logger.info("request with a bad or missing signature refused")
+            return JSONResponse({"error": "invalid request"}, status_code=401)
+        _, problem = intake.read_payload(raw, request.headers.get("content-type"))
+        if problem:
+            logger.warning("malformed Slack request refused", extra={"reason": problem})
+            return JSONResponse({"error": "malformed request"}, status_code=400)
         response: Response = await handler.handle(request)
         return response
 

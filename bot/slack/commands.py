@@ -1,5 +1,6 @@
-"""`/inference`: parse and ack at once, then run the subcommand after the ack.
+"""`/inference`: ack at once, then run the subcommand after the ack.
 
+The text is parsed once, before any listener (`parse_body`, called by `app.parse_once`).
 `on_command` is the Bolt listener body: it acks within milliseconds (help and parse
 errors are answered in the ack itself) and hands everything else to a tracked task
 (`run`). Runners answer through `Replier`; failures become words in `errors.describe`.
@@ -20,6 +21,7 @@ from bot.slack import parsing, render
 from bot.slack.charts import render_chart
 from bot.slack.deps import Deps, Invocation
 from bot.slack.errors import Doing, NoSuchWorkload, UserFacingError, describe, is_gated_refusal
+from bot.slack.ids import Action
 from bot.slack.modals import create as create_modal
 from bot.slack.modals import hf_token as hf_token_modal
 from bot.slack.modals import scale as scale_modal
@@ -56,15 +58,39 @@ def _full_help() -> dict[str, Any]:
     return render.message("help", usages=parsing.USAGES, error=None, usage=None)
 
 
-async def on_command(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, Any]) -> None:
-    """Bolt listener for `/inference`: ack now, work later."""
-    inv = Invocation.from_command(body)  # first: the trigger_id's 3 s started on arrival
-    text = str(body.get("text") or "")
+Parsed = parsing.Command | parsing.ParseError
+"""A command text, parsed: the command, or why it does not parse."""
+
+
+def parse_body(body: Mapping[str, Any]) -> Parsed | None:
+    """The command a request carries, parsed: `/inference`'s text, or the command a
+    which-one button runs again; None for a request that carries none."""
+    if "command" in body:
+        text = str(body.get("text") or "")
+    elif body.get("type") == "block_actions":
+        actions = body.get("actions")
+        first = actions[0] if isinstance(actions, list) and actions else None
+        if not isinstance(first, Mapping) or not str(first.get("action_id") or "").startswith(
+            Action.CHOOSE_WORKLOAD
+        ):
+            return None
+        text = str(first.get("value") or "")
+    else:
+        return None
     try:
-        command = parsing.parse(text)
+        return parsing.parse(text)
     except parsing.ParseError as exc:
+        return exc
+
+
+async def on_command(
+    deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, Any], command: Parsed
+) -> None:
+    """Bolt listener for `/inference` (its text parsed): ack now, work later."""
+    inv = Invocation.from_command(body)  # first: the trigger_id's 3 s started on arrival
+    if isinstance(command, parsing.ParseError):
         telemetry.COMMANDS.labels("unparsed", "usage_error").inc()
-        await ack(**help_message(exc.message, exc.usage))
+        await ack(**help_message(command.message, command.usage))
         return
     if isinstance(command, parsing.Help):
         telemetry.COMMANDS.labels("Help", "ok").inc()
@@ -94,6 +120,8 @@ def opens_modal(command: parsing.Command) -> bool:
 
 
 def _doing(command: parsing.Command) -> Doing:
+    if isinstance(command, parsing.Policy | parsing.Audit):
+        return Doing("read")  # the trail outlives the workload: no name to fail on
     ref = getattr(command, "ref", None)
     verbs = {
         parsing.Status: "read",
@@ -116,7 +144,7 @@ TRIGGER_EXPIRED = (
 )
 
 
-async def guard(
+async def report_failures(
     replier: Replier,
     inv: Invocation,
     work: Awaitable[None],
@@ -154,7 +182,9 @@ async def guard(
 
 async def run(deps: Deps, replier: Replier, inv: Invocation, command: parsing.Command) -> None:
     """Run one parsed command for `inv`; every failure ends as a message to the user."""
-    await guard(replier, inv, _counted(deps, replier, inv, command), _doing(command), command)
+    await report_failures(
+        replier, inv, _counted(deps, replier, inv, command), _doing(command), command
+    )
 
 
 async def _counted(deps: Deps, replier: Replier, inv: Invocation, command: parsing.Command) -> None:
@@ -169,7 +199,7 @@ async def _counted(deps: Deps, replier: Replier, inv: Invocation, command: parsi
 
 async def run_modal(deps: Deps, replier: Replier, inv: Invocation, work: Awaitable[None]) -> None:
     """Open a modal from a button; failures end as a message."""
-    await guard(replier, inv, work, Doing("do that"))
+    await report_failures(replier, inv, work, Doing("do that"))
 
 
 async def _dispatch(
@@ -198,6 +228,10 @@ async def _dispatch(
             await unwatch(deps, replier, inv, ref)
         case parsing.ListInferences():
             await list_inferences(deps, replier, inv, command)
+        case parsing.Policy() if deps.answers is not None:
+            await replier.respond(inv, await deps.answers.policy(inv))
+        case parsing.Audit(ref=ref) if deps.answers is not None:
+            await replier.respond(inv, await deps.answers.audit(inv, ref))
         case _:
             await replier.respond(inv, help_message())
 

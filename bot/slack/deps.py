@@ -1,17 +1,22 @@
-"""What the Slack handlers work with: clients, the watcher, caches, and one request's who/where."""
+"""What the Slack handlers work with: clients, the watcher, caches, and one request's who/where.
+
+`Deps` is built once by `app.build_app`. With access control (`bot.access`), its Bolt
+middleware puts the request's asker in Bolt's `context["asker"]`, and each listener works
+with `deps.bound(context)`: the same parts, answering to that asker.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.runai import RunaiClient, models
+from bot.runai import RunaiCalls, models
 from bot.slack.tasks import Background
 
 logger = logging.getLogger(__name__)
@@ -109,27 +114,47 @@ class Invocation:
         return self.trigger_id is not None and time.monotonic() - self.received_at < margin
 
 
+Orgs = tuple[list[models.Project], list[models.Cluster]]
+
+
+class OrgsLike(Protocol):
+    """Projects and clusters for the create form (`OrgCache`, or a view narrowed to one
+    asker)."""
+
+    def last(self) -> Orgs | None:
+        """The last value fetched, however old."""
+        ...
+
+    def peek(self) -> Orgs | None:
+        """The cached value when still fresh, without calling Run:ai."""
+        ...
+
+    async def get(self) -> Orgs:
+        """Projects and clusters, from the cache or Run:ai."""
+        ...
+
+
 class OrgCache:
     """Projects and clusters for the create form, kept for `ttl` seconds."""
 
-    def __init__(self, runai: RunaiClient, ttl: float = 60.0) -> None:
+    def __init__(self, runai: RunaiCalls, ttl: float = 60.0) -> None:
         self._runai = runai
         self._ttl = ttl
-        self._value: tuple[list[models.Project], list[models.Cluster]] | None = None
+        self._value: Orgs | None = None
         self._at = 0.0
         self._lock = asyncio.Lock()
 
-    def last(self) -> tuple[list[models.Project], list[models.Cluster]] | None:
+    def last(self) -> Orgs | None:
         """The last value fetched, however old (to redraw a form without waiting)."""
         return self._value
 
-    def peek(self) -> tuple[list[models.Project], list[models.Cluster]] | None:
+    def peek(self) -> Orgs | None:
         """The cached value when still fresh, without calling Run:ai."""
         if self._value is not None and time.monotonic() - self._at < self._ttl:
             return self._value
         return None
 
-    async def get(self) -> tuple[list[models.Project], list[models.Cluster]]:
+    async def get(self) -> Orgs:
         """Projects and clusters, from the cache or Run:ai."""
         async with self._lock:
             cached = self.peek()
@@ -143,18 +168,58 @@ class OrgCache:
             return self._value
 
 
+class OwnAnswers(Protocol):
+    """`/inference policy` and `/inference audit`: answered by the access room."""
+
+    async def policy(self, inv: Invocation) -> dict[str, Any]:
+        """What the asker may do here, as a message."""
+        ...
+
+    async def audit(self, inv: Invocation, ref: str) -> dict[str, Any]:
+        """The newest audit entries of a workload, as a message."""
+        ...
+
+
+Middleware = Callable[..., Awaitable[Any]]
+
+
+class AccessLike(Protocol):
+    """Access control around the app (`bot.access.Access`; typing only).
+
+    Its Bolt middleware puts the request's asker in `context["asker"]`; `bind` gives the
+    handlers of that request the parts that answer to the asker.
+    """
+
+    def middleware(self, deps: Deps) -> Middleware:
+        """The Bolt middleware, working with the app's `deps` (tasks, Slack client)."""
+        ...
+
+    def bind(self, deps: Deps, asker: Any) -> Deps:
+        """`deps` with its Run:ai client, org cache, watcher and answers bound to `asker`."""
+        ...
+
+
 @dataclass
 class Deps:
     """Everything a handler may use; built once by `app.build_app`."""
 
-    runai: RunaiClient
+    runai: RunaiCalls
     slack: AsyncWebClient
     watcher: WatcherLike
     tasks: Background
-    orgs: OrgCache
+    orgs: OrgsLike
     submit_budget: float = 1.5
     list_page_size: int = 20
     submitting: set[str] = field(default_factory=set)  # view ids with a submission running
+    access: AccessLike | None = None
+    answers: OwnAnswers | None = None  # policy and audit; None without access control
+
+    def bound(self, context: Mapping[str, Any]) -> Deps:
+        """The parts for one request: bound to the asker in Bolt's `context`, if any."""
+        asker = context.get("asker")
+        if self.access is None or asker is None:
+            return self
+        return self.access.bind(self, asker)
 
     async def record(self, workload_id: str, action: Action, user: str, summary: str) -> None:
         """Tell the threads what a user did; a failure there never fails the command."""

@@ -117,12 +117,12 @@ class Unwatch:
 
 @dataclass(frozen=True)
 class Policy:
-    """`policy`: what the caller may do in this channel (answered by bot.guard)."""
+    """`policy`: what the caller may do in this channel (answered by bot.access)."""
 
 
 @dataclass(frozen=True)
 class Audit:
-    """`audit <name|id>`: who did what to a workload (answered by bot.guard)."""
+    """`audit <name|id>`: who did what to a workload (answered by bot.access)."""
 
     ref: str
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.runai import RunaiClient, errors, models
+from bot.runai import RunaiCalls, errors, models
 from bot.slack.errors import NoSuchWorkload
 from bot.slack.parsing import is_workload_id
 
@@ -16,7 +16,7 @@ class Ambiguous(Exception):
         self.matches = matches
 
 
-async def resolve(runai: RunaiClient, ref: str) -> models.Workload:
+async def resolve(runai: RunaiCalls, ref: str) -> models.Workload:
     """The one inference workload `ref` (name or id) names; raises NoSuchWorkload/Ambiguous."""
     if is_workload_id(ref):
         try:

@@ -10,18 +10,19 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import aiohttp
 import httpx
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.fakeslack import FakeSlack, MessageRecord, RunningFakeSlack, SlackDriver, ViewRecord
-from bot.runai import RunaiClient, models
+from bot.runai import RunaiCalls, RunaiClient, models
 from bot.serving import serve
 from bot.slack.app import build_app, build_http_app, make_slack_client
-from bot.slack.deps import Deps, WatcherLike
+from bot.slack.deps import AccessLike, Deps, OrgsLike, WatcherLike
 from tests.conftest import RunningEmulator
 
 SIGNING_SECRET = "e2e-signing-secret"
@@ -87,6 +88,14 @@ class RecordingWatcher:
 
     async def watched_in(self, channel: str) -> set[str]:
         return set(self.following.get(channel, set()))
+
+
+class AccessParts(AccessLike, Protocol):
+    """Access control as `build_app` takes it (`bot.access.Access`)."""
+
+    runai: RunaiCalls
+    watcher: WatcherLike
+    orgs: OrgsLike
 
 
 @dataclass
@@ -170,8 +179,12 @@ async def running_bot(
     watcher: WatcherLike | None = None,
     submit_budget: float = 1.5,
     max_retries: int = 1,
+    app_runai: RunaiClient | None = None,
+    access: Callable[[RunaiClient, AsyncWebClient, WatcherLike], AccessParts] | None = None,
 ) -> AsyncIterator[Bot]:
-    """Serve the bot (HTTP mode) for the block."""
+    """Serve the bot (HTTP mode) for the block (`app_runai`: the app's own Run:ai client;
+    `access`: builds access control over the app's client, Slack client and watcher,
+    passed to `build_app` as `service.assemble` does)."""
     settings = Settings(
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
@@ -186,7 +199,19 @@ async def running_bot(
     session = aiohttp.ClientSession()
     slack = make_slack_client(settings, session)
     watcher = watcher if watcher is not None else RecordingWatcher()
-    app = build_app(settings, runai, slack, watcher, submit_budget=submit_budget)
+    if access is None:
+        app = build_app(settings, app_runai or runai, slack, watcher, submit_budget=submit_budget)
+    else:
+        parts = access(app_runai or runai, slack, watcher)
+        app = build_app(
+            settings,
+            parts.runai,
+            slack,
+            parts.watcher,
+            orgs=parts.orgs,
+            access=parts,
+            submit_budget=submit_budget,
+        )
     async with runai, serve(build_http_app(app)) as srv:
         driver = SlackDriver(srv.url, SIGNING_SECRET, fake_slack.fake)
         try:

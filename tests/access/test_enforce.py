@@ -4,18 +4,21 @@ audited and told, `/inference policy` and `/inference audit`."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from bot.fakeslack import MessageRecord, RunningFakeSlack
-from tests.conftest import RunningEmulator
-from tests.guard.harness import (
+from tests.access.harness import (
     CHANNEL,
     FORM,
+    FORM_TYPE,
     USER,
     error_text,
     guarded_bot,
     mutations,
+    submission,
 )
+from tests.conftest import RunningEmulator
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
@@ -354,3 +357,23 @@ async def test_audit_in_a_channel_bound_by_project_id(
             lambda: next((m for m in g.fake.messages if "channels.COTHER" in m.text), None)
         )
         assert "Not allowed" in refused.text
+
+
+async def test_a_modal_that_lacks_its_channel_is_refused(
+    emulator: RunningEmulator, fake_slack: RunningFakeSlack, tmp_path: Path
+) -> None:
+    # Treated as unbound, it could act on any project; it is refused instead.
+    async with guarded_bot(emulator, fake_slack, tmp_path, POLICY) as g:
+        await g.bot.driver.command("/inference", "create")
+        view = await g.bot.view("inference_create")
+        metadata = json.loads(view.private_metadata or "{}")
+        assert metadata.pop("channel_id") == CHANNEL
+        before = mutations(emulator)
+        body = submission(view, FORM, user=USER, private_metadata=json.dumps(metadata))
+        response = await g.bot.driver.post(body, FORM_TYPE)
+        assert response.status_code == 200
+        assert "does not say which channel it was opened in" in response.text
+        denied = await g.wait_entry("denied", "create")
+        assert denied.rule == "channels" and denied.user_id == USER
+        assert mutations(emulator) == before
+        assert await g.bot.runai.find_inferences("qwen-guarded") == []

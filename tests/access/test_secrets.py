@@ -25,9 +25,9 @@ import pytest
 from sqlalchemy import MetaData, select
 
 from bot.fakeslack import RunningFakeSlack
+from tests.access.harness import CHANNEL, FORM, GuardedBot, guarded_bot
 from tests.conftest import EmulatorFactory
 from tests.e2e.slack_harness import BOT_TOKEN, SIGNING_SECRET
-from tests.guard.harness import CHANNEL, FORM, GuardedBot, guarded_bot
 
 pytest_plugins = ["tests.fakes.fixtures"]
 

@@ -1,16 +1,18 @@
 """The policy enforcement point: decide, refuse with the rule's words, audit, note.
 
-`Gate` holds the policy, the group resolver and the audit log; `GuardedRunai`, the
-scoped org cache, the auditing watcher and the middleware all ask it.
+`Gate` holds the policy, the group resolver and the audit log; the policed Run:ai client,
+the scoped org cache, the auditing watcher and the `admit` middleware all ask it, each
+for the request's `Asker` (None: the bot itself, outside any request).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Protocol
 
+from bot.access.asker import Asker
 from bot.audit import AuditEntry, AuditLog
-from bot.guard.context import Asking, current
 from bot.policy import (
     NO_ASK,
     Action,
@@ -23,6 +25,7 @@ from bot.policy import (
     ProjectRef,
     decide,
     in_channel_scope,
+    over_caps,
 )
 from bot.slack.errors import UserFacingError
 
@@ -43,8 +46,16 @@ class Notes(Protocol):
     async def note(self, workload_id: str, *, action: str, user: str, summary: str) -> None: ...
 
 
+PLACELESS = Denied(
+    "channels",
+    "this form does not say which channel it was opened in, so I can't tell what it may "
+    "act on; open it again from the channel",
+)
+"""A modal without its channel in private_metadata: no channel binding can be told."""
+
+
 class Gate:
-    """Decides for the current request and keeps the trail."""
+    """Decides for a request's asker and keeps the trail."""
 
     def __init__(
         self,
@@ -58,32 +69,51 @@ class Gate:
         self.audit = audit
         self.notes = notes
 
-    async def caller(self, asking: Asking) -> Caller:
-        """The `Caller` of a request, with its user groups resolved (once per request)."""
-        if asking.groups is None:
-            wanted = self.policy.groups()
-            if wanted and self.groups is not None:
-                asking.groups = await self.groups.groups_of(asking.user, wanted)
-            else:
-                asking.groups = frozenset()
-        return Caller(asking.user, asking.channel, asking.groups)
+    async def caller(self, asker: Asker) -> Caller:
+        """The `Caller` of a request, its user groups resolved once per request (a wait
+        given up by the caller, as the ack path's time budget does, leaves the lookup
+        running for the next one to use)."""
+        if asker.groups is None:
+            if asker.resolving is None:
+                asker.resolving = asyncio.ensure_future(self._groups_of(asker.user))
+            asker.groups = await asyncio.shield(asker.resolving)
+        return Caller(asker.user, asker.channel, asker.groups)
 
-    def in_scope(self, project: ProjectRef) -> bool:
-        """Whether the current request's channel may act on `project` (binding only)."""
-        asking = current()
-        return asking is None or in_channel_scope(self.policy, asking.channel, project)
+    async def _groups_of(self, user: str) -> frozenset[str]:
+        wanted = self.policy.groups()
+        if wanted and self.groups is not None:
+            return await self.groups.groups_of(user, wanted)
+        return frozenset()
+
+    def in_scope(self, asker: Asker | None, project: ProjectRef) -> bool:
+        """Whether the asker's channel may act on `project` (binding only)."""
+        if asker is None:
+            return True
+        return not asker.placeless and in_channel_scope(self.policy, asker.channel, project)
 
     async def decide(
-        self, action: Action, project: ProjectRef | None, ask: Ask = NO_ASK
+        self, asker: Asker | None, action: Action, project: ProjectRef | None, ask: Ask = NO_ASK
     ) -> Decision:
-        """The decision for the current request (no request: the bot itself, allowed)."""
-        asking = current()
-        if asking is None:
+        """The decision for the asker (None: the bot itself, allowed to read).
+
+        The rights to an action on a project are decided once per request (the lookup
+        that finds the workload decides them); the caps when the sizes are known.
+        """
+        if asker is None:
             return decide(self.policy, Caller("bot"), Action.READ, None)
-        return decide(self.policy, await self.caller(asking), action, project, ask)
+        if asker.placeless:
+            return PLACELESS
+        rights = asker.decided.get((action, project))
+        if rights is None:
+            rights = decide(self.policy, await self.caller(asker), action, project)
+            asker.decided[(action, project)] = rights
+        if isinstance(rights, Denied) or ask == NO_ASK:
+            return rights
+        return over_caps(self.policy, await self.caller(asker), action, project, ask) or rights
 
     async def require(
         self,
+        asker: Asker | None,
         action: Action,
         project: ProjectRef | None,
         ask: Ask = NO_ASK,
@@ -93,16 +123,16 @@ class Gate:
         summary: str = "",
     ) -> None:
         """Go on, or raise `PolicyDenied` after auditing the denial (and noting it)."""
-        asking = current()
-        if asking is None:
+        if asker is None:
             if action is Action.READ:
                 return
             # Mutations only ever come from a Slack user; anything else is a bug.
             denied = Denied("caller", "I can't tell who asked")
             raise PolicyDenied(denied)
-        decision = await self.decide(action, project, ask)
+        decision = await self.decide(asker, action, project, ask)
         if isinstance(decision, Denied):
             await self.deny(
+                asker,
                 decision,
                 action,
                 project,
@@ -114,6 +144,7 @@ class Gate:
 
     async def deny(
         self,
+        asker: Asker | None,
         denied: Denied,
         action: Action,
         project: ProjectRef | None,
@@ -123,19 +154,19 @@ class Gate:
         summary: str,
     ) -> None:
         """Audit a denial and note it in the workload's threads."""
-        asking = current()
-        user = asking.user if asking else "?"
+        user = asker.user if asker else "?"
         logger.info(
             "policy denied",
             extra={
                 "user": user,
-                "channel": asking.channel if asking else None,
+                "channel": asker.channel if asker else None,
                 "action": action.value,
                 "rule": denied.rule,
                 "workload_id": workload_id,
             },
         )
         await self.record(
+            asker,
             action.value,
             workload_id=workload_id,
             name=name,
@@ -160,6 +191,7 @@ class Gate:
 
     async def record(
         self,
+        asker: Asker | None,
         action: str,
         *,
         workload_id: str | None,
@@ -169,13 +201,12 @@ class Gate:
         outcome: str,
         rule: str | None = None,
     ) -> None:
-        """One audit entry for the current request; never raises."""
+        """One audit entry for the asker's request; never raises."""
         if self.audit is None:
             return
-        asking = current()
         entry = AuditEntry(
-            user_id=asking.user if asking else "bot",
-            channel_id=asking.channel if asking else None,
+            user_id=asker.user if asker else "bot",
+            channel_id=asker.channel if asker else None,
             action=action,
             workload_id=workload_id,
             workload_name=name,

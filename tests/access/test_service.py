@@ -1,4 +1,4 @@
-"""`inference-bot run` with the guard rails: POLICY_FILE enforced, and said loudly when
+"""`inference-bot run` with access control: POLICY_FILE enforced, and said loudly when
 missing; the audit trail in the bot's database."""
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ from sqlalchemy.engine import make_url
 
 from bot.fakeslack import FakeSlack, MessageRecord, RunningFakeSlack
 from bot.watch.store import Store
+from tests.access.dbproxy import DbProxy
+from tests.access.harness import CHANNEL, GuardedBot, guarded_bot
 from tests.conftest import EmulatorFactory, RunningEmulator
-from tests.guard.dbproxy import DbProxy
-from tests.guard.harness import CHANNEL, GuardedBot, guarded_bot
 from tests.watch.conftest import PG_URL, pg_available
 
 pytest_plugins = ["tests.fakes.fixtures"]

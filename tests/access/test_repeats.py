@@ -9,8 +9,17 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from bot.fakeslack import RunningFakeSlack
+from tests.access.harness import (
+    CHANNEL,
+    FORM,
+    FORM_TYPE,
+    USER,
+    GuardedBot,
+    guarded_bot,
+    mutations,
+    submission,
+)
 from tests.conftest import EmulatorFactory, RunningEmulator
-from tests.guard.harness import CHANNEL, FORM, USER, GuardedBot, guarded_bot, mutations
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
@@ -113,6 +122,26 @@ async def test_double_submitted_create_modal_creates_once(
             timeout=15,
         )
         assert "projects.team-a.delete" in note.text and USER in str(note.blocks)
+
+
+async def test_another_users_submission_of_the_same_modal_is_decided_for_them(
+    emulator: RunningEmulator, fake_slack: RunningFakeSlack, tmp_path: Path
+) -> None:
+    other = "U0OTHER"  # may not create in team-a
+    async with guarded_bot(emulator, fake_slack, tmp_path, POLICY) as g:
+        await g.bot.driver.command("/inference", "create")
+        view = await g.bot.view("inference_create")
+        theirs = submission(view, FORM, user=other)  # the same view, the same values
+        await g.bot.driver.submit_view(view, FORM)
+        await g.wait_entry("ok", "create")
+
+        response = await g.bot.driver.post(theirs, FORM_TYPE)
+        assert response.status_code == 200
+        assert "Not allowed" in response.text and "projects.team-a.create" in response.text
+        denied = await g.wait_entry("denied", "create")
+        assert denied.user_id == other
+        assert emulator.state.stats.count("POST", "/api/v1/workloads/inferences") == 1
+        assert len(await g.bot.runai.find_inferences("qwen-guarded")) == 1
 
 
 async def test_watch_and_unwatch_are_audited(

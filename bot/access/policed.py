@@ -1,5 +1,9 @@
 """The Run:ai client as the Slack app sees it: every call passes the policy first.
 
+`PolicedRunai` stands in front of any `RunaiCalls` (composition: it holds the client it
+polices). `service.assemble` builds one, answering to no one (the bot itself: reads only),
+and passes it to `build_app`; each request works with `for_asker(asker)` of it.
+
 Enforcing at this one boundary means no handler can act on the cluster without a
 decision: lookups check that the workload's project is in the channel's scope (and,
 when the user means to scale/update/delete it, that they may), mutations check rights
@@ -12,15 +16,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from bot.guard.context import Asking, current
-from bot.guard.gate import Gate
-from bot.guard.idempotency import Idempotency
+from bot.access.asker import Asker
+from bot.access.gate import Gate
+from bot.access.idempotency import Idempotency
 from bot.policy import Action, Ask, ProjectRef, gpus_of, gpus_text
-from bot.runai import RunaiClient, models
+from bot.runai import RunaiCalls, models
 from bot.runai import errors as runai_errors
 
 logger = logging.getLogger(__name__)
@@ -80,119 +84,136 @@ def update_summary(name: str, req: models.InferenceUpdateRequest) -> str:
     return f"{name}: " + ("; ".join(parts) or "no change")
 
 
-class GuardedRunai(RunaiClient):
-    """A `RunaiClient` that asks the `Gate` before each call (delegates to `inner`)."""
+class ProjectNames:
+    """Project id → name, learned from every answer and refreshed at most once per
+    PROJECT_NAMES_TTL (policies name projects either way). One per process."""
 
-    def __init__(self, inner: RunaiClient, gate: Gate, idempotency: Idempotency) -> None:
-        # Deliberately no super().__init__: every call is delegated to `inner`, which owns
-        # the connection pool and the token.
-        self.inner = inner
-        self.gate = gate
-        self.idempotency = idempotency
-        self.base_url = inner.base_url
+    def __init__(self, runai: RunaiCalls) -> None:
+        self._runai = runai
         self._names: dict[str, str] = {}
-        self._names_at = 0.0
+        self._at = 0.0
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def __repr__(self) -> str:
-        return f"GuardedRunai({self.inner!r})"
-
-    # `async with` comes from RunaiClient; leaving it closes the inner client here.
-    async def aclose(self) -> None:
-        """Close the inner client."""
-        await self.inner.aclose()
-
-    @property
-    def token_refreshes(self) -> int:
-        """The inner client's token exchanges."""
-        return self.inner.token_refreshes
-
-    # --- projects ------------------------------------------------------------------------
-
-    def _learn(self, project_id: str | None, project_name: str | None) -> None:
+    def learn(self, project_id: str | None, project_name: str | None) -> None:
+        """Remember a project's name."""
         if project_id and project_name:
             self._names[project_id] = project_name
 
-    async def project_ref(self, project_id: str | None) -> ProjectRef:
-        """The project by id, with its name (policies name projects either way)."""
+    async def ref(self, project_id: str | None) -> ProjectRef:
+        """The project by id, with its name."""
         if not project_id:
             return ProjectRef(None)
         if project_id not in self._names:
-            await self._refresh_names()
+            await self._refresh()
         return ProjectRef(project_id, self._names.get(project_id))
 
-    async def _refresh_names(self) -> None:
-        """Learn every project's name, at most once per PROJECT_NAMES_TTL."""
-        if time.monotonic() - self._names_at <= PROJECT_NAMES_TTL:
-            return
-        try:
-            for p in await self.inner.list_projects():
-                self._learn(p.id, p.name)
-            self._names_at = time.monotonic()
-        except runai_errors.RunaiError as exc:
-            logger.info("project names unavailable", extra={"error": type(exc).__name__})
-
-    async def project_named(self, name: str) -> ProjectRef | None:
+    async def named(self, name: str) -> ProjectRef | None:
         """The project called `name` (None when Run:ai knows none by that name)."""
         if name not in self._names.values():
-            await self._refresh_names()
+            await self._refresh()
         known = next((i for i, n in self._names.items() if n == name), None)
         return ProjectRef(known, name) if known is not None else None
 
+    async def _refresh(self) -> None:
+        if time.monotonic() - self._at <= PROJECT_NAMES_TTL:
+            return
+        try:
+            for p in await self._runai.list_projects():
+                self.learn(p.id, p.name)
+            self._at = time.monotonic()
+        except runai_errors.RunaiError as exc:
+            logger.info("project names unavailable", extra={"error": type(exc).__name__})
+
+
+class PolicedRunai:
+    """`RunaiCalls` that asks the `Gate` before each call of `inner`, for `asker`."""
+
+    def __init__(
+        self,
+        inner: RunaiCalls,
+        gate: Gate,
+        idempotency: Idempotency,
+        names: ProjectNames | None = None,
+        asker: Asker | None = None,
+    ) -> None:
+        self.inner = inner
+        self.gate = gate
+        self.idempotency = idempotency
+        self.names = names if names is not None else ProjectNames(inner)
+        self.asker = asker
+
+    def for_asker(self, asker: Asker | None) -> PolicedRunai:
+        """The same client, answering to `asker` (shares the caches and the repeats)."""
+        return PolicedRunai(self.inner, self.gate, self.idempotency, self.names, asker)
+
+    def __repr__(self) -> str:
+        return f"PolicedRunai({self.inner!r})"
+
+    # --- projects ------------------------------------------------------------------------
+
+    async def project_ref(self, project_id: str | None) -> ProjectRef:
+        """The project by id, with its name (policies name projects either way)."""
+        return await self.names.ref(project_id)
+
+    async def project_named(self, name: str) -> ProjectRef | None:
+        """The project called `name` (None when Run:ai knows none by that name)."""
+        return await self.names.named(name)
+
     async def _project_of_workload(self, workload_id: str) -> ProjectRef:
-        asking = current()
-        if asking is not None and workload_id in asking.projects:
-            return asking.projects[workload_id]
+        asker = self.asker
+        if asker is not None and workload_id in asker.projects:
+            return asker.projects[workload_id]
         workload = await self.inner.get_workload(workload_id)
-        self._learn(workload.project_id, workload.project_name)
+        self.names.learn(workload.project_id, workload.project_name)
         ref = ProjectRef(workload.project_id, workload.project_name)
-        if asking is not None:
-            asking.projects[workload_id] = ref
-            asking.names[workload_id] = workload.name
+        if asker is not None:
+            asker.projects[workload_id] = ref
+            asker.names[workload_id] = workload.name
         return ref
 
-    async def _seen(
-        self, workload_id: str, name: str, project: ProjectRef, asking: Asking | None
-    ) -> None:
+    async def _seen(self, workload_id: str, name: str, project: ProjectRef) -> None:
         """A lookup result: in scope for this channel, and (for scale/update/delete) the
         user may do what they came for. Raises `PolicyDenied` otherwise."""
-        if asking is None:
-            return
-        asking.projects[workload_id] = project
-        asking.names[workload_id] = name
-        action = asking.intent if asking.intent in MUTATING else Action.READ
+        asker = self.asker
+        if asker is None or workload_id in asker.checked:
+            return  # the same workload found again in this request: passed already
+        asker.projects[workload_id] = project
+        asker.names[workload_id] = name
+        action = asker.intent if asker.intent in MUTATING else Action.READ
         await self.gate.require(
+            asker,
             action,
             project,
             workload_id=workload_id,
             name=name,
             summary=f"{action.value} {name}",
         )
+        asker.checked.add(workload_id)
+
+    def _in_scope(self, project_id: str | None, project_name: str | None) -> bool:
+        return self.gate.in_scope(self.asker, ProjectRef(project_id, project_name))
 
     # --- lookups ---------------------------------------------------------------------------
 
     async def model_info(self, model_name: str, hf_token: str | None = None) -> models.ModelInfo:
-        """Model info (no project involved)."""
+        """Model info (no project involved; a modal without its channel is refused)."""
+        await self.gate.require(self.asker, Action.READ, None, summary=f"model {model_name}")
         return await self.inner.model_info(model_name, hf_token)
 
     async def get_workload(self, workload_id: str) -> models.WorkloadDetailed:
         """A workload, if the channel may act on its project."""
         workload = await self.inner.get_workload(workload_id)
-        self._learn(workload.project_id, workload.project_name)
+        self.names.learn(workload.project_id, workload.project_name)
         ref = ProjectRef(workload.project_id, workload.project_name)
-        await self._seen(workload.id, workload.name, ref, current())
+        await self._seen(workload.id, workload.name, ref)
         return workload
 
     async def get_inference(self, workload_id: str) -> models.Inference:
         """An inference, if the channel may act on its project."""
         inference = await self.inner.get_inference(workload_id)
-        asking = current()
-        if asking is not None:
-            asking.inferences[workload_id] = inference
+        if self.asker is not None:
+            self.asker.inferences[workload_id] = inference
         ref = await self.project_ref(inference.project_id)
-        await self._seen(workload_id, inference.name, ref, asking)
+        await self._seen(workload_id, inference.name, ref)
         return inference
 
     async def find_inferences(
@@ -201,16 +222,15 @@ class GuardedRunai(RunaiClient):
         """Same-named inferences in the projects this channel may act on."""
         found = await self.inner.find_inferences(name, project_id=project_id)
         for w in found:
-            self._learn(w.project_id, w.project_name)
-        refs = [ProjectRef(w.project_id, w.project_name) for w in found]
-        scoped = [w for w, ref in zip(found, refs, strict=True) if self.gate.in_scope(ref)]
+            self.names.learn(w.project_id, w.project_name)
+        scoped = [w for w in found if self._in_scope(w.project_id, w.project_name)]
         if found and not scoped:
             # Only in other projects: say which rule keeps this channel away from them.
             w = found[0]
-            await self._seen(w.id, w.name, refs[0], current())
+            await self._seen(w.id, w.name, ProjectRef(w.project_id, w.project_name))
         if len(scoped) == 1:
             w = scoped[0]
-            await self._seen(w.id, w.name, ProjectRef(w.project_id, w.project_name), current())
+            await self._seen(w.id, w.name, ProjectRef(w.project_id, w.project_name))
         return scoped
 
     async def list_workloads(
@@ -220,97 +240,67 @@ class GuardedRunai(RunaiClient):
         limit: int = 500,
         offset: int = 0,
         sort_by: str | None = None,
-        sort_order: str | None = None,
-        deleted: bool | None = None,
     ) -> models.WorkloadPage:
         """A page of workloads, without those outside this channel's projects. Asking for
         one project (`projectName==`) the channel may not act on is refused, naming the
         binding, rather than answered with an empty page."""
         asked = next((t.split("==", 1)[1] for t in filter_by if t.startswith(_BY_PROJECT)), None)
-        if asked is not None and current() is not None:
+        if asked is not None and self.asker is not None:
             ref = await self.project_named(asked)
-            if ref is not None and not self.gate.in_scope(ref):
-                await self.gate.require(Action.READ, ref, summary=f"list workloads in {asked}")
+            if ref is not None and not self.gate.in_scope(self.asker, ref):
+                await self.gate.require(
+                    self.asker, Action.READ, ref, summary=f"list workloads in {asked}"
+                )
         page = await self.inner.list_workloads(
-            filter_by=filter_by,
-            limit=limit,
-            offset=offset,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            deleted=deleted,
+            filter_by=filter_by, limit=limit, offset=offset, sort_by=sort_by
         )
-        kept = [
-            w
-            for w in page.workloads
-            if self.gate.in_scope(ProjectRef(w.project_id, w.project_name))
-        ]
+        kept = [w for w in page.workloads if self._in_scope(w.project_id, w.project_name)]
         if len(kept) == len(page.workloads):
             return page
         # `next` keeps pointing past the unfiltered page, so paging still moves on.
         return models.WorkloadPage(workloads=kept, next=page.next)
 
-    async def iter_workloads(
-        self,
-        *,
-        filter_by: Sequence[str] = (),
-        page_size: int = 500,
-        sort_by: str | None = None,
-        sort_order: str | None = None,
-        deleted: bool | None = None,
-    ) -> AsyncIterator[models.Workload]:
-        """Every matching workload in this channel's projects."""
-        async for w in self.inner.iter_workloads(
-            filter_by=filter_by,
-            page_size=page_size,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            deleted=deleted,
-        ):
-            if self.gate.in_scope(ProjectRef(w.project_id, w.project_name)):
-                yield w
-
     async def list_projects(self) -> list[models.Project]:
         """Projects this channel may act on."""
         projects = await self.inner.list_projects()
         for p in projects:
-            self._learn(p.id, p.name)
-        return [p for p in projects if self.gate.in_scope(ProjectRef(p.id, p.name))]
+            self.names.learn(p.id, p.name)
+        return [p for p in projects if self._in_scope(p.id, p.name)]
 
     async def list_clusters(self) -> list[models.Cluster]:
         """Clusters (not governed by the policy)."""
         return await self.inner.list_clusters()
 
     async def inference_metrics(
-        self, workload_id: str, start: datetime, end: datetime, **kw: Any
+        self, workload_id: str, start: datetime, end: datetime
     ) -> models.MetricsResponse:
         """Metrics, if the channel may act on the workload's project."""
         await self._read(workload_id)
-        return await self.inner.inference_metrics(workload_id, start, end, **kw)
+        return await self.inner.inference_metrics(workload_id, start, end)
 
     async def pod_metrics(
-        self, workload_id: str, pod_id: str, start: datetime, end: datetime, **kw: Any
+        self, workload_id: str, pod_id: str, start: datetime, end: datetime
     ) -> models.MetricsResponse:
         """Pod metrics, if the channel may act on the workload's project."""
         await self._read(workload_id)
-        return await self.inner.pod_metrics(workload_id, pod_id, start, end, **kw)
+        return await self.inner.pod_metrics(workload_id, pod_id, start, end)
 
     async def _read(self, workload_id: str) -> None:
-        asking = current()
-        if asking is None or workload_id in asking.projects:
+        asker = self.asker
+        if asker is None or workload_id in asker.projects:
             return  # looked up (and checked) earlier in this request
         project = await self._project_of_workload(workload_id)
-        await self.gate.require(Action.READ, project, workload_id=workload_id)
+        await self.gate.require(asker, Action.READ, project, workload_id=workload_id)
 
     # --- mutations -------------------------------------------------------------------------
 
     async def create_inference(self, req: models.InferenceCreationRequest) -> models.Inference:
         """Create, if the user may create in the project within its caps; audited.
 
-        The same modal submitted twice with the same values creates once: the second
-        submission gets the first one's answer.
+        The same user submitting the same modal twice with the same values creates once:
+        the second submission gets the first one's answer.
         """
-        asking = current()
-        key = asking.key if asking is not None else None
+        key = self.asker.key if self.asker is not None else None
         return await self.idempotency.once(key, lambda: self._create(req))
 
     async def _create(self, req: models.InferenceCreationRequest) -> models.Inference:
@@ -322,11 +312,14 @@ class GuardedRunai(RunaiClient):
             gpus=_compute_gpus(req.spec.compute if req.spec else None, replicas),
         )
         summary = create_summary(req, project)
-        await self.gate.require(Action.CREATE, project, ask, name=req.name, summary=summary)
+        await self.gate.require(
+            self.asker, Action.CREATE, project, ask, name=req.name, summary=summary
+        )
         try:
             created = await self.inner.create_inference(req)
         except Exception as exc:
             await self.gate.record(
+                self.asker,
                 "create",
                 workload_id=None,
                 name=req.name,
@@ -337,6 +330,7 @@ class GuardedRunai(RunaiClient):
             )
             raise
         await self.gate.record(
+            self.asker,
             "create",
             workload_id=created.workload_id,
             name=created.name,
@@ -347,28 +341,29 @@ class GuardedRunai(RunaiClient):
         return created
 
     async def _current_spec(self, workload_id: str) -> models.InferenceSpecSpec | None:
-        asking = current()
-        if asking is not None and workload_id in asking.inferences:
-            return asking.inferences[workload_id].spec
+        if self.asker is not None and workload_id in self.asker.inferences:
+            return self.asker.inferences[workload_id].spec
         return (await self.inner.get_inference(workload_id)).spec
+
+    def _name(self, workload_id: str) -> str:
+        return (self.asker.names.get(workload_id) if self.asker else None) or workload_id
 
     async def update_inference(
         self, workload_id: str, req: models.InferenceUpdateRequest
     ) -> models.Inference:
         """PATCH, if the user may scale (autoscaling only) or update, within the caps.
 
-        The same modal submitted twice with the same values sends one PATCH.
+        The same user submitting the same modal twice with the same values sends one PATCH.
         """
-        asking = current()
-        key = f"{asking.key}:{workload_id}" if asking is not None and asking.key else None
+        asker = self.asker
+        key = f"{asker.key}:{workload_id}" if asker is not None and asker.key else None
         return await self.idempotency.once(key, lambda: self._update(workload_id, req))
 
     async def _update(
         self, workload_id: str, req: models.InferenceUpdateRequest
     ) -> models.Inference:
         project = await self._project_of_workload(workload_id)
-        asking = current()
-        name = (asking.names.get(workload_id) if asking else None) or workload_id
+        name = self._name(workload_id)
         spec = req.spec
         others = [k for k, v in spec if v is not None and k != "autoscaling"]
         action = Action.UPDATE if others else Action.SCALE
@@ -381,7 +376,7 @@ class GuardedRunai(RunaiClient):
             ask = Ask(replicas=replicas, gpus=_compute_gpus(compute, replicas))
         summary = update_summary(name, req)
         await self.gate.require(
-            action, project, ask, workload_id=workload_id, name=name, summary=summary
+            self.asker, action, project, ask, workload_id=workload_id, name=name, summary=summary
         )
         return await self._audited(
             action,
@@ -395,17 +390,20 @@ class GuardedRunai(RunaiClient):
     async def delete_inference(self, workload_id: str) -> None:
         """DELETE, if the user may delete in the workload's project; audited.
 
-        A second confirmation of the same delete (a double click) sends no second DELETE.
+        A second confirmation of the same delete by the same user (a double click) sends
+        no second DELETE.
         """
-        await self.idempotency.once(f"delete:{workload_id}", lambda: self._delete(workload_id))
+        user = self.asker.user if self.asker is not None else "bot"
+        await self.idempotency.once(
+            f"delete:{user}:{workload_id}", lambda: self._delete(workload_id)
+        )
 
     async def _delete(self, workload_id: str) -> None:
         project = await self._project_of_workload(workload_id)
-        asking = current()
-        name = (asking.names.get(workload_id) if asking else None) or workload_id
+        name = self._name(workload_id)
         summary = f"delete {name}"
         await self.gate.require(
-            Action.DELETE, project, workload_id=workload_id, name=name, summary=summary
+            self.asker, Action.DELETE, project, workload_id=workload_id, name=name, summary=summary
         )
         await self._audited(
             Action.DELETE,
@@ -429,6 +427,7 @@ class GuardedRunai(RunaiClient):
 
         async def audit(outcome: str, rule: str | None = None) -> None:
             await self.gate.record(
+                self.asker,
                 action.value,
                 workload_id=workload_id,
                 name=name,
@@ -447,4 +446,4 @@ class GuardedRunai(RunaiClient):
         return result
 
 
-__all__ = ["GuardedRunai", "create_summary", "update_summary"]
+__all__ = ["PolicedRunai", "ProjectNames", "create_summary", "update_summary"]

@@ -10,11 +10,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.access.admit import asker_of, replay_key, submission_key
 from bot.fakeslack import RunningFakeSlack, block_problems, view_problems
-from bot.guard.middleware import asking_of, replay_key, submission_key
 from bot.policy import Caller, ProjectRef, parse_policy, summarize
 from bot.runai import models
-from bot.slack import commands, parsing, render
+from bot.slack import commands, intake, parsing, render
 from bot.slack.errors import Problem
 from bot.slack.ids import Field
 from bot.slack.modals import api_errors
@@ -24,8 +24,8 @@ from bot.slack.modals import scale as scale_modal
 from bot.slack.modals import update as update_modal
 from bot.slack.modals.fields import ModalContext
 from bot.slack.present import list_rows, workload_card
+from tests.access.harness import FORM, guarded_bot
 from tests.conftest import RunningEmulator
-from tests.guard.harness import FORM, guarded_bot
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
@@ -312,7 +312,8 @@ bodies = st.dictionaries(
 @FAST
 @given(bodies)
 def test_the_middleware_reads_any_body_without_raising(body: dict[str, Any]) -> None:
-    asking, _command = asking_of(body)
-    assert asking is None or isinstance(asking.user, str)
+    asker = asker_of(body)
+    assert asker is None or isinstance(asker.user, str)
     replay_key(body)
     submission_key(body)
+    intake.malformed(body)

@@ -1,9 +1,9 @@
-"""The Slack app's org cache and watcher, as the guard rails need them.
+"""The Slack app's org cache and watcher, as access control needs them (composition:
+each holds the part it stands in front of, and the request's asker).
 
-`ScopedOrgCache`: the create form's project select lists only the projects a bound
-channel acts on (and, when the caller's groups are known, those they may create in).
-`AuditingWatcher`: watch and unwatch go into the audit trail. `StoreNotes`: a line in a
-workload's threads that attributes nothing (denials), through the watch store's outbox.
+`ScopedOrgs`: the create form's project select lists only the projects a bound channel
+acts on (and, when the caller's groups are known, those they may create in).
+`AuditingWatcher`: watch and unwatch go into the audit trail.
 """
 
 from __future__ import annotations
@@ -14,34 +14,37 @@ from typing import Literal
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.guard.context import current
-from bot.guard.gate import Gate
+from bot.access.asker import Asker
+from bot.access.gate import Gate
 from bot.policy import Action, Caller, ProjectRef, decide
-from bot.runai import RunaiClient, models
-from bot.slack.deps import OrgCache, WatcherLike
+from bot.runai import models
+from bot.slack.deps import Orgs, OrgsLike, WatcherLike
 from bot.slack.errors import UserFacingError
 
 logger = logging.getLogger(__name__)
 
-Orgs = tuple[list[models.Project], list[models.Cluster]]
 
+class ScopedOrgs:
+    """An org cache whose answers are narrowed to the asker's channel (and rights)."""
 
-class ScopedOrgCache(OrgCache):
-    """`OrgCache` whose answers are narrowed to the current request's channel."""
-
-    def __init__(self, runai: RunaiClient, gate: Gate, ttl: float = 60.0) -> None:
-        super().__init__(runai, ttl)
+    def __init__(self, cache: OrgsLike, gate: Gate, asker: Asker | None = None) -> None:
+        self.cache = cache
         self.gate = gate
+        self.asker = asker
+
+    def for_asker(self, asker: Asker | None) -> ScopedOrgs:
+        """The same cache, narrowed for `asker`."""
+        return ScopedOrgs(self.cache, self.gate, asker)
 
     def _scope(self, value: Orgs) -> Orgs:
         projects, clusters = value
-        asking = current()
-        if asking is None:
+        asker = self.asker
+        if asker is None:
             return value
         refs = [(p, ProjectRef(p.id, p.name)) for p in projects]
-        kept = [p for p, ref in refs if self.gate.in_scope(ref)]
-        if asking.groups is not None and asking.intent is Action.CREATE:
-            caller = Caller(asking.user, asking.channel, asking.groups)
+        kept = [p for p, ref in refs if self.gate.in_scope(asker, ref)]
+        if asker.groups is not None and asker.intent is Action.CREATE:
+            caller = Caller(asker.user, asker.channel, asker.groups)
             creatable = [
                 p
                 for p in kept
@@ -53,23 +56,22 @@ class ScopedOrgCache(OrgCache):
     def last(self) -> Orgs | None:
         """The last value fetched, narrowed (None when nothing is left: a form needs
         at least one project to offer)."""
-        value = super().last()
+        value = self.cache.last()
         scoped = None if value is None else self._scope(value)
         return scoped if scoped and scoped[0] else None
 
     def peek(self) -> Orgs | None:
         """The fresh cached value, narrowed (None when nothing is left, so the form
         opens through `get` and its "no projects" answer)."""
-        value = super().peek()
+        value = self.cache.peek()
         scoped = None if value is None else self._scope(value)
         return scoped if scoped and scoped[0] else None
 
     async def get(self) -> Orgs:
         """Projects and clusters, narrowed."""
-        asking = current()
-        if asking is not None:
-            await self.gate.caller(asking)  # resolve groups, so create rights narrow too
-        return self._scope(await super().get())
+        if self.asker is not None:
+            await self.gate.caller(self.asker)  # resolve groups, so create rights narrow too
+        return self._scope(await self.cache.get())
 
 
 DATABASE_AWAY = (
@@ -97,9 +99,14 @@ class AuditingWatcher:
     """A `WatcherLike` that records watch/unwatch in the audit trail, and says plainly
     when the watch room's database is away."""
 
-    def __init__(self, inner: WatcherLike, gate: Gate) -> None:
+    def __init__(self, inner: WatcherLike, gate: Gate, asker: Asker | None = None) -> None:
         self.inner = inner
         self.gate = gate
+        self.asker = asker
+
+    def for_asker(self, asker: Asker | None) -> AuditingWatcher:
+        """The same watcher, auditing in `asker`'s name."""
+        return AuditingWatcher(self.inner, self.gate, asker)
 
     async def watch(
         self,
@@ -125,6 +132,7 @@ class AuditingWatcher:
             else:
                 wid, project = workload.workload_id, ProjectRef(workload.project_id)
             await self.gate.record(
+                self.asker,
                 "watch",
                 workload_id=wid,
                 name=workload.name,
@@ -143,13 +151,14 @@ class AuditingWatcher:
                 raise UserFacingError(DATABASE_AWAY) from exc
             raise
         if ended:
-            asking = current()
-            name = asking.names.get(workload_id) if asking else None
+            asker = self.asker
+            name = asker.names.get(workload_id) if asker else None
             await self.gate.record(
+                asker,
                 "unwatch",
                 workload_id=workload_id,
                 name=name,
-                project=asking.projects.get(workload_id) if asking else None,
+                project=asker.projects.get(workload_id) if asker else None,
                 summary=f"unwatch {name or workload_id} in <#{channel}>",
                 outcome="ok",
             )

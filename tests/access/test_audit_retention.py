@@ -13,9 +13,9 @@ from typing import cast
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.access.build import AUDIT_PURGE_JOB, schedule_audit_purge
 from bot.audit import AuditEntry, AuditLog
 from bot.config import Settings
-from bot.guard.install import AUDIT_PURGE_JOB, schedule_audit_purge
 from bot.watch.runtime import WatchRuntime
 from bot.watch.store import Store
 from tests.watch.conftest import pg_available, pg_store

@@ -1,13 +1,12 @@
-"""The Bolt middleware of the guard rails: repeats, who is asking, and the own commands.
+"""`admit`: the Bolt middleware of access control: repeats, who is asking, early refusals.
 
-Runs after Bolt has verified the signature (a bad or stale one never gets here: 401),
-before any listener:
+Runs after the signature was verified (a bad or stale one never gets here: 401) and after
+`slack.app` parsed the command text (`context["command"]`), before any listener:
 1. A request Slack already delivered (same trigger_id: a retry with `X-Slack-Retry-Num`,
    or a replay) is acked empty and dropped: its first delivery is being handled.
-2. Who asks, where, and what they mean to do (`Asking`) becomes the current request, so
-   the guarded Run:ai client can decide.
-3. `/inference policy` and `/inference audit` are answered here.
-4. `create` (command or Deploy button) is refused at once when the caller may create in
+2. Who asks, where, and what they mean to do (`Asker`) goes into `context["asker"]`; the
+   listener binds its parts to it (`Deps.bound`).
+3. `create` (command or Deploy button) is refused at once when the caller may create in
    no project this channel acts on, before a form is opened for nothing.
 """
 
@@ -24,19 +23,17 @@ from typing import Any
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.guard.answers import audit_answer, policy_answer
-from bot.guard.context import Asking, begin
-from bot.guard.gate import Gate
-from bot.guard.idempotency import Idempotency
-from bot.guard.runai import GuardedRunai
+from bot.access.asker import Asker
+from bot.access.gate import Gate
+from bot.access.idempotency import Idempotency
 from bot.policy import Action, Caller, Denied, ProjectRef, decide
-from bot.slack import commands, parsing, render
-from bot.slack.deps import Deps, Invocation
-from bot.slack.errors import Doing
+from bot.slack import parsing, render
+from bot.slack.deps import Invocation
 from bot.slack.ids import Action as ActionId
 from bot.slack.ids import Callback
 from bot.slack.modals.fields import ModalContext
 from bot.slack.reply import Replier
+from bot.slack.tasks import Background
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +53,6 @@ _SUBMIT_INTENTS = {
 }
 
 
-def _parse(text: str) -> parsing.Command | None:
-    try:
-        return parsing.parse(text)
-    except parsing.ParseError:
-        return None
-
-
 def replay_key(body: Mapping[str, Any]) -> str | None:
     """What identifies one delivery: Slack sends the same trigger_id (event_id) again."""
     for name in ("trigger_id", "event_id"):
@@ -73,47 +63,47 @@ def replay_key(body: Mapping[str, Any]) -> str | None:
 
 
 def submission_key(body: Mapping[str, Any]) -> str | None:
-    """The same modal submitted with the same values (a double click on Submit)."""
+    """The same user submitting the same modal with the same values (a double click on
+    Submit); another user's submission of that view is theirs, decided for them."""
     view = body.get("view")
     if not isinstance(view, Mapping) or not view.get("id"):
         return None
+    user = body.get("user")
+    user_id = user.get("id") if isinstance(user, Mapping) else None
     state = view.get("state")
     values = state.get("values") if isinstance(state, Mapping) else None
     state = json.dumps(values or {}, sort_keys=True, default=str)
     digest = hashlib.sha256(state.encode()).hexdigest()[:32]
-    return f"view:{view['id']}:{digest}"
+    return f"view:{user_id}:{view['id']}:{digest}"
 
 
-def asking_of(body: Mapping[str, Any]) -> tuple[Asking | None, parsing.Command | None]:
-    """Who asks, where and for what, from a command, block action or view submission;
-    (None, None) for anything else, or for a body not shaped like Slack's."""
+def asker_of(body: Mapping[str, Any], command: object = None) -> Asker | None:
+    """Who asks, where and for what, from a command (`command`: its parsed text), a block
+    action or a view submission; None for anything else, or a body not shaped like
+    Slack's."""
     try:
-        return _asking_of(body)
+        return _asker_of(body, command)
     except (AttributeError, TypeError, KeyError, IndexError, ValueError):
-        return None, None
+        return None
 
 
-def _asking_of(body: Mapping[str, Any]) -> tuple[Asking | None, parsing.Command | None]:
+def _asker_of(body: Mapping[str, Any], command: object) -> Asker | None:
+    intent = _INTENTS.get(type(command), Action.READ)
     if "command" in body:
-        command = _parse(str(body.get("text") or ""))
-        intent = _INTENTS.get(type(command), Action.READ)
-        asking = Asking(str(body.get("user_id", "")), body.get("channel_id"), intent)
-        return asking, command
+        return Asker(str(body.get("user_id", "")), body.get("channel_id"), intent)
     kind = body.get("type")
     user = str((body.get("user") or {}).get("id", ""))
     if kind == "block_actions":
         inv = Invocation.from_action(body)
         actions = body.get("actions") or [{}]
         action_id = str(actions[0].get("action_id") or "")
-        value = str(actions[0].get("value") or "")
-        intent = Action.READ
         if action_id == ActionId.DEPLOY:
             intent = Action.CREATE
         elif action_id == ActionId.CONFIRM_DELETE:
             intent = Action.DELETE
-        elif action_id.startswith(ActionId.CHOOSE_WORKLOAD):
-            intent = _INTENTS.get(type(_parse(value)), Action.READ)
-        return Asking(user, inv.channel_id, intent), None
+        elif not action_id.startswith(ActionId.CHOOSE_WORKLOAD):
+            intent = Action.READ
+        return Asker(user, inv.channel_id, intent)
     if kind in ("view_submission", "block_suggestion"):
         # A submission, or a search typed into one of the modal's selects: the modal's
         # channel (private_metadata) and what the modal is for.
@@ -121,20 +111,20 @@ def _asking_of(body: Mapping[str, Any]) -> tuple[Asking | None, parsing.Command 
         ctx = ModalContext.load(view.get("private_metadata"))
         intent = _SUBMIT_INTENTS.get(str(view.get("callback_id")), Action.READ)
         key = submission_key(body) if kind == "view_submission" else None
-        return Asking(user, ctx.channel_id, intent, key=key), None
-    return None, None
+        return Asker(user, ctx.channel_id, intent, key=key, modal=True)
+    return None
 
 
-async def may_create_here(gate: Gate, asking: Asking) -> Denied | None:
+async def may_create_here(gate: Gate, asker: Asker) -> Denied | None:
     """Whether the caller may create in some project this channel acts on (pure after the
     groups); the denial of the first candidate when not."""
     try:
-        await asyncio.wait_for(gate.caller(asking), timeout=GROUPS_BUDGET)
+        await asyncio.wait_for(gate.caller(asker), timeout=GROUPS_BUDGET)
     except TimeoutError:
         return None  # groups unknown for now: the create itself is checked anyway
     policy = gate.policy
-    caller = Caller(asking.user, asking.channel, asking.groups or frozenset())
-    bound = policy.channels.get(asking.channel or "")
+    caller = Caller(asker.user, asker.channel, asker.groups or frozenset())
+    bound = policy.channels.get(asker.channel or "")
     keys = bound if bound is not None else [*policy.projects, "\x00unnamed"]
     first: Denied | None = None
     for key in keys:
@@ -154,22 +144,21 @@ def _ack_message(payload: Mapping[str, Any]) -> BoltResponse:
     )
 
 
-def make_middleware(
-    gate: Gate,
-    idempotency: Idempotency,
-    runai: GuardedRunai,
-    deps: Deps,
-    replier: Replier,
-) -> Callable[..., Awaitable[BoltResponse | None]]:
-    """The middleware function for `app.use`."""
+Middleware = Callable[..., Awaitable[BoltResponse | None]]
 
-    async def guard_rails(
+
+def make_admit(
+    gate: Gate, idempotency: Idempotency, tasks: Background, replier: Replier
+) -> Middleware:
+    """The `admit` middleware function for `app.use`."""
+
+    async def admit(
         request: AsyncBoltRequest,
         response: BoltResponse,
         body: dict[str, Any],
+        context: dict[str, Any],
         next: Callable[[], Awaitable[None]],
     ) -> BoltResponse | None:
-        begin(None)
         key = replay_key(body)
         if key is not None and not idempotency.first_time(key):
             retry = request.headers.get("x-slack-retry-num")
@@ -178,36 +167,24 @@ def make_middleware(
                 extra={"retry_num": retry[0] if retry else None, "type": body.get("type")},
             )
             return BoltResponse(status=200, body="")
-        asking, command = asking_of(body)
-        if asking is None:
+        asker = asker_of(body, context.get("command"))
+        if asker is None:
             await next()
             return response
-        begin(asking)
-        if isinstance(command, parsing.Policy | parsing.Audit):
-            inv = Invocation.from_command(body)
-            work = (
-                policy_answer(gate, runai, replier, inv)
-                if isinstance(command, parsing.Policy)
-                else audit_answer(gate, runai, replier, inv, command.ref)
-            )
-            # Failures (Run:ai away, a denial) end as a message, like every command's.
-            deps.tasks.fire(
-                commands.guard(replier, inv, work, Doing("read")),
-                name=f"guard-{type(command).__name__.lower()}",
-            )
-            return BoltResponse(status=200, body="")
+        context["asker"] = asker
         if body.get("type") == "block_suggestion":
-            # Options offered are narrowed to what the user may create in (ScopedOrgCache),
+            # Options offered are narrowed to what the user may create in (ScopedOrgs),
             # which needs their groups: cached since the modal opened, so quick.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(gate.caller(asking), timeout=GROUPS_BUDGET)
+                await asyncio.wait_for(gate.caller(asker), timeout=GROUPS_BUDGET)
             await next()
             return response
-        if asking.intent is Action.CREATE and body.get("type") != "view_submission":
-            denied = await may_create_here(gate, asking)
+        if asker.intent is Action.CREATE and body.get("type") != "view_submission":
+            denied = await may_create_here(gate, asker)
             if denied is not None:
-                deps.tasks.fire(
+                tasks.fire(
                     gate.deny(
+                        asker,
                         denied,
                         Action.CREATE,
                         None,
@@ -215,15 +192,15 @@ def make_middleware(
                         name=None,
                         summary="create (open the form)",
                     ),
-                    name="guard-deny",
+                    name="access-deny",
                 )
                 message = render.message("error", sentence=denied.sentence(), detail=None)
                 if "command" in body:
                     return _ack_message(message)
                 inv = Invocation.from_action(body)
-                deps.tasks.fire(replier.respond(inv, message), name="guard-deny-reply")
+                tasks.fire(replier.respond(inv, message), name="access-deny-reply")
                 return BoltResponse(status=200, body="")
         await next()
         return response
 
-    return guard_rails
+    return admit

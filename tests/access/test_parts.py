@@ -9,9 +9,9 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.access.idempotency import Idempotency
 from bot.audit import AuditEntry, AuditLog
 from bot.fakeslack import RunningFakeSlack
-from bot.guard.idempotency import Idempotency
 from bot.policy import GroupResolver
 
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -130,7 +130,7 @@ async def test_groups_resolve_cache_and_survive_slack_errors(fake_slack: Running
 def test_library_debug_lines_lose_their_payloads() -> None:
     import logging
 
-    from bot.guard.redact import PayloadRedactor, cut_payload
+    from bot.access.redact import PayloadRedactor, cut_payload
 
     line = "Sending a request - url: https://x/api/views.update, params: {}, json: {'v': 'sk-1'}"
     assert (

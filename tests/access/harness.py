@@ -1,36 +1,42 @@
-"""The real app with the guard rails installed, against the emulator and the fake Slack.
+"""The real app with access control, against the emulator and the fake Slack.
 
-`guarded_bot(emu, fake_slack, tmp_path, policy_yaml)` wraps the e2e harness: the app is
-built and served exactly as the e2e tests do, then `install_guard` puts the policy, the
-audit trail (SQLite in tmp_path, or the watch room's database) and the middleware on it.
+`guarded_bot(emu, fake_slack, tmp_path, policy_yaml)` wraps the e2e harness: access
+control (the policy, the audit trail in SQLite in tmp_path or the watch room's database)
+is built first and the app over it, as `service.assemble` does, then served exactly as
+the e2e tests do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.access import Access, StoreNotes, build_access
+from bot.access.gate import Notes
 from bot.audit import AuditEntry, AuditLog, audit_events
 from bot.config import Settings
-from bot.fakeslack import MessageRecord, RunningFakeSlack
-from bot.guard import Guard, StoreNotes, install_guard
+from bot.fakeslack import MessageRecord, RunningFakeSlack, ViewRecord
+from bot.fakeslack.payloads import state_values
 from bot.policy import OPEN_POLICY, Policy, parse_policy
-from bot.runai import RunaiClient
+from bot.runai import RunaiCalls, RunaiClient
 from bot.slack.app import make_slack_client
+from bot.slack.deps import WatcherLike
 from bot.slack.threads import thread_message
 from bot.watch.runtime import WatchRuntime, WatchTuning, start_watch
 from tests.conftest import RunningEmulator
 from tests.e2e.slack_harness import CHANNEL, USER, Bot, running_bot
 
-__all__ = ["CHANNEL", "USER", "GuardedBot", "guarded_bot", "mutations"]
+__all__ = ["CHANNEL", "FORM_TYPE", "USER", "GuardedBot", "guarded_bot", "mutations", "submission"]
 
 CLUSTER = "71f69d83-ba66-4822-adf5-55ce55efd210"
 FORM = {
@@ -52,7 +58,7 @@ class GuardedBot:
     """A running guarded bot and what tests look at."""
 
     bot: Bot
-    guard: Guard
+    access: Access
     audit: AuditLog
     runtime: WatchRuntime | None
 
@@ -92,6 +98,29 @@ def mutations(emu: RunningEmulator) -> int:
         if key.split(" ")[0] in ("PATCH", "DELETE")
         or (key.startswith("POST ") and "token" not in key)
     )
+
+
+def submission(
+    view: ViewRecord, values: dict[str, str], *, user: str, private_metadata: str | None = None
+) -> bytes:
+    """A view submission body as Slack sends it, by `user`, of `view` as it stands now
+    (`private_metadata` replaced when given): what another user, or a tampered modal,
+    sends. Post it with `driver.post(body, FORM_TYPE)`."""
+    view_json = view.to_slack(state_values(view.blocks, values))
+    if private_metadata is not None:
+        view_json["private_metadata"] = private_metadata
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T0001", "domain": "fake"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0001"},
+        "api_app_id": "A0001",
+        "view": view_json,
+        "is_enterprise_install": False,
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 def error_text(m: MessageRecord) -> str:
@@ -154,7 +183,7 @@ async def guarded_bot(
             stack.push_async_callback(runtime.stop)
             watcher = runtime.watcher
             audit = AuditLog(runtime.store.engine)
-            notes = StoreNotes(runtime.store, runtime.notifier.wake)
+            notes: Notes | None = StoreNotes(runtime.store, runtime.notifier.wake)
         else:
             engine = create_async_engine(database)
             stack.push_async_callback(engine.dispose)
@@ -162,14 +191,26 @@ async def guarded_bot(
             notes = None
         with contextlib.suppress(Exception):  # the database may be away at start
             await audit.create_schema()
-        bot = await stack.enter_async_context(
-            running_bot(emu, fake_slack, watcher=watcher, submit_budget=submit_budget)
-        )
+        app_runai = None
         if runai_timeout is not None:
-            quick = RunaiClient(
+            app_runai = RunaiClient(
                 emu.url, emu.client_id, emu.client_secret, timeout=runai_timeout, max_retries=1
             )
-            await stack.enter_async_context(quick)
-            bot.deps.runai = quick
-        guard = install_guard(bot.app, chosen, audit, notes=notes)
-        yield GuardedBot(bot=bot, guard=guard, audit=audit, runtime=runtime)
+            await stack.enter_async_context(app_runai)
+        built: list[Access] = []
+
+        def access(runai: RunaiCalls, slack: Any, watcher: WatcherLike) -> Access:
+            built.append(build_access(runai, slack, watcher, chosen, audit, notes=notes))
+            return built[0]
+
+        bot = await stack.enter_async_context(
+            running_bot(
+                emu,
+                fake_slack,
+                watcher=watcher,
+                submit_budget=submit_budget,
+                app_runai=app_runai,
+                access=access,
+            )
+        )
+        yield GuardedBot(bot=bot, access=built[0], audit=audit, runtime=runtime)

@@ -1,24 +1,27 @@
-"""Put the guard rails around a built Slack app: policy, audit, repeats."""
+"""Build access control (policy, audit, repeats) for the Slack app, before the app."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access.admit import Middleware, make_admit
+from bot.access.answers import Answers
+from bot.access.asker import Asker
+from bot.access.gate import Gate, Notes
+from bot.access.idempotency import Idempotency
+from bot.access.policed import PolicedRunai
+from bot.access.redact import redact_library_payloads
+from bot.access.scoped import AuditingWatcher, ScopedOrgs
 from bot.audit import AuditLog
 from bot.config import Settings
-from bot.guard.gate import Gate, Notes
-from bot.guard.idempotency import Idempotency
-from bot.guard.middleware import make_middleware
-from bot.guard.redact import redact_library_payloads
-from bot.guard.runai import GuardedRunai
-from bot.guard.wrappers import AuditingWatcher, ScopedOrgCache
 from bot.policy import GroupResolver, Policy, load_policy
-from bot.slack.deps import Deps
+from bot.runai import RunaiCalls
+from bot.slack.deps import Deps, OrgCache, WatcherLike
 from bot.slack.reply import Replier
 from bot.watch.runtime import WatchRuntime
 from bot.watch.store import Store
@@ -40,43 +43,64 @@ class StoreNotes:
 
 
 @dataclass
-class Guard:
-    """The installed guard rails of one app."""
+class Access:
+    """Access control of one app: the gate, the repeats, and the parts that stand in front
+    of the Run:ai client, the org cache and the watcher. Built before the app and passed
+    to `build_app` (`AccessLike`); each request binds them to its asker."""
 
     gate: Gate
     idempotency: Idempotency
-    runai: GuardedRunai
+    runai: PolicedRunai
+    orgs: ScopedOrgs
+    watcher: AuditingWatcher
+
+    def middleware(self, deps: Deps) -> Middleware:
+        """The Bolt middleware (`admit`): repeats, the asker into `context`, early
+        refusals; its replies and audit writes are the app's tracked tasks."""
+        return make_admit(self.gate, self.idempotency, deps.tasks, Replier(deps.slack))
+
+    def bind(self, deps: Deps, asker: Asker) -> Deps:
+        """`deps` for one request: the parts answer to `asker`."""
+        runai = self.runai.for_asker(asker)
+        return replace(
+            deps,
+            runai=runai,
+            orgs=self.orgs.for_asker(asker),
+            watcher=self.watcher.for_asker(asker),
+            answers=Answers(self.gate, runai, asker),
+        )
 
 
-def install_guard(
-    app: AsyncApp,
+def build_access(
+    runai: RunaiCalls,
+    slack: AsyncWebClient,
+    watcher: WatcherLike,
     policy: Policy,
     audit: AuditLog | None,
     *,
     notes: Notes | None = None,
     group_ttl: float = 60.0,
-) -> Guard:
-    """Wrap the app's Run:ai client, org cache and watcher, and add the middleware."""
-    deps: Deps = app.deps  # type: ignore[attr-defined]
+) -> Access:
+    """Policy, audit and repeats in front of `runai` and `watcher`, for `build_app`."""
     redact_library_payloads()
-    gate = Gate(policy, GroupResolver(deps.slack, ttl=group_ttl), audit, notes)
+    gate = Gate(policy, GroupResolver(slack, ttl=group_ttl), audit, notes)
     idempotency = Idempotency()
-    inner = deps.runai.inner if isinstance(deps.runai, GuardedRunai) else deps.runai
-    guarded = GuardedRunai(inner, gate, idempotency)
-    deps.runai = guarded
-    deps.orgs = ScopedOrgCache(inner, gate)
-    deps.watcher = AuditingWatcher(deps.watcher, gate)
-    app.use(make_middleware(gate, idempotency, guarded, deps, Replier(deps.slack)))
-    guard = Guard(gate=gate, idempotency=idempotency, runai=guarded)
-    app.guard = guard  # type: ignore[attr-defined]
     logger.info(
-        "guard rails installed",
+        "access control built",
         extra={"open_policy": policy.open, "audit": audit is not None},
     )
-    return guard
+    return Access(
+        gate=gate,
+        idempotency=idempotency,
+        runai=PolicedRunai(runai, gate, idempotency),
+        orgs=ScopedOrgs(OrgCache(runai), gate),
+        watcher=AuditingWatcher(watcher, gate),
+    )
 
 
-async def guard_service(app: AsyncApp, settings: Settings, runtime: WatchRuntime) -> Guard:
+async def access_for_service(
+    settings: Settings, runtime: WatchRuntime, runai: RunaiCalls, slack: AsyncWebClient
+) -> Access:
     """`inference-bot run`: the policy from POLICY_FILE (open, loudly, without one), the
     audit trail in the watch room's database, denials noted in the threads."""
     policy = load_policy(settings.policy_file)
@@ -89,7 +113,7 @@ async def guard_service(app: AsyncApp, settings: Settings, runtime: WatchRuntime
     if settings.audit_retention_days:
         schedule_audit_purge(runtime, audit, timedelta(days=settings.audit_retention_days))
     notes = StoreNotes(runtime.store, runtime.notifier.wake)
-    return install_guard(app, policy, audit, notes=notes)
+    return build_access(runai, slack, runtime.watcher, policy, audit, notes=notes)
 
 
 AUDIT_PURGE_JOB = "audit-purge"

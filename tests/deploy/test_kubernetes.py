@@ -283,6 +283,10 @@ def security_problems(base: Base) -> list[str]:
         problems.append(f"capabilities are {caps}")
     if pod.get("automountServiceAccountToken") is not False:
         problems.append("a service account token is mounted")
+    accounts = {a["metadata"]["name"]: a for a in base.of_kind("ServiceAccount")}
+    account = accounts.get(pod.get("serviceAccountName", "default"))
+    if account is None or account.get("automountServiceAccountToken") is not False:
+        problems.append("the pods' ServiceAccount is not the base's own, token-less one")
     if pod.get("enableServiceLinks") is not False:
         problems.append("Service links would put {NAME}_PORT variables in the environment")
     # Where the process writes: /tmp, and matplotlib's font cache.
@@ -566,6 +570,7 @@ BREAKS: dict[str, tuple[str, Callable[[Base], None]]] = {
         ),
     ),
     "service links": ("security", lambda d: _pod(d).pop("enableServiceLinks")),
+    "default account": ("security", lambda d: _pod(d).pop("serviceAccountName")),
     "service selector": (
         "selector",
         lambda d: d.of_kind("Service")[0]["spec"].update(selector={"app": "other"}),
@@ -631,3 +636,27 @@ def test_layout_finds_its_break(tmp_path: Path, how: str) -> None:
     else:
         (root / "policy.yaml").unlink()
     assert layout_problems(root)
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="no kubectl (the checks need none)")
+def test_kubectl_kustomize_builds_what_the_checks_read(base: Base) -> None:
+    """Where kubectl is installed, its build is what load_base reads, and passes the checks."""
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(BASE)], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    objects = [d for d in yaml.safe_load_all(built) if d]
+    generated = {g["metadata"]["name"] for g in base.generated}
+
+    def unhashed(name: str) -> str:
+        stem = name.rsplit("-", 1)[0]
+        return stem if stem in generated else name
+
+    assert sorted((o["kind"], unhashed(o["metadata"]["name"])) for o in objects) == sorted(
+        (o["kind"], o["metadata"]["name"]) for o in base.objects()
+    )
+    as_built = Base(BASE, base.kustomization, {"built": objects})
+    for name, check in CHECKS.items():
+        if name != "image":  # the build has applied the images: entry already
+            assert check(as_built) == [], name
+    (version,) = [i["newTag"] for i in base.kustomization["images"]]
+    assert as_built.container()["image"] == f"inference-bot:{version}"

@@ -2,7 +2,8 @@
 
 Each check is a function that returns the problems it finds, run once on the shipped
 base (no problems) and once on a copy broken on purpose (the problem is found), so no
-check can pass by not looking.
+check can pass by not looking. Where kubectl happens to be installed, its own build is
+compared with what the checks read; nothing else needs it.
 """
 
 from __future__ import annotations

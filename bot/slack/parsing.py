@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.durations import DurationError, parse_duration
 from bot.runai import models
 
 MAX_REPLICAS = 1000
@@ -25,8 +26,6 @@ UUID_RE = re.compile(
 )
 POD_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
 MODEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
-_SINCE_RE = re.compile(r"^(\d{1,6})([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 class ParseError(ValueError):
@@ -298,13 +297,13 @@ def _replicas(word: str, which: str) -> int:
 
 def parse_since(word: str) -> timedelta:
     """`30m`, `1h`, `2d`, `90s` → a window between 1 minute and 30 days."""
-    match = _SINCE_RE.match(word.strip().lower())
-    if not match:
+    try:
+        since = parse_duration(word)
+    except DurationError:
         raise ParseError(
             f"--since takes a duration like 30m, 6h or 2d, not “{_short(word)}”.",
             usage_of("metrics"),
-        )
-    since = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        ) from None
     if not MIN_SINCE <= since <= MAX_SINCE:
         raise ParseError("--since must be between 1m and 30d.", usage_of("metrics"))
     return since

@@ -220,11 +220,11 @@ class CronRule:
     def fires_between(
         self, start: datetime, end: datetime, limit: int = MAX_FIRES
     ) -> list[datetime]:
-        """Fire times in (`start`, `end`], oldest first, at most `limit` of them (UTC)."""
+        """Fire times in (`start`, `end`], oldest first, the first `limit` of them (UTC)."""
         _aware(end, "end")
         found: list[datetime] = []
         when: datetime | None = start
-        while len(found) < min(limit, MAX_FIRES):
+        while len(found) < limit:
             when = self.next_fire(when)  # type: ignore[arg-type]
             if when is None or when > end:
                 break

@@ -20,7 +20,6 @@ DURATION_RE = re.compile(r"^(\d{1,6})([smhd])$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # Largest first: a duration prints in the largest unit that divides it.
 _PRINT_UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
-_SPOKEN = {"d": "d", "h": "h", "m": "min", "s": "s"}
 
 EXAMPLES = "30s, 15m, 24h or 7d"
 
@@ -57,9 +56,15 @@ def format_duration(value: timedelta) -> str:
 
 
 def say_duration(value: timedelta) -> str:
-    """The duration in a sentence: `24 h`, `15 min`, `7 d`, `30 s`, `36 h`."""
-    text = format_duration(value)
-    return f"{text[:-1]} {_SPOKEN[text[-1]]}"
+    """The duration in a sentence: `24 h`, `36 h`, `7 days`, `15 min`, `30 s` (a day is
+    said in hours, as in "the last 24 h")."""
+    seconds = max(int(value.total_seconds()), 0)
+    if seconds and seconds % 86400 == 0 and seconds >= 2 * 86400:
+        return f"{seconds // 86400} days"
+    for unit, size in (("h", 3600), ("min", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
 
 
 def _coerce(value: Any) -> Any:

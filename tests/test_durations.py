@@ -46,9 +46,9 @@ def test_refuses_anything_else_with_the_examples(text: str) -> None:
 @pytest.mark.parametrize(
     ("value", "text", "spoken"),
     [
-        (timedelta(days=7), "7d", "7 d"),
+        (timedelta(days=7), "7d", "7 days"),
         (timedelta(hours=36), "36h", "36 h"),
-        (timedelta(hours=24), "1d", "1 d"),
+        (timedelta(hours=24), "1d", "24 h"),
         (timedelta(minutes=90), "90m", "90 min"),
         (timedelta(seconds=45), "45s", "45 s"),
         (timedelta(0), "0s", "0 s"),

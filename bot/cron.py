@@ -20,8 +20,8 @@ import warnings
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import cache, cached_property
+from datetime import UTC, datetime, time, timedelta
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 from apscheduler.triggers.combining import OrTrigger
@@ -142,6 +142,17 @@ def parse_zone(name: str) -> str:
     return canonical
 
 
+def zone_or_utc(name: str | None) -> str:
+    """A Slack user's `tz` (from `users.info`) as a zone for their rules; UTC when Slack
+    gave none or one this machine does not know."""
+    if not name:
+        return "UTC"
+    try:
+        return parse_zone(name)
+    except CronError:
+        return "UTC"
+
+
 def _aware(when: datetime, what: str) -> datetime:
     if when.tzinfo is None or when.utcoffset() is None:
         raise ValueError(f"{what} must be a timezone-aware datetime")
@@ -159,6 +170,11 @@ class CronRule:
     def of(cls, expr: str, zone: str = "UTC") -> CronRule:
         """Validate both parts (`CronError` otherwise) and normalise them."""
         return cls(parse_cron(expr), parse_zone(zone))
+
+    @classmethod
+    def daily(cls, at: time, zone: str = "UTC") -> CronRule:
+        """Every day at `at` (minutes) in `zone`: the digest's rule."""
+        return cls.of(f"{at.minute} {at.hour} * * *", zone)
 
     @cached_property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -232,7 +248,7 @@ class CronRule:
         return found
 
 
-@cache
+@lru_cache(maxsize=512)
 def _describe_expr(expr: str) -> str:
     # Imported here: only a schedule reply needs it, and start-up time matters.
     from cron_descriptor import ExpressionDescriptor, Options

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.cron import CronError, CronRule, parse_cron, parse_zone, say_fire_time
+from bot.cron import CronError, CronRule, parse_cron, parse_zone, say_fire_time, zone_or_utc
 
 NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # a Wednesday
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -200,3 +200,17 @@ def _matches_dow(field: str, day: int) -> bool:
     if field == "1-5":
         return 1 <= day <= 5
     return day in {int(p) if p.isdigit() else names[p] for p in field.split(",")}
+
+
+def test_a_slack_zone_or_utc() -> None:
+    assert zone_or_utc("Europe/Berlin") == "Europe/Berlin"
+    assert zone_or_utc(None) == "UTC"
+    assert zone_or_utc("") == "UTC"
+    assert zone_or_utc("Mars/Base") == "UTC"
+
+
+def test_a_daily_rule_for_the_digest() -> None:
+    rule = CronRule.daily(time(9, 5), "Europe/Berlin")
+    assert rule.expr == "5 9 * * *"
+    assert rule.describe() == "At 09:05 AM (Europe/Berlin)"
+    assert rule.next_fire(NOW) == datetime(2026, 12, 2, 8, 5, tzinfo=UTC)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from bot.watch.care.usage import cost, say_gpu_hours, say_gpus, say_money, say_requests
@@ -87,6 +87,12 @@ class DigestData:
     totals_rest: str | None
     text: str
     """The notification text."""
+
+
+def digest_date(scheduled_at: datetime, zone: str) -> date:
+    """The channel's local date of a digest: with the channel, the key that posts it once
+    a day."""
+    return scheduled_at.astimezone(zoneinfo.ZoneInfo(zone)).date()
 
 
 def _replicas(row: DigestRow) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from bot.watch.care.digest import MAX_LINES, DigestRow, build_digest
+from bot.watch.care.digest import MAX_LINES, DigestRow, build_digest, digest_date
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 
@@ -58,3 +58,9 @@ def test_an_empty_channel_says_how_to_follow_one() -> None:
     d = build_digest([], NOW, "UTC", None, "USD")
     assert d.groups == () and d.totals == ()
     assert "follows no workloads" in d.summary
+
+
+def test_the_digest_date_is_the_channels_own() -> None:
+    late = datetime(2026, 12, 2, 23, 30, tzinfo=UTC)
+    assert digest_date(late, "UTC").isoformat() == "2026-12-02"
+    assert digest_date(late, "Europe/Berlin").isoformat() == "2026-12-03"

@@ -192,6 +192,25 @@ def listing(
     return tuple(summaries[:limit]), max(len(summaries) - limit, 0)
 
 
+def fired_note(min_replicas: int, max_replicas: int) -> str:
+    """The thread note of an applied fire, posted with the author as its `user`
+    (":alarm_clock: Scheduled: scaled to 0-1 (by @alice)" through the notice template)."""
+    return f"Scheduled: scaled to {min_replicas}{RANGE_DASH}{max_replicas}"
+
+
+def refused_note(schedule_id: int, reason: str) -> str:
+    """The thread note of a fire the policy refused its author at fire time."""
+    return (
+        f"Schedule {schedule_id} did not run: {reason} "
+        f"It stays until removed (`/inference unschedule {schedule_id}`)."
+    )
+
+
+def ended_note(schedule_id: int) -> str:
+    """The thread note, said once, of a schedule whose workload was deleted."""
+    return f"Schedule {schedule_id} ended: its workload is gone."
+
+
 def skipped_note(skipped: Skipped, zone: str) -> str:
     """The thread note of missed fires."""
     first = say_fire_time(skipped.first, zone)

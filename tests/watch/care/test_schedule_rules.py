@@ -12,11 +12,14 @@ from bot.watch.care.schedule_rules import (
     Fire,
     Misfire,
     ScheduleState,
+    ended_note,
+    fired_note,
     fires_to_claim,
     listing,
     misfire,
     next_wakeup,
     plan_fires,
+    refused_note,
     skipped_note,
     summarize,
 )
@@ -143,3 +146,12 @@ def test_checks_in_any_rhythm_apply_each_fire_at_most_once(gaps: list[int], grac
         seen += claimed
         checked = plan.checked_until
     assert sorted(seen) == rule.fires_between(start, now)
+
+
+def test_thread_notes() -> None:
+    assert fired_note(0, 1) == "Scheduled: scaled to 0\u20131"
+    assert refused_note(12, "you may not scale workloads in team-a.") == (
+        "Schedule 12 did not run: you may not scale workloads in team-a. "
+        "It stays until removed (`/inference unschedule 12`)."
+    )
+    assert ended_note(12) == "Schedule 12 ended: its workload is gone."

@@ -74,7 +74,13 @@ def _values(field: str, text: str, expr: str) -> set[int]:
     """The values one field matches (cron numbering), or `CronError`."""
     low, high = _BOUNDS[field]
     found: set[int] = set()
-    for item in text.split(","):
+    items = text.split(",")
+    if len(items) > 1 and any(item.startswith("*") for item in items):
+        raise CronError(
+            f"In “{_short(expr)}” the {field} field “{_short(text)}” mixes * into a list; "
+            "use * alone or a list of values."
+        )
+    for item in items:
         match = _ITEM_RE.match(item)
         if not match:
             raise CronError(
@@ -114,7 +120,10 @@ def parse_cron(text: str) -> str:
         )
     values = [_values(field, part, expr) for field, part in zip(FIELDS, parts, strict=True)]
     days, months = values[2], values[3]
-    if parts[4] == "*" and not any(day <= _MONTH_DAYS[m - 1] for m in months for day in days):
+    # Only when the weekday does not widen the rule (cron ORs a restricted weekday in).
+    if parts[4].startswith("*") and not any(
+        day <= _MONTH_DAYS[m - 1] for m in months for day in days
+    ):
         raise CronError(f"“{_short(expr)}” never fires: none of its months has those days.")
     return expr
 
@@ -169,7 +178,12 @@ class CronRule:
     @classmethod
     def of(cls, expr: str, zone: str = "UTC") -> CronRule:
         """Validate both parts (`CronError` otherwise) and normalise them."""
-        return cls(parse_cron(expr), parse_zone(zone))
+        rule = cls(parse_cron(expr), parse_zone(zone))
+        try:
+            rule._trigger  # noqa: B018 - built now so that APScheduler's refusal comes here
+        except ValueError as exc:
+            raise CronError(f"“{_short(rule.expr)}” is not a rule I can run: {exc}.") from None
+        return rule
 
     @classmethod
     def daily(cls, at: time, zone: str = "UTC") -> CronRule:
@@ -260,7 +274,10 @@ def _describe_expr(expr: str) -> str:
         options = Options()
     options.locale_code = "en_US"
     options.use_24hour_time_format = False
-    return str(ExpressionDescriptor(expr, options).get_description())
+    try:
+        return str(ExpressionDescriptor(expr, options).get_description())
+    except Exception:  # a quirk of the wording library must not lose the rule
+        return f"Cron “{expr}”"
 
 
 def say_fire_time(when: datetime, zone: str) -> str:

@@ -100,9 +100,11 @@ def test_leap_day_fires_in_leap_years() -> None:
         ("*/0 * * * *", "step must be at least 1"),
         ("5-1 * * * *", "runs backwards"),
         ("1,,2 * * * *", "is not a number, a range"),
+        ("* * * * *,1", "mixes * into a list"),
         ("0 9 * * 1#2", "is not a number, a range"),
         ("0 9 L * *", "day-of-month field takes"),
         ("0 0 31 2,4 *", "never fires"),
+        ("0 0 30 2 */2", "never fires"),
         ("<!channel> * * * *", "minute field"),
     ],
 )
@@ -214,3 +216,39 @@ def test_a_daily_rule_for_the_digest() -> None:
     assert rule.expr == "5 9 * * *"
     assert rule.describe() == "At 09:05 AM (Europe/Berlin)"
     assert rule.next_fire(NOW) == datetime(2026, 12, 2, 8, 5, tzinfo=UTC)
+
+
+_item = st.one_of(
+    st.just("*"),
+    st.integers(0, 61).map(str),
+    st.tuples(st.integers(0, 61), st.integers(0, 61)).map(lambda p: f"{p[0]}-{p[1]}"),
+    st.tuples(st.sampled_from(["*", "0", "1-5", "3"]), st.integers(0, 40)).map(
+        lambda p: f"{p[0]}/{p[1]}"
+    ),
+    st.sampled_from(["mon", "sun-sat", "jan", "feb-dec", "fri", "l", "?", "#"]),
+)
+_cron_field = st.lists(_item, min_size=1, max_size=3).map(",".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_cron_field, min_size=5, max_size=5).map(" ".join))
+def test_what_the_grammar_accepts_apscheduler_can_run(expr: str) -> None:
+    try:
+        rule = CronRule.of(expr)
+    except CronError as exc:
+        assert exc.message
+        return
+    rule.next_fire(NOW)  # never raises; may be None only for impossible dates
+    assert rule.describe()
+
+
+def test_the_rule_is_still_said_if_the_wording_library_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import cron_descriptor
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise cron_descriptor.FormatError("quirk")
+
+    monkeypatch.setattr(cron_descriptor, "ExpressionDescriptor", broken)
+    assert CronRule.of("7 7 7 7 *").describe() == "Cron “7 7 7 7 *” (UTC)"

@@ -22,7 +22,6 @@ from bot.watch.care.usage import cost, say_gpu_hours, say_gpus, say_money, say_r
 MAX_LINES = 40
 MAX_PROJECTS = 20
 LINES_PER_BLOCK = 8
-IDLE_MARK = ":zzz: idle"
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 from bot import aio
-from bot.config import Settings
+from bot.config import SettingsError, load_settings
 from bot.logs import configure_logging
 
 
@@ -31,7 +32,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = _parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"inference-bot: {exc}", file=sys.stderr)
+        return 2
     level = settings.log_level
     if args.command == "demo" and "log_level" not in settings.model_fields_set:
         level = "WARNING"  # the demo's terminal is for the conversation, not the logs

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.durations import Duration
 from bot.watch.tuning import DEFAULTS as WATCH
 
 DEFAULT_MODEL_INFO_PATH = "/api/v1/workloads/inferences/model-info"
+_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+
+
+class SettingsError(ValueError):
+    """A setting in the environment has a value the bot can't use; the message names it."""
 
 
 class Settings(BaseSettings):
@@ -42,7 +52,44 @@ class Settings(BaseSettings):
     log_format: str = "text"
     log_level: str = "INFO"
 
+    # The care loops (idle endpoints, schedules, the daily digest) on the lease holder.
+    idle_after: Duration = timedelta(hours=24)
+    idle_check_interval_seconds: float = Field(default=900.0, gt=0)
+    # Money per GPU-hour for the idle nudge and the digest; unset: GPU-hours only.
+    gpu_hour_cost: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=4)
+    cost_currency: str = "USD"
+    schedule_misfire_grace_seconds: float = Field(default=300.0, ge=0)
+
+    @field_validator("idle_after")
+    @classmethod
+    def _positive_idle_after(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0s")
+        return value
+
+    @field_validator("cost_currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        code = value.strip().upper()
+        if not _CURRENCY_RE.match(code):
+            raise ValueError(f"takes a three-letter ISO 4217 code like USD or EUR, not {value!r}")
+        return code
+
     def runai_credentials(self) -> tuple[str, str]:
         """Client id and secret for the token exchange; `demo`/`demo` when unset."""
         secret = self.runai_client_secret.get_secret_value() if self.runai_client_secret else None
         return (self.runai_client_id or "demo", secret or "demo")
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; a bad value raises `SettingsError` naming the
+    variable and what it takes (a readable start-up failure instead of a traceback)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper() or "settings"
+            reason = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name}: {reason}")
+        raise SettingsError("Bad setting. " + "; ".join(lines)) from None

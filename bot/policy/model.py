@@ -8,6 +8,9 @@ I/O. A principal is a Slack user id (`U…`/`W…`), a user group id (`S…`) or
     caps: {max_replicas: 8, max_gpus: 8}
     channels:                         # a bound channel acts only on its projects
       C0TEAMA: [team-a]               # project names or ids
+      C0TEAMB:                        # the long form adds per-binding options:
+        projects: [team-b]
+        idle: {after: 48h, action: scale-to-zero}   # see IdleRule
     projects:
       team-a:                         # project name or id
         read: ["*"]                   # default: everyone
@@ -22,9 +25,20 @@ I/O. A principal is a Slack user id (`U…`/`W…`), a user group id (`S…`) or
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bot.durations import Duration
 
 EVERYONE = "*"
 
@@ -80,12 +94,47 @@ class Rights(_Strict):
         return listed
 
 
+class IdleAction(StrEnum):
+    """What the bot does about an idle endpoint followed in a channel."""
+
+    NUDGE = "nudge"  # post the nudge with its buttons; people decide
+    SCALE_TO_ZERO = "scale-to-zero"  # post it saying so, then scale to zero unless kept
+
+
+class IdleRule(_Strict):
+    """A binding's `idle: {after, action}`: when an endpoint counts as idle there (None:
+    the bot's `IDLE_AFTER`) and what is done about it."""
+
+    after: Duration | None = None
+    action: IdleAction = IdleAction.NUDGE
+
+    @field_validator("after")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("must be longer than 0s")
+        return value
+
+
+class BindingOptions(_Strict):
+    """What a channel binding says beyond its projects (the long form of a binding)."""
+
+    idle: IdleRule | None = None
+
+
+class _Binding(_Strict):
+    projects: list[str]
+    idle: IdleRule | None = None
+
+
 class Policy(_Strict):
     """The whole policy file."""
 
     admins: list[str] = []
     caps: Caps = Caps()
     channels: dict[str, list[str]] = {}
+    # Filled from the long form of `channels` entries; not written in the file itself.
+    binding_options: dict[str, BindingOptions] = {}
     projects: dict[str, Rights] = {}
     # Projects the file does not name: reading is open, nothing else.
     default: Rights = Rights(read=[EVERYONE])
@@ -96,6 +145,41 @@ class Policy(_Strict):
     @classmethod
     def _check_admins(cls, value: list[str]) -> list[str]:
         return _principals(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _long_bindings(cls, data: Any) -> Any:
+        """`C1: {projects: [...], idle: {...}}` → `channels.C1` plus `binding_options.C1`,
+        so everything that reads `channels` keeps reading a list of projects."""
+        if not isinstance(data, dict) or not isinstance(data.get("channels"), dict):
+            return data
+        if "binding_options" in data:
+            raise ValueError("write idle: under the channel's binding in channels:")
+        channels: dict[str, Any] = {}
+        options: dict[str, BindingOptions] = {}
+        for channel, binding in data["channels"].items():
+            if isinstance(binding, dict):
+                try:
+                    long = _Binding.model_validate(binding)
+                except ValidationError as exc:
+                    # Re-raised with the binding's own path: `channels.C1.idle.after: …`.
+                    raise ValueError(
+                        "; ".join(
+                            f"channels.{channel}.{'.'.join(map(str, e['loc']))}: "
+                            + str(e["msg"]).removeprefix("Value error, ")
+                            for e in exc.errors()
+                        )
+                    ) from None
+                channels[channel] = long.projects
+                options[channel] = BindingOptions(idle=long.idle)
+            else:
+                channels[channel] = binding
+        return {**data, "channels": channels, "binding_options": options}
+
+    def idle_rule(self, channel: str | None) -> IdleRule | None:
+        """The `idle:` of the channel's binding, if it has one."""
+        options = self.binding_options.get(channel or "")
+        return options.idle if options else None
 
     def groups(self) -> set[str]:
         """Every user group id the policy mentions (to resolve membership)."""

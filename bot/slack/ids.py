@@ -26,6 +26,11 @@ class Action(StrEnum):
     CANCEL_DELETE = "inference_cancel_delete"
     LIST_PAGE = "inference_list_page"
     OPEN_URL = "inference_open_url"
+    # The idle nudge's buttons (value: the workload id) and a schedule's Remove (its id).
+    IDLE_SCALE_TO_ZERO = "inference_idle_scale_to_zero"
+    IDLE_DELETE = "inference_idle_delete"
+    IDLE_KEEP = "inference_idle_keep"
+    REMOVE_SCHEDULE = "inference_remove_schedule"
 
 
 class Field(StrEnum):
@@ -59,4 +64,5 @@ class Block(StrEnum):
     """`block_id` prefixes of message blocks that handlers look for."""
 
     ACTIONS = "b_actions"
+    SCHEDULE = "b_schedule"  # `b_schedule_<id>`: one row of the schedules list
     ERROR = "b_error"

@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
+from typing import Literal
 
+from bot import cron
+from bot.durations import DurationError, parse_duration
 from bot.runai import models
 
 MAX_REPLICAS = 1000
@@ -25,8 +28,6 @@ UUID_RE = re.compile(
 )
 POD_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
 MODEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
-_SINCE_RE = re.compile(r"^(\d{1,6})([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 class ParseError(ValueError):
@@ -153,6 +154,51 @@ class ListInferences:
         return " ".join(p for p in parts if p)
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """`schedule <name|id> "<cron>" <min> [max] [--tz Area/City]`: a scale on a cron rule.
+
+    `zone` None: the caller's Slack time zone (else UTC), looked up when the rule is stored.
+    """
+
+    ref: str
+    cron: str
+    min_replicas: int
+    max_replicas: int | None = None
+    zone: str | None = None
+
+    @property
+    def effective_max(self) -> int:
+        """Max replicas as Run:ai defaults it: min, or 1 when min is 0."""
+        return models.effective_max_replicas(self.min_replicas, self.max_replicas)
+
+
+@dataclass(frozen=True)
+class Schedules:
+    """`schedules [name|id]`: the schedules of this channel (of one workload)."""
+
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Unschedule:
+    """`unschedule <schedule-id>`."""
+
+    schedule_id: int
+
+
+@dataclass(frozen=True)
+class Digest:
+    """`digest <HH:MM> [--tz Area/City] | off | now`: this channel's daily digest.
+
+    `mode` "at": daily at `at` in `zone` (None: the caller's Slack time zone, else UTC).
+    """
+
+    mode: Literal["at", "off", "now"]
+    at: time | None = None
+    zone: str | None = None
+
+
 Command = (
     Help
     | ModelInfo
@@ -167,6 +213,10 @@ Command = (
     | ListInferences
     | Policy
     | Audit
+    | Schedule
+    | Schedules
+    | Unschedule
+    | Digest
 )
 
 
@@ -241,6 +291,30 @@ USAGES: tuple[Usage, ...] = (
         "/inference audit llama-chat",
         "who created, scaled, updated, deleted or watched it, and who was refused",
     ),
+    Usage(
+        "schedule",
+        'schedule <name|id> "<cron>" <min> [max] [--tz Area/City]',
+        '/inference schedule llama-chat "0 19 * * 1-5" 0 --tz Europe/Berlin',
+        "scale it on a cron rule (five fields; your Slack time zone unless --tz)",
+    ),
+    Usage(
+        "schedules",
+        "schedules [name|id]",
+        "/inference schedules llama-chat",
+        "the schedules of this channel, their next run, and Remove buttons",
+    ),
+    Usage(
+        "unschedule",
+        "unschedule <schedule-id>",
+        "/inference unschedule 12",
+        "remove a schedule (its id is in `/inference schedules`)",
+    ),
+    Usage(
+        "digest",
+        "digest <HH:MM> [--tz Area/City] | off | now",
+        "/inference digest 09:00 --tz Europe/Berlin",
+        "a daily summary of the workloads followed here: GPUs, requests, idle ones, cost",
+    ),
 )
 _USAGE_BY_NAME = {u.name: u for u in USAGES}
 
@@ -285,26 +359,39 @@ def _one_ref(name: str, args: Sequence[str]) -> str:
     return ref
 
 
-def _replicas(word: str, which: str) -> int:
+def _replicas(word: str, which: str, sub: str = "scale") -> int:
     if not re.fullmatch(r"\d{1,9}", word):
         raise ParseError(
-            f"{which} replicas must be a whole number, not “{_short(word)}”.", usage_of("scale")
+            f"{which} replicas must be a whole number, not “{_short(word)}”.", usage_of(sub)
         )
     value = int(word)
     if value > MAX_REPLICAS:
-        raise ParseError(f"{which} replicas must be at most {MAX_REPLICAS}.", usage_of("scale"))
+        raise ParseError(f"{which} replicas must be at most {MAX_REPLICAS}.", usage_of(sub))
     return value
+
+
+def _replica_range(sub: str, low_word: str, high_word: str | None) -> tuple[int, int | None]:
+    """`<min> [max]` of `scale` and `schedule`: one rule for both."""
+    low = _replicas(low_word, "Min", sub)
+    high = _replicas(high_word, "Max", sub) if high_word is not None else None
+    if high is not None and low > high:
+        raise ParseError(
+            f"Min replicas ({low}) can't be more than max replicas ({high}).", usage_of(sub)
+        )
+    if high == 0:
+        raise ParseError("Max replicas must be at least 1.", usage_of(sub))
+    return low, high
 
 
 def parse_since(word: str) -> timedelta:
     """`30m`, `1h`, `2d`, `90s` → a window between 1 minute and 30 days."""
-    match = _SINCE_RE.match(word.strip().lower())
-    if not match:
+    try:
+        since = parse_duration(word)
+    except DurationError:
         raise ParseError(
             f"--since takes a duration like 30m, 6h or 2d, not “{_short(word)}”.",
             usage_of("metrics"),
-        )
-    since = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        ) from None
     if not MIN_SINCE <= since <= MAX_SINCE:
         raise ParseError("--since must be between 1m and 30d.", usage_of("metrics"))
     return since
@@ -338,14 +425,9 @@ def _parse_status(args: Sequence[str]) -> Command:
 def _parse_scale(args: Sequence[str]) -> Command:
     ref = _ref("scale", args)
     _no_more("scale", args, 3)
-    low = _replicas(args[1], "Min") if len(args) > 1 else None
-    high = _replicas(args[2], "Max") if len(args) > 2 else None
-    if low is not None and high is not None and low > high:
-        raise ParseError(
-            f"Min replicas ({low}) can't be more than max replicas ({high}).", usage_of("scale")
-        )
-    if high == 0:
-        raise ParseError("Max replicas must be at least 1.", usage_of("scale"))
+    if len(args) == 1:
+        return Scale(ref)
+    low, high = _replica_range("scale", args[1], args[2] if len(args) > 2 else None)
     return Scale(ref, low, high)
 
 
@@ -455,6 +537,93 @@ def _parse_audit(args: Sequence[str]) -> Command:
     return Audit(_one_ref("audit", args))
 
 
+# Slack's clients turn straight quotes into curly ones (and some keyboards type „…“).
+_QUOTES = "\"'\u201c\u201d\u201e\u201f\u00ab\u00bb\u2018\u2019\u201a\u201b"
+SCHEDULE_ID_RE = re.compile(r"^#?(\d{1,12})$")
+_HH_MM_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def _zone(sub: str, name: str) -> str:
+    try:
+        return cron.parse_zone(name)
+    except cron.CronError as exc:
+        raise ParseError(exc.message, usage_of(sub)) from None
+
+
+def _parse_schedule(args: Sequence[str]) -> Command:
+    ref = _ref("schedule", args)
+    text = " ".join(args[1:])
+    opening = next((i for i, ch in enumerate(text) if ch in _QUOTES), None)
+    if opening is None or text[:opening].strip():
+        raise ParseError(
+            f"Put the cron expression in quotes after the workload, like “{cron.EXAMPLE}”.",
+            usage_of("schedule"),
+        )
+    closing = next((i for i, ch in enumerate(text) if ch in _QUOTES and i > opening), None)
+    if closing is None:
+        raise ParseError("The cron expression has no closing quote.", usage_of("schedule"))
+    try:
+        expr = cron.parse_cron(text[opening + 1 : closing])
+    except cron.CronError as exc:
+        raise ParseError(exc.message, usage_of("schedule")) from None
+    words, flags = _flags("schedule", text[closing + 1 :].split(), ("--tz",), positionals=2)
+    if not words:
+        raise ParseError(
+            "`schedule` needs the min replicas to scale to (and optionally the max).",
+            usage_of("schedule"),
+        )
+    low, high = _replica_range("schedule", words[0], words[1] if len(words) > 1 else None)
+    zone = _zone("schedule", flags["--tz"]) if "--tz" in flags else None
+    return Schedule(ref, expr, low, high, zone)
+
+
+def _parse_schedules(args: Sequence[str]) -> Command:
+    if not args:
+        return Schedules()
+    return Schedules(_one_ref("schedules", args))
+
+
+def _parse_unschedule(args: Sequence[str]) -> Command:
+    if not args:
+        raise ParseError(
+            "`unschedule` needs a schedule id (see `/inference schedules`).",
+            usage_of("unschedule"),
+        )
+    _no_more("unschedule", args, 1)
+    match = SCHEDULE_ID_RE.match(args[0])
+    if not match or int(match.group(1)) == 0:
+        raise ParseError(
+            f"“{_short(args[0])}” is not a schedule id; `/inference schedules` lists them "
+            "with their ids.",
+            usage_of("unschedule"),
+        )
+    return Unschedule(int(match.group(1)))
+
+
+def parse_hh_mm(word: str) -> time:
+    """`09:00`, `9:30`, `23:59` → a time of day; `ParseError` otherwise."""
+    match = _HH_MM_RE.match(word.strip())
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ParseError(
+            f"The digest time is a 24-hour HH:MM like 09:00 or 17:30, not “{_short(word)}”.",
+            usage_of("digest"),
+        )
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _parse_digest(args: Sequence[str]) -> Command:
+    if not args:
+        raise ParseError("`digest` needs a time (HH:MM), `off` or `now`.", usage_of("digest"))
+    word = args[0].lower()
+    if word in ("off", "now"):
+        _no_more("digest", args, 1)
+        return Digest("off" if word == "off" else "now")
+    at = parse_hh_mm(args[0])
+    _words, flags = _flags("digest", args[1:], ("--tz",), positionals=0)
+    zone = _zone("digest", flags["--tz"]) if "--tz" in flags else None
+    return Digest("at", at, zone)
+
+
 Parser = Callable[[Sequence[str]], Command]
 
 SUBCOMMANDS: dict[str, Parser] = {
@@ -471,6 +640,10 @@ SUBCOMMANDS: dict[str, Parser] = {
     "list": _parse_list,
     "policy": _parse_policy,
     "audit": _parse_audit,
+    "schedule": _parse_schedule,
+    "schedules": _parse_schedules,
+    "unschedule": _parse_unschedule,
+    "digest": _parse_digest,
 }
 
 MAX_COMMAND_CHARS = 2000

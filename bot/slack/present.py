@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.durations import format_duration
 from bot.runai import models
 
 PHASE_EMOJI: dict[str, str] = {
@@ -287,12 +288,8 @@ def list_description(name: str | None, phase: str | None, project: str | None) -
 
 
 def window_text(since: timedelta) -> str:
-    """`1h`, `30m`, `2d`."""
-    seconds = int(since.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    """`1h`, `30m`, `2d`: the duration as `metrics --since` reads it."""
+    return format_duration(since)
 
 
 def scale_summary(

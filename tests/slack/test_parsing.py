@@ -160,5 +160,9 @@ def test_any_text_parses_or_fails_cleanly(text: str) -> None:
             ListInferences,
             parsing.Policy,
             parsing.Audit,
+            parsing.Schedule,
+            parsing.Schedules,
+            parsing.Unschedule,
+            parsing.Digest,
         ),
     )

@@ -210,9 +210,11 @@ class Alerts:
         *,
         channel: str | None = None,
         workload_id: str | None = None,
+        author: str | None = None,
         include_removed: bool = False,
     ) -> list[tuple[AlertRule, AlertState]]:
-        """Rules with their state, oldest first (active only by default)."""
+        """Rules with their state, oldest first: all, or a channel's, a workload's, an
+        author's (the Home); active only by default."""
         query = (
             select(alert_rules, alert_state)
             .join(alert_state, alert_state.c.rule_id == alert_rules.c.id)
@@ -222,6 +224,8 @@ class Alerts:
             query = query.where(alert_rules.c.channel == channel)
         if workload_id is not None:
             query = query.where(alert_rules.c.workload_id == workload_id)
+        if author is not None:
+            query = query.where(alert_rules.c.author == author)
         if not include_removed:
             query = query.where(alert_rules.c.removed_at.is_(None))
         async with self.engine.connect() as conn:
@@ -432,6 +436,19 @@ class QuietWatches:
     async def unmute_watch(self, workload_id: str, channel: str) -> bool:
         """Let the thread speak again; False when the channel does not watch the workload."""
         return await self._set(workload_id, channel, muted_until=None)
+
+    async def reset_quiet(self, workload_id: str, channel: str) -> bool:
+        """Every phase, unmuted, not flapping: what a new `watch` of the workload starts
+        with (`add_watch` restarts an old row and leaves these columns as they were)."""
+        return await self._set(
+            workload_id,
+            channel,
+            only_phases=None,
+            muted_until=None,
+            recent_changes=None,
+            flapping_since=None,
+            flap_summary_at=None,
+        )
 
     async def watch_quiet(self, workload_id: str, channel: str) -> WatchQuiet | None:
         """The quiet settings of one watch (active or not)."""

@@ -13,6 +13,9 @@ one that carries a secret value:
   stay; so may the names.
 - any string under a key that names a credential (`hfToken`, `token`, `password`,
   `clientSecret`, `apiKey`…).
+Everything else a spec holds (image, command, args, resources, autoscaling) is stored as
+given: the README counts none of it a secret, and a secret passed in `args` belongs in a
+Kubernetes secret read through the environment instead.
 `strip_secret_values(request)` gives the request without them plus the names it withheld,
 for a caller that can perform the action without them (a scale, or an update that keeps
 the workload's current env) or to tell the requester which values must come from a

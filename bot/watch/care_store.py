@@ -221,12 +221,16 @@ class Schedules:
         *,
         channel: str | None = None,
         workload_id: str | None = None,
+        author: str | None = None,
         include_ended: bool = False,
     ) -> list[Schedule]:
-        """Schedules, oldest first: all, a channel's, a workload's (active only by default)."""
+        """Schedules, oldest first: all, or a channel's, a workload's, an author's (the
+        Home); active only by default."""
         query = select(schedules).order_by(schedules.c.created_at, schedules.c.id)
         if channel is not None:
             query = query.where(schedules.c.channel == channel)
+        if author is not None:
+            query = query.where(schedules.c.author == author)
         if workload_id is not None:
             query = query.where(schedules.c.workload_id == workload_id)
         if not include_ended:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.watch.alert_store import MUTED_FOREVER, AlertStatus
+from bot.watch.alert_store import MUTED_FOREVER, AlertStatus, WatchQuiet
 from bot.watch.claims import ThreadPost
 from bot.watch.diff import Observation
 from bot.watch.store import Store
@@ -48,6 +48,8 @@ async def test_rules_are_stored_with_their_state_and_removed_once(store: Store) 
     [(got, state)] = await store.list_alert_rules(channel="C1")
     assert got == r and (state.status, state.episode) == (AlertStatus.OK, 0)
     assert [x.id for x, _ in await store.list_alert_rules(workload_id="w2")] == [other]
+    assert [x.id for x, _ in await store.list_alert_rules(author="U1")] == [rid, other]
+    assert await store.list_alert_rules(author="U9") == []
     assert await store.remove_alert_rule(rid, "U2", posts=[post("rm")])
     assert not await store.remove_alert_rule(rid, "U3", posts=[post("rm2")])
     assert [x.id for x, _ in await store.list_alert_rules()] == [other]
@@ -126,6 +128,17 @@ async def test_followed_phases_and_mute_leave_the_watch_version_alone(store: Sto
     assert await store.set_only_phases("w1", "C1", None)
     quiet = await store.watch_quiet("w1", "C1")
     assert quiet is not None and quiet.only_phases is None and quiet.muted_until is None
+    # Unwatched and watched again: the old row comes back; reset_quiet starts it afresh.
+    await store.set_only_phases("w1", "C1", ["Failed"])
+    await store.mute_watch("w1", "C1")
+    await store.claim_flap_summary("w1", "C1", since=T0)
+    assert await store.end_watch("w1", "C1", "U1")
+    assert not await store.mute_watch("w1", "C1")  # no active watch
+    await watch(store)
+    quiet = await store.watch_quiet("w1", "C1")
+    assert quiet is not None and quiet.only_phases == {"Failed"} and quiet.muted(T0)
+    assert await store.reset_quiet("w1", "C1")
+    assert await store.watch_quiet("w1", "C1") == WatchQuiet("w1", "C1", None, None, (), None, None)
     assert not await store.mute_watch("w1", "C9")  # not watched there
     await watch(store, channel="C2")
     await store.mute_watch("w1", "C2")

@@ -48,6 +48,8 @@ async def test_schedules_are_stored_listed_and_ended_once(store: Store) -> None:
     assert [x.id for x in await store.list_schedules()] == [s.id, other]
     assert [x.id for x in await store.list_schedules(channel="C2")] == [other]
     assert [x.id for x in await store.list_schedules(workload_id="w1")] == [s.id]
+    assert [x.id for x in await store.list_schedules(author="U1")] == [s.id, other]
+    assert await store.list_schedules(author="U9") == []
     assert await store.get_schedule("nope") is None
 
     assert await store.end_schedule(s.id, "removed", by="U2", posts=[post("end:" + s.id)])

@@ -406,7 +406,7 @@ class QuietWatches:
 
     engine: AsyncEngine
 
-    async def _set(self, workload_id: str, channel: str, **values: Any) -> bool:
+    async def _set_quiet(self, workload_id: str, channel: str, **values: Any) -> bool:
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 update(watches)
@@ -425,22 +425,22 @@ class QuietWatches:
         """Follow only `phases` in this channel's thread (None: every phase); False when
         the channel does not watch the workload."""
         only = ",".join(sorted(set(phases))) if phases is not None else None
-        return await self._set(workload_id, channel, only_phases=only)
+        return await self._set_quiet(workload_id, channel, only_phases=only)
 
     async def mute_watch(
         self, workload_id: str, channel: str, until: datetime = MUTED_FOREVER
     ) -> bool:
         """Mute the thread until `until` (default: until unmuted)."""
-        return await self._set(workload_id, channel, muted_until=as_utc(until))
+        return await self._set_quiet(workload_id, channel, muted_until=as_utc(until))
 
     async def unmute_watch(self, workload_id: str, channel: str) -> bool:
         """Let the thread speak again; False when the channel does not watch the workload."""
-        return await self._set(workload_id, channel, muted_until=None)
+        return await self._set_quiet(workload_id, channel, muted_until=None)
 
     async def reset_quiet(self, workload_id: str, channel: str) -> bool:
         """Every phase, unmuted, not flapping: what a new `watch` of the workload starts
         with (`add_watch` restarts an old row and leaves these columns as they were)."""
-        return await self._set(
+        return await self._set_quiet(
             workload_id,
             channel,
             only_phases=None,

@@ -173,6 +173,12 @@ def _now(at: datetime | None) -> datetime:
     return as_utc(at) if at is not None else utcnow()
 
 
+def fire_key(fire_at: datetime) -> datetime:
+    """A fire time as stored and compared: UTC, whole seconds (a cron time has none, and a
+    stray microsecond must not make a second fire)."""
+    return as_utc(fire_at).replace(microsecond=0)
+
+
 class Schedules:
     """`schedules` and `schedule_fires`."""
 
@@ -263,14 +269,15 @@ class Schedules:
     async def claim_fire(
         self, schedule_id: str, fire_at: datetime, holder: str, *, at: datetime | None = None
     ) -> bool:
-        """Take the fire of `schedule_id` at `fire_at`; True exactly once per pair, ever."""
+        """Take the fire of `schedule_id` at `fire_at` (to the second); True exactly once per
+        pair, ever."""
         async with self.engine.begin() as conn:
             return await insert_once(
                 conn,
                 schedule_fires,
                 {
                     "schedule_id": schedule_id,
-                    "fire_at": as_utc(fire_at),
+                    "fire_at": fire_key(fire_at),
                     "claimed_by": holder,
                     "claimed_at": _now(at),
                 },
@@ -292,7 +299,7 @@ class Schedules:
                 update(schedule_fires)
                 .where(
                     schedule_fires.c.schedule_id == schedule_id,
-                    schedule_fires.c.fire_at == as_utc(fire_at),
+                    schedule_fires.c.fire_at == fire_key(fire_at),
                     schedule_fires.c.outcome.is_(None),
                 )
                 .values(outcome=str(outcome), detail=detail, finished_at=_now(at))

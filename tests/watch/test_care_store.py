@@ -67,8 +67,9 @@ async def test_a_fire_is_claimed_once_per_schedule_and_time(store: Store) -> Non
     sid = await add(store)
     at = datetime(2026, 12, 1, 19, 0, tzinfo=ZoneInfo("Europe/Berlin"))
     assert await store.claim_fire(sid, at, "h:1")
-    # The same instant written in UTC is the same fire.
+    # The same instant written in UTC, or with a stray microsecond, is the same fire.
     assert not await store.claim_fire(sid, at.astimezone(UTC), "h:2")
+    assert not await store.claim_fire(sid, at + timedelta(microseconds=7), "h:2")
     assert await store.claim_fire(sid, at + timedelta(days=1), "h:2")
     assert await store.finish_fire(sid, at, FireOutcome.APPLIED, posts=[post("fire:1")])
     assert not await store.finish_fire(sid, at, FireOutcome.FAILED, posts=[post("fire:2")])

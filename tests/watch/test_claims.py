@@ -9,6 +9,7 @@ own engine (as replicas are), on the real PostgreSQL: exactly one wins, every ti
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
@@ -27,11 +28,24 @@ from bot.watch.notifier import Notifier
 from bot.watch.store import Store
 from tests.watch.conftest import PG_URL, pg_available, pg_store
 from tests.watch.faketime import FakeTime
-from tests.watch.test_notifier import LEASE, Lease
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
 T0 = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
+LEASE = "watch-leader"
+
+
+class Lease:
+    """The notifier's view of a lease this process holds."""
+
+    def __init__(self, store: Store, holder: str) -> None:
+        self.store, self.holder, self.name = store, holder, LEASE
+
+    def is_leader(self) -> bool:
+        return True
+
+    async def take(self) -> None:
+        assert await self.store.acquire_lease(LEASE, self.holder, 60.0, time.time())
 
 
 def test_short_ids_are_short_and_unambiguous() -> None:

@@ -167,6 +167,14 @@ def reply_context(items: Sequence[OutboxItem]) -> tuple[str, dict[str, Any], boo
             {"user": head.payload.get("user"), "name": parent.get("name") or head.workload_id},
             False,
         )
+    if "template" in head.payload:
+        # Thread posts of the care, alerts and approvals features (`ThreadPost`) name their
+        # template and context, and say themselves whether they go to the channel too.
+        return (
+            str(head.payload["template"]),
+            dict(head.payload.get("context") or {}),
+            head.broadcast,
+        )
     return (
         "watch_record",
         {

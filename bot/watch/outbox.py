@@ -52,6 +52,8 @@ class OutboxItem:
     claimed_by: str | None
     reply_ts: str | None
     created_at: datetime | None = None
+    broadcast: bool = False
+    dedupe_key: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> OutboxItem:
@@ -70,6 +72,8 @@ class OutboxItem:
             claimed_by=m["claimed_by"],
             reply_ts=m["reply_ts"],
             created_at=as_utc(m["created_at"]),
+            broadcast=bool(m["broadcast"]),
+            dedupe_key=m["dedupe_key"],
         )
 
 

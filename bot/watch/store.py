@@ -1,20 +1,39 @@
-"""The watch store: watches, the outbox of notifications, and the leader lease.
+"""The watch store: watches, the outbox of notifications, the leader lease, and the tables
+of the care, alerts and approvals features.
 
-SQLAlchemy 2 async Core on SQLite (aiosqlite) or PostgreSQL (psycopg). Each table has its
-own room (`watches`, `outbox`, `lease`); `Store` is them over one engine, one per process,
-passed in where needed. The shape of the tables is owned by the migrations (`db/`).
+SQLAlchemy 2 async Core on SQLite (aiosqlite) or PostgreSQL (psycopg). Each table family
+has its own room (`watches`, `outbox`, `lease`, `claims` for idempotent thread posts,
+`care_store`, `alert_store`, `approval_store`); `Store` is them over one engine, one per
+process, passed in where needed. The shape of the tables is owned by the migrations (`db/`).
 """
 
 from __future__ import annotations
 
+from bot.watch.alert_store import Alerts, QuietWatches, StuckEpisodes
+from bot.watch.approval_store import Approvals, HomeUsers
+from bot.watch.care_store import Digests, IdleEpisodes, Schedules
+from bot.watch.claims import ThreadPosts
 from bot.watch.db import downgrade, make_engine, upgrade
 from bot.watch.lease import Leases
 from bot.watch.outbox import Outbox
 from bot.watch.watches import Watches
 
 
-class Store(Watches, Outbox, Leases):
-    """Repository over the watch tables; one per process, passed in where needed."""
+class Store(
+    Watches,
+    Outbox,
+    Leases,
+    ThreadPosts,
+    Schedules,
+    IdleEpisodes,
+    Digests,
+    Alerts,
+    StuckEpisodes,
+    QuietWatches,
+    Approvals,
+    HomeUsers,
+):
+    """Repository over the bot's tables; one per process, passed in where needed."""
 
     def __init__(self, url: str, *, schema: str | None = None, echo: bool = False) -> None:
         self.schema = schema

@@ -1,0 +1,541 @@
+"""The alerts tables' part of the `Store`: metric alert rules and their state, stuck
+episodes, and the quiet-thread columns of `watches` (phases followed, mute, flapping).
+
+One fire and one resolve per episode: `alert_state.episode` counts the fires of a rule;
+`fire_alert(rule, episode=n)` moves an `ok` rule at episode n-1 to `firing` at n, and
+`resolve_alert(rule, episode=n)` moves it back; each is a compare-and-set UPDATE, so of two
+evaluators (a deposed leader and the new one, or two replicas) one wins and the other
+finds the state already moved. The thread posts go into the outbox in the same
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.utc import as_utc, utcnow
+from bot.watch.claims import ThreadPost, enqueue_posts, insert_once, insert_with_short_id
+from bot.watch.db.schema import alert_rules, alert_state, stuck_episodes, watches
+
+MUTED_FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
+"""`muted_until` of a mute without a duration (`mute <name>`)."""
+
+
+class AlertStatus(StrEnum):
+    """Where a rule is."""
+
+    OK = "ok"
+    FIRING = "firing"
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """`<metric> <op> <value> for <for_seconds>` on a workload, told in a channel."""
+
+    id: str
+    workload_id: str
+    workload_name: str | None
+    channel: str
+    author: str
+    metric: str
+    op: str
+    value: float
+    for_seconds: int
+    created_at: datetime
+    removed_at: datetime | None
+    removed_by: str | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> AlertRule:
+        """Build from a result row of `alert_rules`."""
+        m = row._mapping
+        return cls(
+            id=m["id"],
+            workload_id=m["workload_id"],
+            workload_name=m["workload_name"],
+            channel=m["channel"],
+            author=m["author"],
+            metric=m["metric"],
+            op=m["op"],
+            value=float(m["value"]),
+            for_seconds=m["for_seconds"],
+            created_at=as_utc(m["created_at"]),
+            removed_at=as_utc(m["removed_at"]),
+            removed_by=m["removed_by"],
+        )
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """A rule's state; `episode` is the number of its latest fire (0: never fired)."""
+
+    rule_id: str
+    status: AlertStatus
+    episode: int
+    since: datetime | None
+    fired_at: datetime | None
+    resolved_at: datetime | None
+    snoozed_until: datetime | None
+    snoozed_by: str | None
+    last_value: float | None
+    evaluated_at: datetime | None
+
+    def snoozed(self, now: datetime) -> bool:
+        """Whether a snooze holds at `now`."""
+        return self.snoozed_until is not None and self.snoozed_until > as_utc(now)
+
+    @classmethod
+    def from_row(cls, row: Any) -> AlertState:
+        """Build from a result row of `alert_state`."""
+        m = row._mapping
+        return cls(
+            rule_id=m["rule_id"],
+            status=AlertStatus(m["state"]),
+            episode=m["episode"],
+            since=as_utc(m["since"]),
+            fired_at=as_utc(m["fired_at"]),
+            resolved_at=as_utc(m["resolved_at"]),
+            snoozed_until=as_utc(m["snoozed_until"]),
+            snoozed_by=m["snoozed_by"],
+            last_value=m["last_value"],
+            evaluated_at=as_utc(m["evaluated_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class WatchQuiet:
+    """How quiet a channel's thread of a workload is."""
+
+    workload_id: str
+    channel: str
+    only_phases: frozenset[str] | None
+    muted_until: datetime | None
+    recent_changes: tuple[datetime, ...]
+    flapping_since: datetime | None
+    flap_summary_at: datetime | None
+
+    def muted(self, now: datetime) -> bool:
+        """Whether a mute holds at `now`."""
+        return self.muted_until is not None and self.muted_until > as_utc(now)
+
+    @classmethod
+    def from_row(cls, row: Any) -> WatchQuiet:
+        """Build from a result row holding the quiet columns of `watches`."""
+        m = row._mapping
+        only = m["only_phases"]
+        return cls(
+            workload_id=m["workload_id"],
+            channel=m["channel"],
+            only_phases=frozenset(p for p in only.split(",") if p) if only is not None else None,
+            muted_until=as_utc(m["muted_until"]),
+            recent_changes=tuple(
+                as_utc(datetime.fromisoformat(t)) for t in (m["recent_changes"] or [])
+            ),
+            flapping_since=as_utc(m["flapping_since"]),
+            flap_summary_at=as_utc(m["flap_summary_at"]),
+        )
+
+
+def _now(at: datetime | None) -> datetime:
+    return as_utc(at) if at is not None else utcnow()
+
+
+QUIET_COLUMNS = (
+    watches.c.workload_id,
+    watches.c.channel,
+    watches.c.only_phases,
+    watches.c.muted_until,
+    watches.c.recent_changes,
+    watches.c.flapping_since,
+    watches.c.flap_summary_at,
+)
+
+
+class Alerts:
+    """`alert_rules` and `alert_state`."""
+
+    engine: AsyncEngine
+
+    async def add_alert_rule(
+        self,
+        *,
+        workload_id: str,
+        workload_name: str | None,
+        channel: str,
+        author: str,
+        metric: str,
+        op: str,
+        value: float,
+        for_seconds: int,
+        at: datetime | None = None,
+    ) -> AlertRule:
+        """Store a rule under a fresh short id (`a…`), in state ok at episode 0."""
+        now = _now(at)
+        values = {
+            "workload_id": workload_id,
+            "workload_name": workload_name,
+            "channel": channel,
+            "author": author,
+            "metric": metric,
+            "op": op,
+            "value": value,
+            "for_seconds": for_seconds,
+            "created_at": now,
+        }
+        async with self.engine.begin() as conn:
+            new = await insert_with_short_id(conn, alert_rules, "a", values)
+            await conn.execute(
+                alert_state.insert().values(rule_id=new, state=AlertStatus.OK, episode=0)
+            )
+            row = (await conn.execute(select(alert_rules).where(alert_rules.c.id == new))).one()
+        return AlertRule.from_row(row)
+
+    async def get_alert_rule(self, rule_id: str) -> AlertRule | None:
+        """One rule, active or removed."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(alert_rules).where(alert_rules.c.id == rule_id))
+            ).first()
+        return AlertRule.from_row(row) if row is not None else None
+
+    async def list_alert_rules(
+        self,
+        *,
+        channel: str | None = None,
+        workload_id: str | None = None,
+        author: str | None = None,
+        include_removed: bool = False,
+    ) -> list[tuple[AlertRule, AlertState]]:
+        """Rules with their state, oldest first: all, or a channel's, a workload's, an
+        author's (the Home); active only by default."""
+        query = (
+            select(alert_rules, alert_state)
+            .join(alert_state, alert_state.c.rule_id == alert_rules.c.id)
+            .order_by(alert_rules.c.created_at, alert_rules.c.id)
+        )
+        if channel is not None:
+            query = query.where(alert_rules.c.channel == channel)
+        if workload_id is not None:
+            query = query.where(alert_rules.c.workload_id == workload_id)
+        if author is not None:
+            query = query.where(alert_rules.c.author == author)
+        if not include_removed:
+            query = query.where(alert_rules.c.removed_at.is_(None))
+        async with self.engine.connect() as conn:
+            return [
+                (AlertRule.from_row(row), AlertState.from_row(row))
+                for row in await conn.execute(query)
+            ]
+
+    async def alert_state_of(self, rule_id: str) -> AlertState | None:
+        """A rule's state."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(alert_state).where(alert_state.c.rule_id == rule_id))
+            ).first()
+        return AlertState.from_row(row) if row is not None else None
+
+    async def remove_alert_rule(
+        self,
+        rule_id: str,
+        by: str,
+        *,
+        at: datetime | None = None,
+        posts: Sequence[ThreadPost] = (),
+    ) -> bool:
+        """Remove a rule; True for the one call that removed it."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(alert_rules)
+                .where(alert_rules.c.id == rule_id, alert_rules.c.removed_at.is_(None))
+                .values(removed_at=_now(at), removed_by=by)
+            )
+            if result.rowcount != 1:
+                return False
+            await enqueue_posts(conn, posts)
+        return True
+
+    async def fire_alert(
+        self,
+        rule_id: str,
+        episode: int,
+        *,
+        value: float | None,
+        since: datetime,
+        at: datetime | None = None,
+        posts: Sequence[ThreadPost] = (),
+    ) -> bool:
+        """Start firing episode `episode` (the state's episode + 1) of an active rule; True
+        for the one call that did, whose `posts` are queued with it."""
+        now = _now(at)
+        active = select(alert_rules.c.id).where(
+            alert_rules.c.id == rule_id, alert_rules.c.removed_at.is_(None)
+        )
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(alert_state)
+                .where(
+                    alert_state.c.rule_id == rule_id,
+                    alert_state.c.state == AlertStatus.OK,
+                    alert_state.c.episode == episode - 1,
+                    alert_state.c.rule_id.in_(active),
+                )
+                .values(
+                    state=AlertStatus.FIRING,
+                    episode=episode,
+                    since=as_utc(since),
+                    fired_at=now,
+                    resolved_at=None,
+                    last_value=value,
+                    evaluated_at=now,
+                )
+            )
+            if result.rowcount != 1:
+                return False
+            await enqueue_posts(conn, posts)
+        return True
+
+    async def resolve_alert(
+        self,
+        rule_id: str,
+        episode: int,
+        *,
+        value: float | None = None,
+        at: datetime | None = None,
+        posts: Sequence[ThreadPost] = (),
+    ) -> bool:
+        """End firing episode `episode`; True for the one call that did."""
+        now = _now(at)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(alert_state)
+                .where(
+                    alert_state.c.rule_id == rule_id,
+                    alert_state.c.state == AlertStatus.FIRING,
+                    alert_state.c.episode == episode,
+                )
+                .values(state=AlertStatus.OK, resolved_at=now, last_value=value, evaluated_at=now)
+            )
+            if result.rowcount != 1:
+                return False
+            await enqueue_posts(conn, posts)
+        return True
+
+    async def snooze_alert(
+        self,
+        rule_id: str,
+        until: datetime,
+        by: str,
+        *,
+        posts: Sequence[ThreadPost] = (),
+    ) -> bool:
+        """Silence a rule until `until`; False when it is gone (removed or unknown)."""
+        active = select(alert_rules.c.id).where(
+            alert_rules.c.id == rule_id, alert_rules.c.removed_at.is_(None)
+        )
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(alert_state)
+                .where(alert_state.c.rule_id.in_(active))
+                .values(snoozed_until=as_utc(until), snoozed_by=by)
+            )
+            if result.rowcount != 1:
+                return False
+            await enqueue_posts(conn, posts)
+        return True
+
+    async def note_alert_values(
+        self, values: Mapping[str, float | None], *, at: datetime | None = None
+    ) -> None:
+        """Remember each rule's latest value (one batched UPDATE; no state change)."""
+        if not values:
+            return
+        now = _now(at)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(alert_state)
+                .where(alert_state.c.rule_id == bindparam("b_rule_id"))
+                .values(last_value=bindparam("b_value"), evaluated_at=now),
+                [{"b_rule_id": k, "b_value": v} for k, v in values.items()],
+            )
+
+
+class StuckEpisodes:
+    """`stuck_episodes`: one "stuck" reply per workload, phase and phase start."""
+
+    engine: AsyncEngine
+
+    async def claim_stuck(
+        self,
+        workload_id: str,
+        phase: str,
+        phase_since: datetime,
+        holder: str,
+        *,
+        at: datetime | None = None,
+        posts: Sequence[ThreadPost] = (),
+    ) -> bool:
+        """Take the stuck reply of this (workload, phase, phase start); True once, ever."""
+        async with self.engine.begin() as conn:
+            won = await insert_once(
+                conn,
+                stuck_episodes,
+                {
+                    "workload_id": workload_id,
+                    "phase": phase,
+                    "phase_since": as_utc(phase_since),
+                    "claimed_by": holder,
+                    "claimed_at": _now(at),
+                },
+            )
+            if won:
+                await enqueue_posts(conn, posts)
+        return won
+
+
+class QuietWatches:
+    """The quiet-thread columns of `watches`. None of these writes touches the watch's
+    `version`: muting or following fewer phases never makes the poller lose a transition."""
+
+    engine: AsyncEngine
+
+    async def _set_quiet(self, workload_id: str, channel: str, **values: Any) -> bool:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(watches)
+                .where(
+                    watches.c.workload_id == workload_id,
+                    watches.c.channel == channel,
+                    watches.c.active.is_(True),
+                )
+                .values(**values)
+            )
+            return bool(result.rowcount == 1)
+
+    async def set_only_phases(
+        self, workload_id: str, channel: str, phases: Iterable[str] | None
+    ) -> bool:
+        """Follow only `phases` in this channel's thread (None: every phase); False when
+        the channel does not watch the workload."""
+        only = ",".join(sorted(set(phases))) if phases is not None else None
+        return await self._set_quiet(workload_id, channel, only_phases=only)
+
+    async def mute_watch(
+        self, workload_id: str, channel: str, until: datetime = MUTED_FOREVER
+    ) -> bool:
+        """Mute the thread until `until` (default: until unmuted)."""
+        return await self._set_quiet(workload_id, channel, muted_until=as_utc(until))
+
+    async def unmute_watch(self, workload_id: str, channel: str) -> bool:
+        """Let the thread speak again; False when the channel does not watch the workload."""
+        return await self._set_quiet(workload_id, channel, muted_until=None)
+
+    async def reset_quiet(self, workload_id: str, channel: str) -> bool:
+        """Every phase, unmuted, not flapping: what a new `watch` of the workload starts
+        with (`add_watch` restarts an old row and leaves these columns as they were)."""
+        return await self._set_quiet(
+            workload_id,
+            channel,
+            only_phases=None,
+            muted_until=None,
+            recent_changes=None,
+            flapping_since=None,
+            flap_summary_at=None,
+        )
+
+    async def watch_quiet(self, workload_id: str, channel: str) -> WatchQuiet | None:
+        """The quiet settings of one watch (active or not)."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(*QUIET_COLUMNS).where(
+                        watches.c.workload_id == workload_id, watches.c.channel == channel
+                    )
+                )
+            ).first()
+        return WatchQuiet.from_row(row) if row is not None else None
+
+    async def quiet_watches(
+        self, workload_ids: Iterable[str] | None = None
+    ) -> dict[tuple[str, str], WatchQuiet]:
+        """Quiet settings of the active watches (of `workload_ids`), by (workload, channel)."""
+        query = select(*QUIET_COLUMNS).where(watches.c.active.is_(True))
+        rows: list[Any] = []
+        async with self.engine.connect() as conn:
+            if workload_ids is None:
+                rows.extend(await conn.execute(query))
+            else:
+                ids = list(dict.fromkeys(workload_ids))
+                for start in range(0, len(ids), 500):
+                    chunk = query.where(watches.c.workload_id.in_(ids[start : start + 500]))
+                    rows.extend(await conn.execute(chunk))
+        quiet = [WatchQuiet.from_row(row) for row in rows]
+        return {(q.workload_id, q.channel): q for q in quiet}
+
+    async def record_phase_change(
+        self, workload_id: str, channel: str, at: datetime, *, keep_after: datetime
+    ) -> tuple[datetime, ...]:
+        """Add a phase-change time to the watch's recent changes, forget those not after
+        `keep_after`; the recent changes, oldest first (empty: no such watch)."""
+        key = and_(watches.c.workload_id == workload_id, watches.c.channel == channel)
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(select(*QUIET_COLUMNS).where(key).with_for_update())).first()
+            if row is None:
+                return ()
+            kept = [t for t in WatchQuiet.from_row(row).recent_changes if t > as_utc(keep_after)]
+            recent = tuple(sorted({*kept, as_utc(at)}))
+            await conn.execute(
+                update(watches).where(key).values(recent_changes=[t.isoformat() for t in recent])
+            )
+        return recent
+
+    async def claim_flap_summary(
+        self,
+        workload_id: str,
+        channel: str,
+        *,
+        since: datetime,
+        at: datetime | None = None,
+        posts: Sequence[ThreadPost] = (),
+    ) -> bool:
+        """Start a flapping spell (from `since`) with its one summary; True once per spell."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(watches)
+                .where(
+                    watches.c.workload_id == workload_id,
+                    watches.c.channel == channel,
+                    watches.c.flapping_since.is_(None),
+                )
+                .values(flapping_since=as_utc(since), flap_summary_at=_now(at))
+            )
+            if result.rowcount != 1:
+                return False
+            await enqueue_posts(conn, posts)
+        return True
+
+    async def end_flapping(
+        self, workload_id: str, channel: str, *, posts: Sequence[ThreadPost] = ()
+    ) -> bool:
+        """End the flapping spell (after the quiet minutes); True for the call that did."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(watches)
+                .where(
+                    watches.c.workload_id == workload_id,
+                    watches.c.channel == channel,
+                    watches.c.flapping_since.is_not(None),
+                )
+                .values(flapping_since=None)
+            )
+            if result.rowcount != 1:
+                return False
+            await enqueue_posts(conn, posts)
+        return True

@@ -1,0 +1,603 @@
+"""The care tables' part of the `Store`: schedules and their fires, idle episodes, daily
+digests. Each "once" is a key in the database (bot/watch/claims.py): a fire is keyed by
+(schedule, scheduled time), a digest by (channel, local day), an idle episode's nudge and
+automatic action by compare-and-set on the episode row. The posts that tell the thread go
+into the outbox in the same transaction as the claim.
+
+Times are stored in UTC; a caller's aware datetime in another zone is converted first
+(SQLite keeps a datetime's wall time only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.utc import as_utc, utcnow
+from bot.watch.claims import ThreadPost, enqueue_posts, insert_once, insert_with_short_id
+from bot.watch.db.schema import digest_posts, digests, idle_episodes, schedule_fires, schedules
+
+
+class FireOutcome(StrEnum):
+    """How a claimed schedule fire ended."""
+
+    APPLIED = "applied"
+    SKIPPED_MISFIRE = "skipped-misfire"
+    DENIED = "denied"
+    FAILED = "failed"
+    ENDED = "ended"  # the schedule ended at this fire (workload deleted)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A scale rule on a cron: at each fire, set the workload's replicas to min..max."""
+
+    id: str
+    workload_id: str
+    workload_name: str | None
+    channel: str
+    author: str
+    cron: str
+    tz: str
+    min_replicas: int
+    max_replicas: int | None
+    created_at: datetime
+    ended_at: datetime | None
+    ended_reason: str | None
+    ended_by: str | None
+
+    @property
+    def active(self) -> bool:
+        """Still firing."""
+        return self.ended_at is None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Schedule:
+        """Build from a result row of `schedules`."""
+        m = row._mapping
+        return cls(
+            id=m["id"],
+            workload_id=m["workload_id"],
+            workload_name=m["workload_name"],
+            channel=m["channel"],
+            author=m["author"],
+            cron=m["cron"],
+            tz=m["tz"],
+            min_replicas=m["min_replicas"],
+            max_replicas=m["max_replicas"],
+            created_at=as_utc(m["created_at"]),
+            ended_at=as_utc(m["ended_at"]),
+            ended_reason=m["ended_reason"],
+            ended_by=m["ended_by"],
+        )
+
+
+@dataclass(frozen=True)
+class ScheduleFire:
+    """One claimed fire of a schedule; `outcome` None while it is being applied."""
+
+    schedule_id: str
+    fire_at: datetime
+    claimed_by: str
+    claimed_at: datetime
+    outcome: FireOutcome | None
+    detail: str | None
+    finished_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> ScheduleFire:
+        """Build from a result row of `schedule_fires`."""
+        m = row._mapping
+        return cls(
+            schedule_id=m["schedule_id"],
+            fire_at=as_utc(m["fire_at"]),
+            claimed_by=m["claimed_by"],
+            claimed_at=as_utc(m["claimed_at"]),
+            outcome=FireOutcome(m["outcome"]) if m["outcome"] is not None else None,
+            detail=m["detail"],
+            finished_at=as_utc(m["finished_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class IdleEpisode:
+    """One idle spell of a workload, from idle until it serves traffic again."""
+
+    id: int
+    workload_id: str
+    workload_name: str | None
+    idle_since: datetime
+    opened_at: datetime
+    nudged_at: datetime | None
+    kept_until: datetime | None
+    kept_by: str | None
+    auto_action: str | None
+    auto_action_due_at: datetime | None
+    auto_action_done_at: datetime | None
+    ended_at: datetime | None
+    ended_reason: str | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> IdleEpisode:
+        """Build from a result row of `idle_episodes`."""
+        m = row._mapping
+        return cls(
+            id=m["id"],
+            workload_id=m["workload_id"],
+            workload_name=m["workload_name"],
+            idle_since=as_utc(m["idle_since"]),
+            opened_at=as_utc(m["opened_at"]),
+            nudged_at=as_utc(m["nudged_at"]),
+            kept_until=as_utc(m["kept_until"]),
+            kept_by=m["kept_by"],
+            auto_action=m["auto_action"],
+            auto_action_due_at=as_utc(m["auto_action_due_at"]),
+            auto_action_done_at=as_utc(m["auto_action_done_at"]),
+            ended_at=as_utc(m["ended_at"]),
+            ended_reason=m["ended_reason"],
+        )
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A channel's daily digest setting."""
+
+    channel: str
+    at_time: str
+    tz: str
+    author: str
+    enabled: bool
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> Digest:
+        """Build from a result row of `digests`."""
+        m = row._mapping
+        return cls(
+            channel=m["channel"],
+            at_time=m["at_time"],
+            tz=m["tz"],
+            author=m["author"],
+            enabled=bool(m["enabled"]),
+            updated_at=as_utc(m["updated_at"]),
+        )
+
+
+def _now(at: datetime | None) -> datetime:
+    return as_utc(at) if at is not None else utcnow()
+
+
+def fire_key(fire_at: datetime) -> datetime:
+    """A fire time as stored and compared: UTC, whole seconds (a cron time has none, and a
+    stray microsecond must not make a second fire)."""
+    return as_utc(fire_at).replace(microsecond=0)
+
+
+class Schedules:
+    """`schedules` and `schedule_fires`."""
+
+    engine: AsyncEngine
+
+    async def add_schedule(
+        self,
+        *,
+        workload_id: str,
+        workload_name: str | None,
+        channel: str,
+        author: str,
+        cron: str,
+        tz: str,
+        min_replicas: int,
+        max_replicas: int | None,
+        at: datetime | None = None,
+    ) -> Schedule:
+        """Store a new schedule under a fresh short id (`s…`)."""
+        values = {
+            "workload_id": workload_id,
+            "workload_name": workload_name,
+            "channel": channel,
+            "author": author,
+            "cron": cron,
+            "tz": tz,
+            "min_replicas": min_replicas,
+            "max_replicas": max_replicas,
+            "created_at": _now(at),
+        }
+        async with self.engine.begin() as conn:
+            new = await insert_with_short_id(conn, schedules, "s", values)
+            row = (await conn.execute(select(schedules).where(schedules.c.id == new))).one()
+        return Schedule.from_row(row)
+
+    async def get_schedule(self, schedule_id: str) -> Schedule | None:
+        """One schedule, active or ended."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(schedules).where(schedules.c.id == schedule_id))
+            ).first()
+        return Schedule.from_row(row) if row is not None else None
+
+    async def list_schedules(
+        self,
+        *,
+        channel: str | None = None,
+        workload_id: str | None = None,
+        author: str | None = None,
+        include_ended: bool = False,
+    ) -> list[Schedule]:
+        """Schedules, oldest first: all, or a channel's, a workload's, an author's (the
+        Home); active only by default."""
+        query = select(schedules).order_by(schedules.c.created_at, schedules.c.id)
+        if channel is not None:
+            query = query.where(schedules.c.channel == channel)
+        if author is not None:
+            query = query.where(schedules.c.author == author)
+        if workload_id is not None:
+            query = query.where(schedules.c.workload_id == workload_id)
+        if not include_ended:
+            query = query.where(schedules.c.ended_at.is_(None))
+        async with self.engine.connect() as conn:
+            return [Schedule.from_row(row) for row in await conn.execute(query)]
+
+    async def end_schedule(
+        self,
+        schedule_id: str,
+        reason: str,
+        *,
+        by: str | None = None,
+        at: datetime | None = None,
+        posts: Sequence[ThreadPost] = (),
+    ) -> bool:
+        """End a schedule (removed, workload deleted…); True for the one call that ended it,
+        whose `posts` are queued with it."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(schedules)
+                .where(schedules.c.id == schedule_id, schedules.c.ended_at.is_(None))
+                .values(ended_at=_now(at), ended_reason=reason, ended_by=by)
+            )
+            if result.rowcount != 1:
+                return False
+            await enqueue_posts(conn, posts)
+        return True
+
+    async def claim_fire(
+        self, schedule_id: str, fire_at: datetime, holder: str, *, at: datetime | None = None
+    ) -> bool:
+        """Take the fire of `schedule_id` at `fire_at` (to the second); True exactly once per
+        pair, ever."""
+        async with self.engine.begin() as conn:
+            return await insert_once(
+                conn,
+                schedule_fires,
+                {
+                    "schedule_id": schedule_id,
+                    "fire_at": fire_key(fire_at),
+                    "claimed_by": holder,
+                    "claimed_at": _now(at),
+                },
+            )
+
+    async def finish_fire(
+        self,
+        schedule_id: str,
+        fire_at: datetime,
+        outcome: FireOutcome,
+        *,
+        detail: str | None = None,
+        at: datetime | None = None,
+        posts: Sequence[ThreadPost] = (),
+    ) -> bool:
+        """Record how a claimed fire ended (once), queueing its thread `posts` with it."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(schedule_fires)
+                .where(
+                    schedule_fires.c.schedule_id == schedule_id,
+                    schedule_fires.c.fire_at == fire_key(fire_at),
+                    schedule_fires.c.outcome.is_(None),
+                )
+                .values(outcome=str(outcome), detail=detail, finished_at=_now(at))
+            )
+            if result.rowcount != 1:
+                return False
+            await enqueue_posts(conn, posts)
+        return True
+
+    async def schedule_fires_of(self, schedule_id: str) -> list[ScheduleFire]:
+        """Every claimed fire of a schedule, oldest first."""
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(schedule_fires)
+                .where(schedule_fires.c.schedule_id == schedule_id)
+                .order_by(schedule_fires.c.fire_at)
+            )
+            return [ScheduleFire.from_row(row) for row in result]
+
+    async def last_fires(self, schedule_ids: Iterable[str] | None = None) -> dict[str, datetime]:
+        """The latest claimed fire time of each schedule that has one (misfires on takeover
+        are the fire times after it)."""
+        query = select(schedule_fires.c.schedule_id, func.max(schedule_fires.c.fire_at)).group_by(
+            schedule_fires.c.schedule_id
+        )
+        if schedule_ids is not None:
+            query = query.where(schedule_fires.c.schedule_id.in_(list(schedule_ids)))
+        async with self.engine.connect() as conn:
+            return {row[0]: as_utc(row[1]) for row in await conn.execute(query)}
+
+
+class IdleEpisodes:
+    """`idle_episodes`: at most one open per workload; one nudge and one automatic action
+    per episode; "keep" silences the workload until a time."""
+
+    engine: AsyncEngine
+
+    async def open_idle_episode(
+        self,
+        workload_id: str,
+        idle_since: datetime,
+        *,
+        workload_name: str | None = None,
+        at: datetime | None = None,
+    ) -> IdleEpisode:
+        """The workload's open episode, opened now (from `idle_since`) if it had none."""
+        async with self.engine.begin() as conn:
+            await insert_once(
+                conn,
+                idle_episodes,
+                {
+                    "workload_id": workload_id,
+                    "workload_name": workload_name,
+                    "idle_since": as_utc(idle_since),
+                    "opened_at": _now(at),
+                },
+            )
+            row = (await conn.execute(_open_episode(workload_id))).one()
+        return IdleEpisode.from_row(row)
+
+    async def idle_episode(self, workload_id: str) -> IdleEpisode | None:
+        """The workload's open episode, if any."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(_open_episode(workload_id))).first()
+        return IdleEpisode.from_row(row) if row is not None else None
+
+    async def get_idle_episode(self, episode_id: int) -> IdleEpisode | None:
+        """One episode by id, open or ended (a button carries the id)."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(idle_episodes).where(idle_episodes.c.id == episode_id))
+            ).first()
+        return IdleEpisode.from_row(row) if row is not None else None
+
+    async def open_idle_episodes(self) -> list[IdleEpisode]:
+        """Every open episode, oldest first."""
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(idle_episodes)
+                .where(idle_episodes.c.ended_at.is_(None))
+                .order_by(idle_episodes.c.id)
+            )
+            return [IdleEpisode.from_row(row) for row in result]
+
+    async def claim_idle_nudge(
+        self,
+        episode_id: int,
+        *,
+        at: datetime | None = None,
+        auto_action: str | None = None,
+        auto_action_due_at: datetime | None = None,
+        posts: Sequence[ThreadPost] = (),
+    ) -> bool:
+        """Mark the episode nudged (with the automatic action it announces) and queue the
+        nudge `posts`; True once per episode, and never while the workload is kept."""
+        now = _now(at)
+        kept = idle_episodes.alias("kept")
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(idle_episodes)
+                .where(
+                    idle_episodes.c.id == episode_id,
+                    idle_episodes.c.nudged_at.is_(None),
+                    idle_episodes.c.ended_at.is_(None),
+                    ~exists(
+                        select(kept.c.id).where(
+                            kept.c.workload_id == idle_episodes.c.workload_id,
+                            kept.c.kept_until > now,
+                        )
+                    ),
+                )
+                .values(
+                    nudged_at=now,
+                    auto_action=auto_action,
+                    auto_action_due_at=as_utc(auto_action_due_at),
+                )
+            )
+            if result.rowcount != 1:
+                return False
+            await enqueue_posts(conn, posts)
+        return True
+
+    async def keep_idle(
+        self,
+        workload_id: str,
+        until: datetime,
+        by: str,
+        *,
+        posts: Sequence[ThreadPost] = (),
+    ) -> bool:
+        """No nudge nor automatic action for the workload until `until` (set on its latest
+        episode); False when it never was idle."""
+        async with self.engine.begin() as conn:
+            latest = (
+                await conn.execute(
+                    select(func.max(idle_episodes.c.id)).where(
+                        idle_episodes.c.workload_id == workload_id
+                    )
+                )
+            ).scalar_one()
+            if latest is None:
+                return False
+            await conn.execute(
+                update(idle_episodes)
+                .where(idle_episodes.c.id == latest)
+                .values(kept_until=as_utc(until), kept_by=by)
+            )
+            await enqueue_posts(conn, posts)
+        return True
+
+    async def idle_kept_until(self, workload_id: str) -> datetime | None:
+        """Until when a Keep silences the workload (None: never kept)."""
+        async with self.engine.connect() as conn:
+            value: datetime | None = (
+                await conn.execute(
+                    select(func.max(idle_episodes.c.kept_until)).where(
+                        idle_episodes.c.workload_id == workload_id
+                    )
+                )
+            ).scalar_one()
+        return as_utc(value)
+
+    async def due_idle_actions(self, now: datetime) -> list[IdleEpisode]:
+        """Open episodes whose announced automatic action is due and not done nor kept."""
+        now = as_utc(now)
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(idle_episodes)
+                .where(
+                    idle_episodes.c.ended_at.is_(None),
+                    idle_episodes.c.auto_action_due_at <= now,
+                    idle_episodes.c.auto_action_done_at.is_(None),
+                )
+                .order_by(idle_episodes.c.id)
+            )
+            episodes = [IdleEpisode.from_row(row) for row in result]
+        kept = {e.workload_id for e in episodes if e.kept_until is not None and e.kept_until > now}
+        return [e for e in episodes if e.workload_id not in kept]
+
+    async def claim_idle_action(
+        self, episode_id: int, *, at: datetime | None = None, posts: Sequence[ThreadPost] = ()
+    ) -> bool:
+        """Take the episode's automatic action; True once, only when due and not kept."""
+        now = _now(at)
+        kept = idle_episodes.alias("kept")
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(idle_episodes)
+                .where(
+                    idle_episodes.c.id == episode_id,
+                    idle_episodes.c.ended_at.is_(None),
+                    idle_episodes.c.auto_action_due_at <= now,
+                    idle_episodes.c.auto_action_done_at.is_(None),
+                    ~exists(
+                        select(kept.c.id).where(
+                            kept.c.workload_id == idle_episodes.c.workload_id,
+                            kept.c.kept_until > now,
+                        )
+                    ),
+                )
+                .values(auto_action_done_at=now)
+            )
+            if result.rowcount != 1:
+                return False
+            await enqueue_posts(conn, posts)
+        return True
+
+    async def end_idle_episode(
+        self,
+        workload_id: str,
+        *,
+        reason: str = "traffic",
+        at: datetime | None = None,
+        posts: Sequence[ThreadPost] = (),
+    ) -> IdleEpisode | None:
+        """End the workload's open episode (it served traffic again, or went away); the
+        episode this call ended, or None."""
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(_open_episode(workload_id))).first()
+            if row is None:
+                return None
+            episode = IdleEpisode.from_row(row)
+            result = await conn.execute(
+                update(idle_episodes)
+                .where(idle_episodes.c.id == episode.id, idle_episodes.c.ended_at.is_(None))
+                .values(ended_at=_now(at), ended_reason=reason)
+            )
+            if result.rowcount != 1:
+                return None
+            await enqueue_posts(conn, posts)
+            row = (
+                await conn.execute(select(idle_episodes).where(idle_episodes.c.id == episode.id))
+            ).one()
+        return IdleEpisode.from_row(row)
+
+
+def _open_episode(workload_id: str) -> Any:
+    return select(idle_episodes).where(
+        and_(idle_episodes.c.workload_id == workload_id, idle_episodes.c.ended_at.is_(None))
+    )
+
+
+class Digests:
+    """`digests` (one setting per channel) and `digest_posts` (one post per channel-day)."""
+
+    engine: AsyncEngine
+
+    async def set_digest(
+        self, channel: str, at_time: str, tz: str, author: str, *, at: datetime | None = None
+    ) -> Digest:
+        """Turn the channel's daily digest on at `at_time` (HH:MM) in `tz`."""
+        values = {
+            "at_time": at_time,
+            "tz": tz,
+            "author": author,
+            "enabled": True,
+            "updated_at": _now(at),
+        }
+        async with self.engine.begin() as conn:
+            if not await insert_once(conn, digests, {"channel": channel, **values}):
+                await conn.execute(
+                    update(digests).where(digests.c.channel == channel).values(values)
+                )
+            row = (await conn.execute(select(digests).where(digests.c.channel == channel))).one()
+        return Digest.from_row(row)
+
+    async def disable_digest(self, channel: str, *, at: datetime | None = None) -> bool:
+        """Turn the channel's digest off; False when it was not on."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(digests)
+                .where(digests.c.channel == channel, digests.c.enabled.is_(True))
+                .values(enabled=False, updated_at=_now(at))
+            )
+            return bool(result.rowcount == 1)
+
+    async def get_digest(self, channel: str) -> Digest | None:
+        """The channel's digest setting, on or off."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(digests).where(digests.c.channel == channel))).first()
+        return Digest.from_row(row) if row is not None else None
+
+    async def enabled_digests(self) -> list[Digest]:
+        """Every channel's digest that is on."""
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(digests).where(digests.c.enabled.is_(True)).order_by(digests.c.channel)
+            )
+            return [Digest.from_row(row) for row in result]
+
+    async def claim_digest_post(
+        self, channel: str, day: date, holder: str, *, at: datetime | None = None
+    ) -> bool:
+        """Take the channel's daily digest of `day` (its local date); True once per pair.
+        (`digest now` posts outside this: it is not the daily one.)"""
+        async with self.engine.begin() as conn:
+            return await insert_once(
+                conn,
+                digest_posts,
+                {"channel": channel, "day": day, "claimed_by": holder, "claimed_at": _now(at)},
+            )

@@ -45,6 +45,7 @@ _INTENTS: dict[type, Action] = {
     parsing.Scale: Action.SCALE,
     parsing.Update: Action.UPDATE,
     parsing.Delete: Action.DELETE,
+    parsing.Schedule: Action.SCALE,  # checked as a scale of the workload before it is stored
 }
 _SUBMIT_INTENTS = {
     Callback.CREATE.value: Action.CREATE,

@@ -22,6 +22,8 @@ class Asker:
     key: str | None = None
     # A modal's request: its channel comes from the modal's private_metadata.
     modal: bool = False
+    # Acting for the user without them at the keyboard (`schedule s7k2qa`): said in the audit.
+    via: str | None = None
     # The policy's user groups the user is in: resolved at most once (`Gate.caller`).
     groups: frozenset[str] | None = None
     resolving: asyncio.Future[frozenset[str]] | None = field(default=None, repr=False)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -16,6 +18,7 @@ from bot.access.gate import Gate, Notes
 from bot.access.idempotency import Idempotency
 from bot.access.policed import PolicedRunai
 from bot.access.redact import redact_library_payloads
+from bot.access.schedules import ScheduleDesk, start_schedules
 from bot.access.scoped import AuditingWatcher, ScopedOrgs
 from bot.audit import AuditLog
 from bot.config import Settings
@@ -23,6 +26,8 @@ from bot.policy import GroupResolver, Policy, load_policy
 from bot.runai import RunaiCalls
 from bot.slack.deps import Deps, OrgCache, WatcherLike
 from bot.slack.reply import Replier
+from bot.utc import utcnow
+from bot.watch.care.schedule_loop import Clock, Sleep
 from bot.watch.runtime import WatchRuntime
 from bot.watch.store import Store
 
@@ -53,6 +58,7 @@ class Access:
     runai: PolicedRunai
     orgs: ScopedOrgs
     watcher: AuditingWatcher
+    schedules: ScheduleDesk | None = None
 
     def middleware(self, deps: Deps) -> Middleware:
         """The Bolt middleware (`admit`): repeats, the asker into `context`, early
@@ -68,6 +74,7 @@ class Access:
             orgs=self.orgs.for_asker(asker),
             watcher=self.watcher.for_asker(asker),
             answers=Answers(self.gate, runai, asker),
+            schedules=self.schedules.for_asker(asker) if self.schedules else deps.schedules,
         )
 
 
@@ -99,7 +106,11 @@ def build_access(
 
 
 async def access_for_service(
-    settings: Settings, runtime: WatchRuntime, runai: RunaiCalls, slack: AsyncWebClient
+    settings: Settings,
+    runtime: WatchRuntime,
+    runai: RunaiCalls,
+    slack: AsyncWebClient,
+    **care_clock: Any,
 ) -> Access:
     """`inference-bot run`: the policy from POLICY_FILE (open, loudly, without one), the
     audit trail in the watch room's database, denials noted in the threads."""
@@ -113,7 +124,35 @@ async def access_for_service(
     if settings.audit_retention_days:
         schedule_audit_purge(runtime, audit, timedelta(days=settings.audit_retention_days))
     notes = StoreNotes(runtime.store, runtime.notifier.wake)
-    return build_access(runai, slack, runtime.watcher, policy, audit, notes=notes)
+    access = build_access(runai, slack, runtime.watcher, policy, audit, notes=notes)
+    access.schedules = run_schedules(settings, runtime, access, slack, **care_clock)
+    return access
+
+
+def run_schedules(
+    settings: Settings,
+    runtime: WatchRuntime,
+    access: Access,
+    slack: AsyncWebClient,
+    *,
+    clock: Clock | None = None,
+    sleep: Sleep | None = None,
+) -> ScheduleDesk:
+    """Start the schedule loop as one of the watch room's tasks (it acts on the lease
+    holder only); the desk the schedule commands use."""
+    scheduling = start_schedules(
+        runtime.store,
+        runtime.leadership,
+        access.runai,
+        access.gate,
+        slack,
+        grace=settings.schedule_misfire_grace_seconds,
+        posted=runtime.notifier.wake,
+        clock=clock or utcnow,
+        sleep=sleep,
+    )
+    runtime._tasks.append(asyncio.create_task(scheduling.loop.run(), name="care-schedules"))
+    return scheduling.desk
 
 
 AUDIT_PURGE_JOB = "audit-purge"

@@ -212,7 +212,7 @@ class Gate:
             workload_name=name,
             project=project.label() if project else None,
             project_id=project.id if project else None,
-            summary=summary,
+            summary=f"{summary} (by {asker.via})" if asker and asker.via else summary,
             outcome=outcome,
             rule=rule,
         )

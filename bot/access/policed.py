@@ -23,7 +23,7 @@ from typing import TypeVar
 from bot.access.asker import Asker
 from bot.access.gate import Gate
 from bot.access.idempotency import Idempotency
-from bot.policy import Action, Ask, ProjectRef, gpus_of, gpus_text
+from bot.policy import Action, Ask, Decision, ProjectRef, gpus_of, gpus_text
 from bot.runai import RunaiCalls, models
 from bot.runai import errors as runai_errors
 
@@ -359,9 +359,10 @@ class PolicedRunai:
         key = f"{asker.key}:{workload_id}" if asker is not None and asker.key else None
         return await self.idempotency.once(key, lambda: self._update(workload_id, req))
 
-    async def _update(
+    async def _update_ask(
         self, workload_id: str, req: models.InferenceUpdateRequest
-    ) -> models.Inference:
+    ) -> tuple[Action, ProjectRef, str, Ask, str]:
+        """What a PATCH asks of the policy: action, project, name, sizes, summary."""
         project = await self._project_of_workload(workload_id)
         name = self._name(workload_id)
         spec = req.spec
@@ -374,7 +375,29 @@ class PolicedRunai:
             replicas = auto.effective_max if auto else 1
             compute = spec.compute or (current_spec.compute if current_spec else None)
             ask = Ask(replicas=replicas, gpus=_compute_gpus(compute, replicas))
-        summary = update_summary(name, req)
+        return action, project, name, ask, update_summary(name, req)
+
+    async def check_update(self, workload_id: str, req: models.InferenceUpdateRequest) -> None:
+        """Whether the asker may send this PATCH (rights and caps), without sending it: a
+        denial is audited and raises `PolicyDenied` (a schedule checked before it is
+        stored)."""
+        action, project, name, ask, summary = await self._update_ask(workload_id, req)
+        await self.gate.require(
+            self.asker, action, project, ask, workload_id=workload_id, name=name, summary=summary
+        )
+
+    async def update_decision(
+        self, workload_id: str, req: models.InferenceUpdateRequest
+    ) -> tuple[Decision, ProjectRef, str]:
+        """The policy's decision on this PATCH for the asker, its project and summary;
+        nothing audited nor noted (the caller says the outcome its own way)."""
+        action, project, _, ask, summary = await self._update_ask(workload_id, req)
+        return await self.gate.decide(self.asker, action, project, ask), project, summary
+
+    async def _update(
+        self, workload_id: str, req: models.InferenceUpdateRequest
+    ) -> models.Inference:
+        action, project, name, ask, summary = await self._update_ask(workload_id, req)
         await self.gate.require(
             self.asker, action, project, ask, workload_id=workload_id, name=name, summary=summary
         )

@@ -12,12 +12,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.cron import CronRule
 from bot.runai import RunaiCalls, models
 from bot.slack.tasks import Background
+from bot.watch.care_store import Schedule
 
 logger = logging.getLogger(__name__)
 Action = Literal["scale", "update", "delete"]
@@ -180,6 +183,39 @@ class OwnAnswers(Protocol):
         ...
 
 
+class SchedulesLike(Protocol):
+    """The schedule commands' desk (`bot.access.schedules.ScheduleDesk`; typing only)."""
+
+    def now(self) -> datetime:
+        """Now, on the schedules' clock."""
+        ...
+
+    async def zone_of(self, user: str) -> str:
+        """The user's Slack time zone, else UTC."""
+        ...
+
+    async def add(
+        self,
+        workload: models.Workload,
+        *,
+        channel: str,
+        user: str,
+        rule: CronRule,
+        low: int,
+        high: int | None,
+    ) -> Schedule:
+        """Check the author's rights and caps, then store the schedule."""
+        ...
+
+    async def listed(self, channel: str, workload_id: str | None = None) -> list[Schedule]:
+        """A channel's active schedules."""
+        ...
+
+    async def remove(self, schedule_id: str, *, user: str, channel: str | None) -> Schedule:
+        """End a schedule for `user`, if they may."""
+        ...
+
+
 Middleware = Callable[..., Awaitable[Any]]
 
 
@@ -213,6 +249,7 @@ class Deps:
     submitting: set[str] = field(default_factory=set)  # view ids with a submission running
     access: AccessLike | None = None
     answers: OwnAnswers | None = None  # policy and audit; None without access control
+    schedules: SchedulesLike | None = None  # None: no database (schedules unavailable)
 
     def bound(self, context: Mapping[str, Any]) -> Deps:
         """The parts for one request: bound to the asker in Bolt's `context`, if any."""

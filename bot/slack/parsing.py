@@ -182,9 +182,9 @@ class Schedules:
 
 @dataclass(frozen=True)
 class Unschedule:
-    """`unschedule <schedule-id>`."""
+    """`unschedule <schedule-id>` (ids as the store makes them: `s7k2qa`)."""
 
-    schedule_id: int
+    schedule_id: str
 
 
 @dataclass(frozen=True)
@@ -306,7 +306,7 @@ USAGES: tuple[Usage, ...] = (
     Usage(
         "unschedule",
         "unschedule <schedule-id>",
-        "/inference unschedule 12",
+        "/inference unschedule s7k2qa",
         "remove a schedule (its id is in `/inference schedules`)",
     ),
     Usage(
@@ -539,7 +539,7 @@ def _parse_audit(args: Sequence[str]) -> Command:
 
 # Slack's clients turn straight quotes into curly ones (and some keyboards type „…“).
 _QUOTES = "\"'\u201c\u201d\u201e\u201f\u00ab\u00bb\u2018\u2019\u201a\u201b"
-SCHEDULE_ID_RE = re.compile(r"^#?(\d{1,12})$")
+SCHEDULE_ID_RE = re.compile(r"^#?(s[2-9a-hjkmnp-z]{5})$", re.IGNORECASE)
 _HH_MM_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
@@ -591,13 +591,13 @@ def _parse_unschedule(args: Sequence[str]) -> Command:
         )
     _no_more("unschedule", args, 1)
     match = SCHEDULE_ID_RE.match(args[0])
-    if not match or int(match.group(1)) == 0:
+    if not match:
         raise ParseError(
             f"“{_short(args[0])}” is not a schedule id; `/inference schedules` lists them "
             "with their ids.",
             usage_of("unschedule"),
         )
-    return Unschedule(int(match.group(1)))
+    return Unschedule(match.group(1).lower())
 
 
 def parse_hh_mm(word: str) -> time:

@@ -53,7 +53,7 @@ def misfire(scheduled_at: datetime, now: datetime, grace: timedelta) -> Misfire:
 class ScheduleState:
     """What the schedule job knows of one stored schedule."""
 
-    schedule_id: int
+    schedule_id: str
     workload_id: str
     rule: CronRule
     checked_until: datetime
@@ -64,7 +64,7 @@ class ScheduleState:
 class Fire:
     """One fire of one schedule."""
 
-    schedule_id: int
+    schedule_id: str
     workload_id: str
     scheduled_at: datetime
 
@@ -73,7 +73,7 @@ class Fire:
 class Skipped:
     """The fires of one schedule missed beyond the grace, said in one line."""
 
-    schedule_id: int
+    schedule_id: str
     workload_id: str
     first: datetime
     last: datetime
@@ -146,7 +146,7 @@ def next_wakeup(schedules: Iterable[ScheduleState], now: datetime) -> datetime |
 class ScheduleSummary:
     """What a schedule's reply and the schedules list say about one schedule."""
 
-    schedule_id: int
+    schedule_id: str
     workload: str
     rule_words: str
     """`At 07:00 PM, Monday through Friday (Europe/Berlin)`."""
@@ -161,7 +161,7 @@ class ScheduleSummary:
 
 
 def summarize(
-    schedule_id: int,
+    schedule_id: str,
     workload: str,
     rule: CronRule,
     min_replicas: int,
@@ -198,7 +198,7 @@ def fired_note(min_replicas: int, max_replicas: int) -> str:
     return f"Scheduled: scaled to {min_replicas}{RANGE_DASH}{max_replicas}"
 
 
-def refused_note(schedule_id: int, reason: str) -> str:
+def refused_note(schedule_id: str, reason: str) -> str:
     """The thread note of a fire the policy refused its author at fire time."""
     return (
         f"Schedule {schedule_id} did not run: {reason} "
@@ -206,7 +206,7 @@ def refused_note(schedule_id: int, reason: str) -> str:
     )
 
 
-def ended_note(schedule_id: int) -> str:
+def ended_note(schedule_id: str) -> str:
     """The thread note, said once, of a schedule whose workload was deleted."""
     return f"Schedule {schedule_id} ended: its workload is gone."
 

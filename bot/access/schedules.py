@@ -300,7 +300,12 @@ class ScheduleDesk:
                 f"schedule:{schedule.id}:removed",
                 {
                     "template": "notice",
-                    "context": {"emoji": ":wastebasket:", "text": text, "user": user},
+                    "context": {
+                        "emoji": ":wastebasket:",
+                        "text": text,
+                        "user": user,
+                        "detail": None,
+                    },
                 },
             ),
         )

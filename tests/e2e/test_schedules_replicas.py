@@ -1,0 +1,148 @@
+"""A schedule fires exactly once across SIGKILLs: two `python -m bot.watch.worker` replicas
+on the real PostgreSQL, the leader killed just before one fire and just after the next;
+the emulator counts the PATCHes. Real minutes go by: marked slow."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.fakeslack import RunningFakeSlack
+from bot.runai import RunaiClient
+from bot.watch.care_store import FireOutcome
+from bot.watch.store import Store
+from tests.conftest import EmulatorFactory
+from tests.e2e.test_threads_replicas import leader_pid, workers_cleanup
+from tests.watch.conftest import PG_URL, pg_available
+from tests.watch.harness import (
+    CHANNEL,
+    USER,
+    Worker,
+    front_watcher,
+    inference_request,
+    spawn_worker,
+    wait_until,
+)
+
+pytest_plugins = ["tests.fakes.fixtures"]
+
+
+async def patches(emu_url: str) -> int:
+    async with httpx.AsyncClient(base_url=emu_url) as http:
+        calls: dict[str, int] = (await http.get("/emulator/stats")).json()["calls"]
+    return sum(n for k, n in calls.items() if k.startswith("PATCH "))
+
+
+async def sleep_until(when: datetime) -> None:
+    await asyncio.sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()))
+
+
+def next_minute(after: datetime) -> datetime:
+    return after.replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+async def test_two_replicas_leader_sigkilled_around_the_fire_applies_it_once(
+    emulator_factory: EmulatorFactory, fake_slack: RunningFakeSlack, tmp_path: Path
+) -> None:
+    if not pg_available():
+        pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432 (the tests need it)")
+    schema = f"sched_e2e_{uuid.uuid4().hex[:12]}"
+    store = Store(PG_URL, schema=schema)
+    await store.create_schema()
+    fake = fake_slack.fake
+    try:
+        async with emulator_factory(phase_seconds=0.2) as emu:
+            async with RunaiClient(emu.url, "test-client", "test-secret") as runai:
+                created = await runai.create_inference(inference_request("my-qwen"))
+                workload = await runai.get_workload(created.workload_id)
+            slack = AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url)
+            ts = await front_watcher(store, slack).watch(
+                workload, channel=CHANNEL, user=USER, reason="watch"
+            )
+
+            async def spawn(n: int) -> Worker:
+                return await spawn_worker(
+                    tmp_path / f"worker-{n}.log",
+                    database_url=PG_URL,
+                    emulator_url=emu.url,
+                    slack_api_url=fake_slack.api_url,
+                    schema=schema,
+                )
+
+            def notes() -> int:
+                return sum("Scheduled: scaled" in m.text for m in fake.thread_replies(CHANNEL, ts))
+
+            async with workers_cleanup() as workers:
+                workers += [await spawn(0), await spawn(1)]
+                killed: set[int] = set()
+
+                async def has_leader() -> bool:
+                    pid = await leader_pid(store)
+                    return pid is not None and pid not in killed
+
+                async def kill_leader() -> None:
+                    pid = await leader_pid(store)
+                    assert pid is not None
+                    next(w for w in workers if w.pid == pid).kill()
+                    killed.add(pid)
+
+                await wait_until(has_leader, 30, "a leader")
+                async with httpx.AsyncClient(base_url=emu.url) as http:
+                    (await http.delete("/emulator/stats")).raise_for_status()
+                first = next_minute(datetime.now(UTC) + timedelta(seconds=3))
+                # Dated a second before its first fire: no earlier minute counts.
+                s = await store.add_schedule(
+                    workload_id=workload.id,
+                    workload_name=workload.name,
+                    channel=CHANNEL,
+                    author=USER,
+                    cron="* * * * *",
+                    tz="UTC",
+                    min_replicas=0,
+                    max_replicas=1,
+                    at=first - timedelta(seconds=1),
+                )
+
+                # Fire 1: the leader dies a moment before it; the survivor takes over a few
+                # seconds late (within the misfire grace) and applies it.
+                await sleep_until(first - timedelta(seconds=0.3))
+                await kill_leader()
+                workers.append(await spawn(2))
+                await wait_until(has_leader, 30, "a new leader")
+                await wait_until(lambda: _at_least(emu.url, 1), 30, "fire 1 applied")
+
+                # Fire 2: the leader dies just after applying it; the next one must not.
+                second = first + timedelta(minutes=1)
+                await wait_until(lambda: _at_least(emu.url, 2), 75, "fire 2 applied")
+                await kill_leader()
+                await wait_until(has_leader, 30, "a third leader")
+                # Its lease ran out and a survivor leads: any double would be out by now.
+                await asyncio.sleep(3)
+                assert datetime.now(UTC) < second + timedelta(minutes=1), "too slow a machine"
+
+                assert await patches(emu.url) == 2, _logs(tmp_path)
+                fires = {f.fire_at: f for f in await store.schedule_fires_of(s.id)}
+                assert fires[first].outcome is FireOutcome.APPLIED
+                assert fires[second].outcome is FireOutcome.APPLIED
+                await fake.wait_for(lambda: notes() >= 2 or None, timeout=15)
+                await asyncio.sleep(1)
+                assert notes() == 2
+    finally:
+        await store.drop_schema()
+        await store.close()
+
+
+async def _at_least(emu_url: str, n: int) -> bool:
+    return await patches(emu_url) >= n
+
+
+def _logs(tmp_path: Path) -> str:
+    return "\n".join(p.read_text()[-3000:] for p in sorted(tmp_path.glob("worker-*.log")))

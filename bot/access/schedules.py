@@ -87,6 +87,8 @@ class PolicedFires:
         name = inference.name or schedule.workload_name or wid
         asker.inferences[wid] = inference
         asker.names[wid] = name
+        # Its project from the answer at hand: no second read of the workload.
+        asker.projects[wid] = await self.runai.project_ref(inference.project_id)
         high = effective_max(schedule.min_replicas, schedule.max_replicas)
         auto = inference.spec.autoscaling if inference.spec else None
         scaling = command_scaling(auto, schedule.min_replicas, high)

@@ -212,7 +212,7 @@ async def test_a_deleted_workload_ends_its_schedule_said_once(
     assert stored is not None and stored.ended_reason == "workload-deleted"
     await clock.set(T0 + timedelta(seconds=150))
     await asyncio.sleep(0.5)
-    assert len(thread_has(bot, ts, "ended")() or []) == 1
+    assert len(thread_has(bot, ts, f"Schedule {s.id} ended")() or []) == 1
     assert len(await bot.runtime.store.schedule_fires_of(s.id)) == 1
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,6 +25,12 @@ class Settings(BaseSettings):
     runai_client_secret: SecretStr | None = None
     runai_model_info_path: str = DEFAULT_MODEL_INFO_PATH
     runai_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Where `/inference model` looks: Run:ai, the Hugging Face Hub, or Run:ai then the Hub
+    # when the control plane has no model-info route (bot/modelinfo/source.py).
+    model_info_source: Literal["auto", "runai", "huggingface"] = "auto"
+    # huggingface_hub's own variable (it reads it too, at import); read here as well so it
+    # is passed explicitly. None: huggingface_hub's default, https://huggingface.co.
+    hf_endpoint: str | None = None
 
     database_url: str = "sqlite+aiosqlite:///inference-bot.db"
     port: int = Field(default=3000, ge=0, le=65535)

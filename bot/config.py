@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL_INFO_PATH = "/api/v1/workloads/inferences/model-info"
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 class Settings(BaseSettings):
@@ -27,7 +31,9 @@ class Settings(BaseSettings):
     runai_timeout_seconds: float = Field(default=10.0, gt=0)
     # Where `/inference model` looks: Run:ai, the Hugging Face Hub, or Run:ai then the Hub
     # when the control plane has no model-info route (bot/modelinfo/source.py).
-    model_info_source: Literal["auto", "runai", "huggingface"] = "auto"
+    model_info_source: Annotated[
+        Literal["auto", "runai", "huggingface"], BeforeValidator(_lower)
+    ] = "auto"
     # huggingface_hub's own variable (it reads it too, at import); read here as well so it
     # is passed explicitly. None: huggingface_hub's default, https://huggingface.co.
     hf_endpoint: str | None = None

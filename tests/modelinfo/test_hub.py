@@ -138,6 +138,8 @@ async def test_hf_endpoint_setting_points_at_the_hub(
 
 def test_model_info_source_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().model_info_source == "auto"
+    monkeypatch.setenv("MODEL_INFO_SOURCE", " HuggingFace ")
+    assert Settings().model_info_source == "huggingface"
     monkeypatch.setenv("MODEL_INFO_SOURCE", "somewhere")
     with pytest.raises(ValueError, match="model_info_source"):
         Settings()

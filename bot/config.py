@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL_INFO_PATH = "/api/v1/workloads/inferences/model-info"
+
+
+def _duration(value: Any) -> Any:
+    # `15m`, `24h`: the bot's one duration grammar. Imported here, at validation time,
+    # because bot.watch imports this module.
+    if isinstance(value, str):
+        from bot.watch.alerts.durations import parse_duration
+
+        return parse_duration(value)
+    return value
+
+
+DurationSetting = Annotated[timedelta, BeforeValidator(_duration)]
+"""A setting written `30s`, `15m`, `24h` or `7d`."""
 
 
 class Settings(BaseSettings):
@@ -31,6 +48,11 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     poll_interval_seconds: float = Field(default=5.0, gt=0)
     reconcile_interval_seconds: float = Field(default=60.0, gt=0)
+
+    # Alerts: how often the lease holder evaluates the rules, and when a workload still in
+    # Pending, Creating or Initializing gets its one "stuck" reply.
+    alert_interval_seconds: float = Field(default=60.0, gt=0)
+    stuck_after: DurationSetting = Field(default=timedelta(minutes=15), gt=timedelta(0))
 
     emulator_phase_seconds: float = Field(default=2.0, ge=0)
 

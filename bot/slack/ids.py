@@ -26,6 +26,13 @@ class Action(StrEnum):
     CANCEL_DELETE = "inference_cancel_delete"
     LIST_PAGE = "inference_list_page"
     OPEN_URL = "inference_open_url"
+    SNOOZE_1H = "inference_alert_snooze_1h"
+    SNOOZE_24H = "inference_alert_snooze_24h"
+    WHY = "inference_why"
+    REMOVE_ALERT = "inference_alert_remove"
+    ROLLBACK = "inference_rollback"
+    CONFIRM_ROLLBACK = "inference_confirm_rollback"
+    CANCEL_ROLLBACK = "inference_cancel_rollback"
 
 
 class Field(StrEnum):

@@ -26,7 +26,7 @@ rules of one endpoint; an endpoint with rules on both families needs one call of
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -276,3 +276,13 @@ def evaluate(rule: Rule, samples: Sequence[Sample], now: datetime) -> Verdict:
         since = moment
     state: VerdictState = "breaching" if since <= now - rule.for_ + _SLACK else "pending"
     return Verdict(state, value, at, since)
+
+
+def evaluate_all(
+    rules: Mapping[str, Rule], measurements: Sequence[models.Measurement], now: datetime
+) -> dict[str, Verdict]:
+    """Every rule of one endpoint (by id) over the series of its plan's answers."""
+    return {
+        rule_id: evaluate(rule, samples_of(find_series(measurements, rule.metric)), now)
+        for rule_id, rule in rules.items()
+    }

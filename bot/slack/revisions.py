@@ -107,20 +107,29 @@ def _comparable(res: Resources) -> Resources:
     return res if res.gpu_type != "memory" else replace(res, gpu=None)
 
 
-def compute_of(res: Resources) -> models.Compute:
-    """The `compute` of a PATCH that asks for `res` again."""
+def compute_of(res: Resources, current: models.Compute | None = None) -> models.Compute:
+    """The `compute` of a PATCH that asks for `res` again.
+
+    A PATCH merges `compute` into the one in force and cannot remove a key, so every GPU
+    key the current spec sets is set again: whole GPUs over a current portion request are
+    asked as N devices of portion 1. (A memory request left over from before a switch to
+    a portion cannot be removed this way; Run:ai then refuses the PATCH, and says why.)
+    """
     compute = models.Compute(
         cpu_core_request=res.cpu_request,
         cpu_core_limit=res.cpu_limit,
         cpu_memory_request=res.memory_request,
         cpu_memory_limit=res.memory_limit,
     )
+    portion_now = current is not None and (
+        current.gpu_request_type == "portion" or current.gpu_portion_request is not None
+    )
     if res.gpu_type == "memory" and res.gpu_memory:
         compute.gpu_request_type = "memory"
         compute.gpu_devices_request = 1
         compute.gpu_memory_request = res.gpu_memory
     elif res.gpu is not None and res.gpu > 0:
-        if res.gpu == int(res.gpu) and res.gpu_type != "portion":
+        if res.gpu == int(res.gpu) and res.gpu_type != "portion" and not portion_now:
             compute.gpu_devices_request = int(res.gpu)
         else:
             devices = max(math.ceil(res.gpu), 1)
@@ -324,7 +333,7 @@ def rollback_plan(target: obs.Revision, current: models.InferenceSpecSpec | None
     if target.revision_requested_resources is not None and _comparable(now_res) != _comparable(
         then_res
     ):
-        patch.compute = compute_of(then_res)
+        patch.compute = compute_of(then_res, spec.compute)
         changes.append(f"resources {now_res.words()} → {then_res.words()}")
     auto = spec.autoscaling or models.AutoScaling()
     low, high = _replicas(target)

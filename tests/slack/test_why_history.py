@@ -241,3 +241,15 @@ def test_any_gpu_count_round_trips(gpus: float) -> None:
     res = Resources(gpu=gpus, gpu_type=None if gpus == int(gpus) else "portion")
     again = resources_of_compute(compute_of(res))
     assert again.gpu == pytest.approx(gpus)
+
+
+def test_whole_gpus_over_a_portion_are_asked_as_portion_one() -> None:
+    now = models.Compute(gpu_request_type="portion", gpu_devices_request=1, gpu_portion_request=0.5)
+    compute = compute_of(Resources(gpu=2.0), now)
+    assert (compute.gpu_request_type, compute.gpu_devices_request, compute.gpu_portion_request) == (
+        "portion",
+        2,
+        1.0,
+    )
+    merged = now.model_copy(update=compute.model_dump(exclude_none=True))
+    assert resources_of_compute(merged).gpu == 2.0

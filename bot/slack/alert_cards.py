@@ -20,7 +20,6 @@ from bot.watch.alerts.flapping import QUIET_AFTER, Summary
 from bot.watch.alerts.rules import Rule, value_text
 from bot.watch.diff import format_duration
 
-MAX_ALERT_ROWS = 40  # each a section: with the header and the footer, within 50 blocks
 STUCK_EVENTS = 5
 SNOOZES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24)}
 """What the Snooze buttons hold fires back for (their values end with the key)."""

@@ -77,10 +77,6 @@ def resources_of_revision(revision: obs.Revision) -> Resources:
     )
 
 
-_GIB = 1024**3
-_GPU_MEMORY_BYTES = 80 * _GIB  # what the emulator (and an H100/A100-80G) holds per GPU
-
-
 def resources_of_compute(compute: models.Compute | None) -> Resources:
     """A spec's `compute` in a revision's terms (GPUs per replica, as Run:ai counts them)."""
     if compute is None:

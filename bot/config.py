@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(default=WATCH.poll_interval, gt=0)
     reconcile_interval_seconds: float = Field(default=WATCH.reconcile_interval, gt=0)
 
+    # Alerts: how often the lease holder evaluates the rules, and when a workload still in
+    # Pending, Creating or Initializing gets its one "stuck" reply.
+    alert_interval_seconds: float = Field(default=60.0, gt=0)
+    stuck_after: Duration = Field(default=timedelta(minutes=15), gt=timedelta(0))
+
     emulator_phase_seconds: float = Field(default=2.0, ge=0)
 
     policy_file: str | None = None

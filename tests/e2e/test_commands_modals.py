@@ -196,6 +196,7 @@ async def test_views_open_rate_limited_is_retried(bot: Bot) -> None:
     assert view.callback_id == "inference_create"
     opens = bot.fake.calls_to("views.open")
     assert [c.status for c in opens] == [429, 200]
+    assert 1 <= bot.slack_sleep.waits[0] < 2  # Retry-After: 1, plus jitter
 
 
 async def test_scale_modal_prefilled_validated_and_applied(bot: Bot) -> None:
@@ -327,6 +328,7 @@ async def test_slack_429_on_the_ephemeral_after_a_modal_is_retried(bot: Bot) -> 
     assert view.closed
     await bot.reply_with("Scaled ephemeral-limited to 2 replicas")
     assert [c.status for c in bot.fake.calls_to("chat.postEphemeral")] == [429, 200]
+    assert 1 <= bot.slack_sleep.waits[0] < 2  # Retry-After: 1, plus jitter
 
 
 async def test_gated_model_with_a_stale_trigger_offers_a_button(bot: Bot) -> None:

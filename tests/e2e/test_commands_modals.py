@@ -175,7 +175,7 @@ async def test_create_when_runai_is_slow_finishes_in_the_modal(bot: Bot) -> None
     bot.deps.submit_budget = 0.2
     view = await _create_form(bot)
     await bot.runai.list_projects()
-    await _slow_next_create(bot, latency_ms=1500)
+    await _slow_next_create(bot, latency_ms=600)  # thrice the budget: too late for it
     await bot.driver.submit_view(view, VALID)
     assert not view.closed and view.callback_id == "inference_loading"
     await bot.fake.wait_for(lambda: view.callback_id == "inference_result", timeout=10)
@@ -367,7 +367,7 @@ async def test_double_submit_creates_once(bot: Bot) -> None:
     bot.deps.submit_budget = 0.2
     view = await _create_form(bot)
     await bot.runai.list_projects()
-    await _slow_next_create(bot, latency_ms=1000)
+    await _slow_next_create(bot, latency_ms=600)
     # The same form delivered twice at once (a double click, a retried delivery).
     await asyncio.gather(bot.driver.submit_view(view, VALID), bot.driver.submit_view(view, VALID))
     await bot.fake.wait_for(lambda: view.callback_id == "inference_result", timeout=10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_MODEL_INFO_PATH = "/api/v1/workloads/inferences/model-info"
+from bot.runai.client import DEFAULT_MODEL_INFO_PATH
 
 
 class Settings(BaseSettings):

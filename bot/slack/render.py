@@ -9,6 +9,9 @@ nor break the JSON. Numbers may be printed as they are.
                                 (Slack never turns plain_text into mentions or links)
 - `{{ x | esc(max=150) }}`      also cut to at most 150 characters *after* escaping
 
+Either way bidirectional control characters (U+202A–U+202E, U+2066–U+2069, U+200E/F,
+U+061C) are dropped: they could make a name read backwards.
+
 Rendered payloads are checked by the one Block Kit checker, `bot/slack/blockkit.py`
 (`check_message`, `check_view`), the same one the fake Slack refuses with.
 """
@@ -38,6 +41,9 @@ def _templates_dir() -> Path:
 TEMPLATES_DIR = _templates_dir()
 
 Mode = Literal["mrkdwn", "plain"]
+# Bidirectional controls (LRE RLE PDF LRO RLO, LRI RLI FSI PDI, LRM RLM, ALM): in a name they
+# can make it read backwards ("txt.exe" shown as "exe.txt"), so user text loses them.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 # What json.dumps(ensure_ascii=False) would change in a string: quotes, backslashes,
 # control characters.
 _JSON_SPECIAL = re.compile(r'["\\\x00-\x1f\x7f]')
@@ -65,7 +71,7 @@ def _cut(escaped: str, limit: int) -> str:
 
 def esc(value: Any, mode: Mode = "mrkdwn", max: int | None = None) -> Markup:
     """The one escaping filter; see the module docstring."""
-    text = "" if value is None else str(value)
+    text = _BIDI.sub("", "" if value is None else str(value))
     if mode == "mrkdwn":
         text = escape_mrkdwn(text)
     elif mode != "plain":

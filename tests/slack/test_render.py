@@ -329,7 +329,22 @@ def test_any_text_is_escaped_and_cut_within_limits(text: str, limit: int) -> Non
     assert len(out) <= limit
     assert "&" not in out.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "")
     plain = json.loads(f'"{render.esc(text, "plain")}"')
-    assert plain == text
+    assert plain == "".join(c for c in text if c not in BIDI)
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def test_bidirectional_controls_never_reach_slack() -> None:
+    # "llama-\u202egnp.exe" would show as "llama-exe.png" in Slack.
+    name = "llama-\u202egnp.exe"
+    text = f"{BIDI}{name}"
+    payload = render.message("status", w=workload_card(_workload(name=name, text=text)))
+    sent = json.dumps(payload, ensure_ascii=False)
+    assert not any(c in sent for c in BIDI)
+    assert "llama-gnp.exe" in sent
+    view = _views(text)["scale"]()  # a modal: title, plain_text inputs
+    assert not any(c in json.dumps(view, ensure_ascii=False) for c in BIDI)
 
 
 @given(st.text(max_size=400))

@@ -9,7 +9,7 @@ nor break the JSON. Numbers may be printed as they are.
                                 (Slack never turns plain_text into mentions or links)
 - `{{ x | esc(max=150) }}`      also cut to at most 150 characters *after* escaping
 
-Either way bidirectional control characters (U+202A–U+202E, U+2066–U+2069, U+200E/F,
+Either way bidirectional control characters (U+202A to U+202E, U+2066 to U+2069, U+200E/F,
 U+061C) are dropped: they could make a name read backwards.
 
 Rendered payloads are checked by the one Block Kit checker, `bot/slack/blockkit.py`

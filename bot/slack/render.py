@@ -23,12 +23,14 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import jinja2
 from markupsafe import Markup
 
 from bot.slack import blockkit
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 def _templates_dir() -> Path:
@@ -99,6 +101,10 @@ def _finalize(value: Any) -> Any:
 @lru_cache(maxsize=4)
 def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
     """The Jinja2 environment over `templates/` (shared with watch/)."""
+    # Imported on the first render, not at start: an idle bot renders nothing (and saves
+    # ~2 MB; bench/startup.py).
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         # On so that macro output is Markup; every printed value is still forced through esc.

@@ -123,3 +123,19 @@ def test_any_schedule_parses_or_fails_cleanly(expr: str, numbers: str, tz: str) 
         return
     assert isinstance(command, Schedule)
     assert command.max_replicas is None or command.min_replicas <= command.max_replicas
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'schedule my-qwen "0 19 * * 1-5" 0',
+        'schedule my-qwen "*/15 8-18 * * mon-fri" 1 3 --tz Europe/Berlin',
+    ],
+)
+def test_a_which_one_button_runs_the_same_schedule_on_the_chosen_id(text: str) -> None:
+    from bot.slack.commands.choose import command_text
+
+    first = parse(text)
+    assert isinstance(first, Schedule)
+    again = parse(command_text(first, UUID))
+    assert again == Schedule(UUID, first.cron, first.min_replicas, first.max_replicas, first.zone)

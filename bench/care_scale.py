@@ -61,6 +61,7 @@ class LagReport:
     fires: int
     applied: int
     patches: int
+    min: float
     p50: float
     p99: float
     max: float
@@ -69,7 +70,8 @@ class LagReport:
         """What the benchmark prints."""
         return [
             f"schedule fires: {self.fires} ({self.applied} applied, {self.patches} PATCHes)",
-            f"lag after the scheduled second: p50 {self.p50 * 1000:.0f} ms, "
+            f"lag after the scheduled second: first {self.min * 1000:.0f} ms, "
+            f"p50 {self.p50 * 1000:.0f} ms, "
             f"p99 {self.p99 * 1000:.0f} ms, max {self.max * 1000:.0f} ms (goal: p99 ≤ 2 s)",
         ]
 
@@ -184,6 +186,7 @@ async def _measure(
         fires=len(lags),
         applied=outcomes.count(FireOutcome.APPLIED),
         patches=patches,
+        min=min(lags),
         p50=statistics.median(lags),
         p99=_percentile(lags, 0.99),
         max=max(lags),

@@ -283,6 +283,30 @@ class Schedules:
                 },
             )
 
+    async def claim_fires(
+        self,
+        fires: Sequence[tuple[str, datetime]],
+        holder: str,
+        *,
+        at: datetime | None = None,
+    ) -> set[tuple[str, datetime]]:
+        """`claim_fire` for many (schedule, fire time) pairs in one transaction (a hundred
+        schedules due on the same second); the pairs this call won, fire times as keyed."""
+        won: set[tuple[str, datetime]] = set()
+        claimed_at = _now(at)
+        async with self.engine.begin() as conn:
+            for schedule_id, fire_at in fires:
+                key = fire_key(fire_at)
+                values = {
+                    "schedule_id": schedule_id,
+                    "fire_at": key,
+                    "claimed_by": holder,
+                    "claimed_at": claimed_at,
+                }
+                if await insert_once(conn, schedule_fires, values):
+                    won.add((schedule_id, key))
+        return won
+
     async def finish_fire(
         self,
         schedule_id: str,

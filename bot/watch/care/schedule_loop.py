@@ -12,7 +12,7 @@ sleep early:
   indexed SELECT a second on one replica costs nothing worth a LISTEN/NOTIFY channel
   (which would also need its own reconnecting connection).
 
-Exactly once: each fire is claimed (`Store.claim_fire`, keyed by schedule and scheduled
+Exactly once: each fire is claimed (`Store.claim_fires`, keyed by schedule and scheduled
 second) before its PATCH; only the claimant acts, and the thread note goes into the
 outbox with the fire's outcome in one transaction. A fire claimed by a leader that died
 before recording an outcome is not retried (at most once: the PATCH may have gone out).
@@ -114,6 +114,7 @@ class ScheduleLoop:
         self._wake = asyncio.Event()
         self._checked: dict[str, datetime] = {}
         self._next: dict[str, datetime | None] = {}
+        self._rules: dict[str, CronRule] = {}
         self._leading = False
 
     def wake(self) -> None:
@@ -161,6 +162,7 @@ class ScheduleLoop:
         for gone in set(self._checked) - set(by_id):
             self._checked.pop(gone, None)
             self._next.pop(gone, None)
+            self._rules.pop(gone, None)
         unknown = [s.id for s in active if s.id not in self._checked]
         if unknown:
             last = await self.store.last_fires(unknown)
@@ -184,7 +186,11 @@ class ScheduleLoop:
         return max(0.0, min(self.refresh, until))
 
     def _state(self, s: Schedule) -> rules.ScheduleState:
-        return rules.ScheduleState(s.id, s.workload_id, CronRule(s.cron, s.tz), self._checked[s.id])
+        rule = self._rules.get(s.id)
+        if rule is None:
+            # Kept per schedule: building the APScheduler trigger is the costly part.
+            rule = self._rules[s.id] = CronRule(s.cron, s.tz)
+        return rules.ScheduleState(s.id, s.workload_id, rule, self._checked[s.id])
 
     def _is_due(self, st: rules.ScheduleState, now: datetime) -> bool:
         known = self._next.get(st.schedule_id)
@@ -195,8 +201,18 @@ class ScheduleLoop:
     async def _carry_out(self, plan: rules.FirePlan, by_id: dict[str, Schedule]) -> None:
         for skipped in plan.skipped:
             await self._skip(by_id[skipped.schedule_id], skipped)
+        # Every due key claimed in one transaction, right at the fire time: only the winner
+        # of a key acts on it (another replica, a deposed leader: they win nothing).
+        due = [(f.schedule_id, f.scheduled_at) for f in rules.fires_to_claim(plan)]
+        won = await self._claim_all(due)
         for fire in plan.superseded:
-            await self._claim_only(by_id[fire.schedule_id], fire.scheduled_at)
+            if (fire.schedule_id, fire_key(fire.scheduled_at)) in won:
+                await self.store.finish_fire(
+                    fire.schedule_id,
+                    fire.scheduled_at,
+                    FireOutcome.APPLIED,
+                    detail="superseded by a later fire",
+                )
         # At most one fire per workload: independent, so applied side by side (a hundred
         # schedules on the same minute finish within the second, not one after another).
         gate = asyncio.Semaphore(FIRE_CONCURRENCY)
@@ -210,18 +226,18 @@ class ScheduleLoop:
                         "schedule fire not recorded", extra={"schedule": fire.schedule_id}
                     )
 
-        await asyncio.gather(*(one(fire) for fire in plan.apply))
+        mine = [f for f in plan.apply if (f.schedule_id, fire_key(f.scheduled_at)) in won]
+        await asyncio.gather(*(one(fire) for fire in mine))
 
     async def _claim(self, schedule: Schedule, when: datetime) -> bool:
         if not self.leadership.is_leader():
             return False
         return await self.store.claim_fire(schedule.id, when, self.leadership.holder)
 
-    async def _claim_only(self, schedule: Schedule, when: datetime) -> None:
-        if await self._claim(schedule, when):
-            await self.store.finish_fire(
-                schedule.id, when, FireOutcome.APPLIED, detail="superseded by a later fire"
-            )
+    async def _claim_all(self, fires: Sequence[tuple[str, datetime]]) -> set[tuple[str, datetime]]:
+        if not fires or not self.leadership.is_leader():
+            return set()
+        return await self.store.claim_fires(fires, self.leadership.holder)
 
     async def _skip(self, schedule: Schedule, skipped: rules.Skipped) -> None:
         # One key for the whole gap: its last moment, so a later takeover starts after it.
@@ -239,8 +255,7 @@ class ScheduleLoop:
         self.posted()
 
     async def _apply(self, schedule: Schedule, when: datetime) -> None:
-        if not await self._claim(schedule, when):
-            return
+        """Apply a fire this replica claimed."""
         try:
             result = await self.actor.fire(schedule)
         except Exception as exc:

@@ -123,3 +123,15 @@ async def test_a_failing_fire_is_recorded_and_the_loop_goes_on(store: Store) -> 
         FireOutcome.FAILED,
         FireOutcome.APPLIED,
     ]
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"], indirect=True)
+async def test_claim_fires_wins_each_key_once_even_side_by_side(store: Store) -> None:
+    a, b = await add(store), await add(store, "0 * * * *")
+    keys = [(a.id, MINUTE), (b.id, MINUTE), (a.id, MINUTE + timedelta(microseconds=7))]
+    first, second = await asyncio.gather(
+        store.claim_fires(keys, "a:1"), store.claim_fires(keys, "b:2")
+    )
+    assert first | second == {(a.id, MINUTE), (b.id, MINUTE)}
+    assert not first & second
+    assert await store.claim_fires(keys, "c:3") == set()

@@ -90,6 +90,7 @@ async def assemble(settings: Settings, stack: contextlib.AsyncExitStack) -> Asse
     """
     from bot.access import access_for_service
     from bot.slack.threads import thread_message
+    from bot.watch.care.wiring import start_care
     from bot.watch.runtime import start_watch
 
     url = await _runai_url(settings, stack)
@@ -116,7 +117,10 @@ async def assemble(settings: Settings, stack: contextlib.AsyncExitStack) -> Asse
     runtime.leadership.on_change(lambda leader: telemetry.LEADER.set(int(leader)))
     telemetry.LEADER.set(int(runtime.leadership.is_leader()))
     access = await access_for_service(settings, runtime, runai, slack)
-    app = build_app(settings, access.runai, slack, access.watcher, orgs=access.orgs, access=access)
+    care = start_care(settings, runtime, runai, access)
+    app = build_app(
+        settings, access.runai, slack, access.watcher, orgs=access.orgs, access=access, care=care
+    )
     readiness = Readiness({"store": runtime.store.ping, "runai": runai.check_auth})
     return Assembled(settings, app, runai, runtime, readiness)
 

@@ -199,6 +199,32 @@ class AccessLike(Protocol):
         ...
 
 
+class CareLike(Protocol):
+    """What the idle nudge's buttons need of the watch room (`idle_buttons.CareDesk`)."""
+
+    async def nudged(self, workload_id: str) -> bool:
+        """Whether the workload has an open, nudged idle episode."""
+        ...
+
+    async def keep(self, workload_id: str, *, name: str, user: str, channel: str | None) -> Any:
+        """Silence the workload's idle nudges for a week; until when."""
+        ...
+
+    async def pressed(
+        self,
+        workload_id: str,
+        *,
+        name: str,
+        user: str,
+        channel: str | None,
+        action: str,
+        summary: str,
+        note: bool = True,
+    ) -> None:
+        """Audit a press and note it in the threads."""
+        ...
+
+
 @dataclass
 class Deps:
     """Everything a handler may use; built once by `app.build_app`."""
@@ -213,6 +239,7 @@ class Deps:
     submitting: set[str] = field(default_factory=set)  # view ids with a submission running
     access: AccessLike | None = None
     answers: OwnAnswers | None = None  # policy and audit; None without access control
+    care: CareLike | None = None  # the idle nudge's buttons; None without the watch room
 
     def bound(self, context: Mapping[str, Any]) -> Deps:
         """The parts for one request: bound to the asker in Bolt's `context`, if any."""

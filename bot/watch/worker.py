@@ -22,8 +22,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import aio
 from bot.config import Settings
 from bot.logs import configure_logging
+from bot.policy import load_policy
 from bot.runai import RunaiClient
 from bot.slack.threads import thread_message
+from bot.watch.care.idle_check import idle_check_for, schedule_idle_check
 from bot.watch.runtime import start_watch
 from bot.watch.tuning import DEFAULTS, WatchTuning
 
@@ -70,6 +72,15 @@ async def run(argv: Sequence[str] | None = None) -> int:
     ) as runai:
         slack = AsyncWebClient(token=token, base_url=settings.slack_api_url)
         runtime = await start_watch(settings, runai, slack, tuning, render=thread_message)
+        # The idle check runs here too: whichever process holds the lease does it.
+        check = idle_check_for(
+            settings,
+            runtime.store,
+            runai,
+            policy=load_policy(settings.policy_file),
+            wake=runtime.notifier.wake,
+        )
+        schedule_idle_check(runtime, check, settings.idle_check_interval_seconds)
         print(f"watch worker ready holder={runtime.leadership.holder}", flush=True)
         with contextlib.suppress(asyncio.CancelledError):
             await stop.wait()

@@ -1,0 +1,27 @@
+"""Start the care loops of a bot process: the idle check (and the daily digest) on the
+lease holder, and the desk the idle nudge's buttons work with."""
+
+from __future__ import annotations
+
+from bot.access.build import Access
+from bot.config import Settings
+from bot.runai import RunaiClient
+from bot.slack.idle_buttons import CareDesk
+from bot.watch.care.idle_check import idle_check_for, schedule_idle_check
+from bot.watch.runtime import WatchRuntime
+
+
+def start_care(
+    settings: Settings, runtime: WatchRuntime, runai: RunaiClient, access: Access
+) -> CareDesk:
+    """Schedule the idle check on `runtime` (leader only); the buttons' desk."""
+    check = idle_check_for(
+        settings,
+        runtime.store,
+        runai,
+        policy=access.gate.policy,
+        audit=access.gate.audit,
+        wake=runtime.notifier.wake,
+    )
+    schedule_idle_check(runtime, check, settings.idle_check_interval_seconds)
+    return CareDesk(runtime.store, access.gate.audit, wake=runtime.notifier.wake)

@@ -172,10 +172,7 @@ class IdleCheck:
 
     def rule_of(self, channel: str) -> IdleRule | None:
         """The channel binding's `idle:` rule, if the policy gives one."""
-        if self.policy is None:
-            return None
-        options = self.policy.binding_options.get(channel)
-        return options.idle if options is not None else None
+        return self.policy.idle_rule(channel) if self.policy is not None else None
 
     def judged_by(self, channels: Iterable[str]) -> tuple[timedelta, IdleRule]:
         """The window and rule of a workload followed in `channels`: the longest window;

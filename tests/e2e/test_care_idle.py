@@ -24,6 +24,7 @@ from tests.conftest import EmulatorFactory, RunningEmulator
 pytest_plugins = ["tests.fakes.fixtures"]
 
 CLUSTER = "71f69d83-ba66-4822-adf5-55ce55efd210"
+UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 VIEWER = "U0VIEWER"  # a member of the channel with no scale right
 POLICY = f"""
 channels:
@@ -153,7 +154,7 @@ async def test_idle_endpoint_one_nudge_refusal_keep_scale_to_zero(
         # Tampered and stale values: a clear message, nothing changed.
         await s.g.bot.driver.click(nudge, Action.IDLE_KEEP.value, value="../../etc", user=USER)
         await s.private(USER, NOT_A_WORKLOAD.split(";")[0])
-        await s.g.bot.driver.click(nudge, Action.IDLE_KEEP.value, value="00000000-0000-4000-8000-000000000000", user=USER)
+        await s.g.bot.driver.click(nudge, Action.IDLE_KEEP.value, value=UNKNOWN_ID, user=USER)
         await s.private(USER, OUT_OF_DATE.split(":")[0])
         assert await s.g.runtime.store.idle_kept_until(s.workload_id) is None
 

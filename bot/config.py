@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.durations import Duration
@@ -18,6 +19,10 @@ _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
 class SettingsError(ValueError):
     """A setting in the environment has a value the bot can't use; the message names it."""
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 class Settings(BaseSettings):
@@ -35,6 +40,14 @@ class Settings(BaseSettings):
     runai_client_secret: SecretStr | None = None
     runai_model_info_path: str = DEFAULT_MODEL_INFO_PATH
     runai_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Where `/inference model` looks: Run:ai, the Hugging Face Hub, or Run:ai then the Hub
+    # when the control plane has no model-info route (bot/modelinfo/source.py).
+    model_info_source: Annotated[
+        Literal["auto", "runai", "huggingface"], BeforeValidator(_lower)
+    ] = "auto"
+    # huggingface_hub's own variable (it reads it too, at import); read here as well so it
+    # is passed explicitly. None: huggingface_hub's default, https://huggingface.co.
+    hf_endpoint: str | None = None
 
     database_url: str = "sqlite+aiosqlite:///inference-bot.db"
     port: int = Field(default=3000, ge=0, le=65535)
@@ -43,6 +56,11 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     poll_interval_seconds: float = Field(default=WATCH.poll_interval, gt=0)
     reconcile_interval_seconds: float = Field(default=WATCH.reconcile_interval, gt=0)
+
+    # Alerts: how often the lease holder evaluates the rules, and when a workload still in
+    # Pending, Creating or Initializing gets its one "stuck" reply.
+    alert_interval_seconds: float = Field(default=60.0, gt=0)
+    stuck_after: Duration = Field(default=timedelta(minutes=15), gt=timedelta(0))
 
     emulator_phase_seconds: float = Field(default=2.0, ge=0)
 

@@ -1,136 +1,90 @@
 """An offline catalog of real Hugging Face models for the model-info call.
 
-Pipeline tags, architectures, parameter counts and gating are those the Hub shows
-for each repository. `minMemoryRequirementsMb` is derived, not looked up:
-
-    minMemoryRequirementsMb = ceil(parameters * 2 bytes (bf16/fp16) * 1.2 / 2**20)
-
-i.e. the weights in 16-bit plus 20% for activations, CUDA context and a minimal
-KV cache. `vllmSupportingVersions` lists the vLLM releases (from a fixed set)
-whose model registry includes the first architecture; empty when vLLM cannot
-serve it (e.g. ViT image classifiers).
+The data lives in `catalog.json` beside this module (pipeline tag, architectures, model
+type, safetensors parameter count and dtype, gating, library, license, as the Hub shows
+each repository); the fake Hub (`bot/fakehub`) serves the same table. Two answers are
+derived, by rules the bot's own Hub path shares (`bot/modelinfo`):
+`minMemoryRequirementsMb` from the parameter count (`bot.modelinfo.memory`), and
+`vllmSupportingVersions` from the architectures (`bot.modelinfo.vllm`, empty when vLLM
+cannot serve it, e.g. ViT image classifiers).
 """
 
 from __future__ import annotations
 
-import math
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
 
 from bot.emulator.errors import ApiError, bad_request
+from bot.modelinfo import memory, vllm
 
-BYTES_PER_PARAMETER = 2
-OVERHEAD = 1.2
-VLLM_VERSIONS = ("0.6.4", "0.6.6", "0.7.3", "0.8.5", "0.9.2", "0.10.1")
-# First vLLM release (of VLLM_VERSIONS) serving each architecture.
-VLLM_SINCE = {
-    "Qwen2ForCausalLM": "0.6.4",
-    "LlamaForCausalLM": "0.6.4",
-    "MistralForCausalLM": "0.6.4",
-    "Phi3ForCausalLM": "0.6.4",
-    "PhiForCausalLM": "0.6.4",
-    "Gemma2ForCausalLM": "0.6.4",
-    "OPTForCausalLM": "0.6.4",
-    "Qwen2VLForConditionalGeneration": "0.6.4",
-    "MllamaForConditionalGeneration": "0.6.4",
-    "BertModel": "0.6.6",
-    "XLMRobertaModel": "0.6.6",
-    "MistralModel": "0.6.4",
-    "WhisperForConditionalGeneration": "0.7.3",
-}
+CATALOG_PATH = Path(__file__).with_name("catalog.json")
+
+Gating = Literal[False, "auto", "manual"]
+"""The Hub's `gated`: open, or gated with automatic / manual approval."""
 
 
 @dataclass(frozen=True)
 class CatalogModel:
-    """A Hugging Face repository as the model-info call describes it."""
+    """A Hugging Face repository as the model-info call (and the fake Hub) describes it."""
 
     name: str
     pipeline_tag: str
     architectures: tuple[str, ...]
     parameters: int
-    gated: bool = False
+    gated: Gating = False
+    model_type: str = ""
+    dtype: str = "BF16"
+    library_name: str = "transformers"
+    license: str = "apache-2.0"
 
     def min_memory_mb(self) -> int:
-        """Memory needed to serve the model (see the module docstring)."""
-        return math.ceil(self.parameters * BYTES_PER_PARAMETER * OVERHEAD / 2**20)
+        """Memory needed to serve the model (`bot.modelinfo.memory`)."""
+        mb = memory.min_memory_mb(self.parameters)
+        if mb is None:  # the catalog's own test keeps every count positive
+            raise ValueError(f"{self.name}: no parameter count")
+        return mb
 
     def vllm_versions(self) -> list[str]:
-        """vLLM releases able to serve the first architecture."""
-        since = VLLM_SINCE.get(self.architectures[0])
-        if since is None:
-            return []
-        return list(VLLM_VERSIONS[VLLM_VERSIONS.index(since) :])
+        """vLLM releases able to serve it (`bot.modelinfo.vllm`)."""
+        return vllm.supporting_versions(self.architectures)
 
 
-CATALOG = (
-    CatalogModel(
-        "Qwen/Qwen2.5-7B-Instruct", "text-generation", ("Qwen2ForCausalLM",), 7_615_616_512
-    ),
-    CatalogModel(
-        "Qwen/Qwen2.5-0.5B-Instruct", "text-generation", ("Qwen2ForCausalLM",), 494_032_768
-    ),
-    CatalogModel(
-        "meta-llama/Llama-3.1-8B-Instruct",
-        "text-generation",
-        ("LlamaForCausalLM",),
-        8_030_261_248,
-        gated=True,
-    ),
-    CatalogModel(
-        "meta-llama/Llama-3.2-11B-Vision-Instruct",
-        "image-text-to-text",
-        ("MllamaForConditionalGeneration",),
-        10_670_220_835,
-        gated=True,
-    ),
-    CatalogModel(
-        "mistralai/Mistral-7B-Instruct-v0.3",
-        "text-generation",
-        ("MistralForCausalLM",),
-        7_248_023_552,
-        gated=True,
-    ),
-    CatalogModel(
-        "microsoft/Phi-3-mini-4k-instruct", "text-generation", ("Phi3ForCausalLM",), 3_821_079_552
-    ),
-    CatalogModel("microsoft/phi-2", "text-generation", ("PhiForCausalLM",), 2_779_683_840),
-    CatalogModel(
-        "google/gemma-2-9b-it", "text-generation", ("Gemma2ForCausalLM",), 9_241_705_984, gated=True
-    ),
-    CatalogModel(
-        "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
-        "text-generation",
-        ("LlamaForCausalLM",),
-        1_100_048_384,
-    ),
-    CatalogModel("facebook/opt-125m", "text-generation", ("OPTForCausalLM",), 125_239_296),
-    CatalogModel("BAAI/bge-large-en-v1.5", "feature-extraction", ("BertModel",), 335_141_888),
-    CatalogModel(
-        "sentence-transformers/all-MiniLM-L6-v2", "sentence-similarity", ("BertModel",), 22_713_216
-    ),
-    CatalogModel(
-        "intfloat/e5-mistral-7b-instruct", "feature-extraction", ("MistralModel",), 7_110_660_096
-    ),
-    CatalogModel(
-        "google/vit-base-patch16-224",
-        "image-classification",
-        ("ViTForImageClassification",),
-        86_567_656,
-    ),
-    CatalogModel(
-        "Qwen/Qwen2-VL-7B-Instruct",
-        "image-text-to-text",
-        ("Qwen2VLForConditionalGeneration",),
-        8_291_375_616,
-    ),
-    CatalogModel(
-        "openai/whisper-small",
-        "automatic-speech-recognition",
-        ("WhisperForConditionalGeneration",),
-        241_734_912,
-    ),
-)
+def _gating(value: Any) -> Gating:
+    if value is False:
+        return False
+    if value == "auto":
+        return "auto"
+    if value == "manual":
+        return "manual"
+    raise ValueError(f"gated must be false, 'auto' or 'manual', not {value!r}")
+
+
+def _row(row: Mapping[str, Any]) -> CatalogModel:
+    return CatalogModel(
+        name=str(row["id"]),
+        pipeline_tag=str(row["pipeline_tag"]),
+        architectures=tuple(str(a) for a in row["architectures"]),
+        parameters=int(row["parameters"]),
+        gated=_gating(row["gated"]),
+        model_type=str(row["model_type"]),
+        dtype=str(row["dtype"]),
+        library_name=str(row["library_name"]),
+        license=str(row["license"]),
+    )
+
+
+@cache
+def load(path: Path = CATALOG_PATH) -> tuple[CatalogModel, ...]:
+    """The catalog's models, in the data file's order."""
+    data: Any = json.loads(path.read_text(encoding="utf-8"))
+    return tuple(_row(row) for row in data["models"])
+
+
+CATALOG = load()
 _BY_NAME = {model.name.lower(): model for model in CATALOG}
 
 

@@ -37,6 +37,7 @@ import httpx
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from bot.runai import errors, models
+from bot.runai import observability as obs
 from bot.runai.auth import TOKEN_PATH, TokenManager
 from bot.runai.transport import AiohttpWire, HttpxWire, Reply, Wire
 
@@ -106,6 +107,15 @@ def _is_route_miss(status: int, content: bytes) -> bool:
         return True  # not the API's JSON `Error`: a proxy or framework page
     _, message, _ = errors.parse_error_body(status, content)
     return bool(_ROUTE_MISS.search(message.strip().rstrip(".").lower()))
+
+
+def _page(limit: int, offset: int) -> dict[str, Any]:
+    """`limit`/`offset` of a paged GET, checked against the schema's bounds."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValueError(f"limit must be within 1..{MAX_PAGE_SIZE}")
+    if offset < 0:
+        raise ValueError("offset must be >= 0")
+    return {"limit": limit, "offset": offset}
 
 
 class RunaiClient:
@@ -456,6 +466,29 @@ class RunaiClient:
 
     # --- metrics -----------------------------------------------------------------------
 
+    async def _metrics_reply(
+        self,
+        path: str,
+        op: str,
+        start: datetime,
+        end: datetime,
+        metric_types: Sequence[str],
+        number_of_samples: int,
+    ) -> Reply:
+        """GET a metrics path (inference, pod or workload): one query, 200 or 207 partial."""
+        if not metric_types:
+            raise ValueError("metric_types must name at least one metric")
+        if not 0 <= number_of_samples <= MAX_SAMPLES:
+            raise ValueError(f"number_of_samples must be within 0..{MAX_SAMPLES}")
+        params = {
+            # `explode: false`: one comma-joined value.
+            "metricType": ",".join(metric_types),
+            "start": models.format_timestamp(start),
+            "end": models.format_timestamp(end),
+            "numberOfSamples": number_of_samples,
+        }
+        return await self._call("GET", path, op=op, ok=(200, 207), params=params)
+
     async def _metrics(
         self,
         path: str,
@@ -465,19 +498,9 @@ class RunaiClient:
         metric_types: Sequence[models.MetricType | str],
         number_of_samples: int,
     ) -> models.MetricsResponse:
-        """GET a metrics path (workload or pod): the same query, 200 or 207 partial."""
-        if not metric_types:
-            raise ValueError("metric_types must name at least one metric")
-        if not 0 <= number_of_samples <= MAX_SAMPLES:
-            raise ValueError(f"number_of_samples must be within 0..{MAX_SAMPLES}")
-        params = {
-            # `explode: false`: one comma-joined value.
-            "metricType": ",".join(str(models.MetricType(t)) for t in metric_types),
-            "start": models.format_timestamp(start),
-            "end": models.format_timestamp(end),
-            "numberOfSamples": number_of_samples,
-        }
-        response = await self._call("GET", path, op=op, ok=(200, 207), params=params)
+        """Throughput/latency series of an inference or one of its pods."""
+        kinds = [str(models.MetricType(t)) for t in metric_types]
+        response = await self._metrics_reply(path, op, start, end, kinds, number_of_samples)
         return _parse(models.MetricsResponse, response)
 
     async def inference_metrics(
@@ -514,6 +537,100 @@ class RunaiClient:
         """Throughput/latency series of one pod of an inference (200, or 207 partial)."""
         path = f"{INFERENCES_PATH}/{_seg(workload_id)}/pods/{_seg(pod_id)}/metrics"
         return await self._metrics(path, "pod_metrics", start, end, metric_types, number_of_samples)
+
+    async def workload_metrics(
+        self,
+        workload_id: str,
+        start: datetime,
+        end: datetime,
+        *,
+        metric_types: Sequence[obs.WorkloadMetricType | str],
+        number_of_samples: int = 20,
+    ) -> obs.MetricsCompositeResponse:
+        """GPU, CPU and pod-count series of any workload, all in one call (200 or 207)."""
+        # Unknown names fail here (ValueError), not as a 400 from the server.
+        kinds = [str(obs.WorkloadMetricType(t)) for t in metric_types]
+        path = f"{WORKLOADS_PATH}/{_seg(workload_id)}/metrics"
+        response = await self._metrics_reply(
+            path, "workload_metrics", start, end, kinds, number_of_samples
+        )
+        return _parse(obs.MetricsCompositeResponse, response)
+
+    # --- what happened to a workload ---------------------------------------------------
+
+    async def workload_events(
+        self,
+        workload_id: str,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        sort_order: obs.EventsSortOrder | str = obs.EventsSortOrder.DESC,
+    ) -> obs.EventsPage:
+        """One page of a workload's events, newest first unless `sort_order` is `asc`."""
+        params = _page(limit, offset)
+        params["sortOrder"] = str(obs.EventsSortOrder(sort_order))
+        response = await self._call(
+            "GET",
+            f"{WORKLOADS_PATH}/{_seg(workload_id)}/events",
+            op="workload_events",
+            params=params,
+        )
+        return _parse(obs.EventsPage, response)
+
+    async def workload_history(
+        self, workload_id: str, *, limit: int = 50, offset: int = 0
+    ) -> obs.HistoryPage:
+        """One page of a workload's history (phase updates and events), newest first."""
+        response = await self._call(
+            "GET",
+            f"{WORKLOADS_PATH}/{_seg(workload_id)}/history",
+            op="workload_history",
+            params=_page(limit, offset),
+        )
+        return _parse(obs.HistoryPage, response)
+
+    async def workload_pods(
+        self,
+        workload_id: str,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        search: str | None = None,
+        deleted: bool | None = None,
+    ) -> obs.PodsPage:
+        """One page of a workload's pods (phase, node, containers)."""
+        params = _page(limit, offset)
+        if search is not None:
+            params["search"] = search
+        if deleted is not None:
+            params["deleted"] = "true" if deleted else "false"
+        response = await self._call(
+            "GET",
+            f"{WORKLOADS_PATH}/{_seg(workload_id)}/pods",
+            op="workload_pods",
+            params=params,
+        )
+        return _parse(obs.PodsPage, response)
+
+    async def inference_revisions(
+        self, workload_id: str, *, deleted: bool | None = None
+    ) -> list[obs.Revision]:
+        """An inference's revisions as the API lists them (the emulator: oldest first)."""
+        params = None if deleted is None else {"deleted": "true" if deleted else "false"}
+        response = await self._call(
+            "GET",
+            f"{INFERENCES_PATH}/{_seg(workload_id)}/revisions",
+            op="inference_revisions",
+            params=params,
+        )
+        return _parse(obs.RevisionList, response).revisions
+
+    async def get_revision(self, revision_id: str) -> obs.Revision:
+        """One inference revision (a deleted workload's too)."""
+        response = await self._call(
+            "GET", f"{INFERENCES_PATH}/revisions/{_seg(revision_id)}", op="get_revision"
+        )
+        return _parse(obs.Revision, response)
 
     # --- workloads ---------------------------------------------------------------------
 

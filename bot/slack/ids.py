@@ -31,6 +31,14 @@ class Action(StrEnum):
     IDLE_DELETE = "inference_idle_delete"
     IDLE_KEEP = "inference_idle_keep"
     REMOVE_SCHEDULE = "inference_remove_schedule"
+    # An alert's buttons, Why?, and a revision's Roll back.
+    SNOOZE_1H = "inference_alert_snooze_1h"
+    SNOOZE_24H = "inference_alert_snooze_24h"
+    WHY = "inference_why"
+    REMOVE_ALERT = "inference_alert_remove"
+    ROLLBACK = "inference_rollback"
+    CONFIRM_ROLLBACK = "inference_confirm_rollback"
+    CANCEL_ROLLBACK = "inference_cancel_rollback"
 
 
 class Field(StrEnum):

@@ -13,8 +13,10 @@ from datetime import time, timedelta
 from typing import Literal
 
 from bot import cron
-from bot.durations import DurationError, parse_duration
+from bot.durations import DurationError, format_duration, parse_duration
 from bot.runai import models
+from bot.watch.alerts import phases as watch_phases
+from bot.watch.alerts import rules as alert_rules
 
 MAX_REPLICAS = 1000
 MIN_SINCE = timedelta(minutes=1)
@@ -104,9 +106,10 @@ class Metrics:
 
 @dataclass(frozen=True)
 class Watch:
-    """`watch <name|id>`."""
+    """`watch <name|id> [--only failed,degraded,running,deleted]`; empty `only`: every phase."""
 
     ref: str
+    only: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,21 @@ class Schedules:
 
 
 @dataclass(frozen=True)
+class Alert:
+    """`alert <name|id> <metric> <op> <value> [for <duration>]`."""
+
+    ref: str
+    rule: alert_rules.Rule
+
+
+@dataclass(frozen=True)
+class Alerts:
+    """`alerts [name|id]`: the alert rules of this channel (of one workload when given)."""
+
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
 class Unschedule:
     """`unschedule <schedule-id>`."""
 
@@ -197,6 +215,42 @@ class Digest:
     mode: Literal["at", "off", "now"]
     at: time | None = None
     zone: str | None = None
+
+
+@dataclass(frozen=True)
+class Unalert:
+    """`unalert <alert-id>`."""
+
+    alert_id: str
+
+
+@dataclass(frozen=True)
+class Mute:
+    """`mute <name|id> [for <duration>]`; no duration mutes until `unmute`."""
+
+    ref: str
+    for_: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Unmute:
+    """`unmute <name|id>`."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
+class Why:
+    """`why <name|id>`: phase, events, pods and phase changes in one message."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
+class History:
+    """`history <name|id>`: the revisions, newest first, with what changed."""
+
+    ref: str
 
 
 Command = (
@@ -217,6 +271,13 @@ Command = (
     | Schedules
     | Unschedule
     | Digest
+    | Alert
+    | Alerts
+    | Unalert
+    | Mute
+    | Unmute
+    | Why
+    | History
 )
 
 
@@ -271,9 +332,9 @@ USAGES: tuple[Usage, ...] = (
     ),
     Usage(
         "watch",
-        "watch <name|id>",
-        "/inference watch llama-chat",
-        "follow its phase changes in a thread here",
+        "watch <name|id> [--only failed,degraded,running,deleted]",
+        "/inference watch llama-chat --only failed,degraded",
+        "follow its phase changes in a thread here (only those phases with --only)",
     ),
     Usage(
         "unwatch", "unwatch <name|id>", "/inference unwatch llama-chat", "stop following it here"
@@ -314,6 +375,39 @@ USAGES: tuple[Usage, ...] = (
         "digest <HH:MM> [--tz Area/City] | off | now",
         "/inference digest 09:00 --tz Europe/Berlin",
         "a daily summary of the workloads followed here: GPUs, requests, idle ones, cost",
+    ),
+    Usage(
+        "alert",
+        "alert <name|id> <latency|throughput|gpu|replicas> <op> <value> [for <duration>]",
+        "/inference alert llama-chat latency > 500 for 5m",
+        "reply in its thread when a metric crosses a line for that long "
+        "(ops > >= < <=; latency ms, throughput req/s, gpu %, replicas running pods; for 5m)",
+    ),
+    Usage(
+        "alerts",
+        "alerts [name|id]",
+        "/inference alerts llama-chat",
+        "the alert rules of this channel and their state",
+    ),
+    Usage("unalert", "unalert <alert-id>", "/inference unalert 12", "remove an alert rule"),
+    Usage(
+        "mute",
+        "mute <name|id> [for <duration>]",
+        "/inference mute llama-chat for 2h",
+        "pause its thread replies here, alerts included (until unmute without a duration)",
+    ),
+    Usage("unmute", "unmute <name|id>", "/inference unmute llama-chat", "resume its replies"),
+    Usage(
+        "why",
+        "why <name|id>",
+        "/inference why llama-chat",
+        "its phase and message, latest events, pods and phase changes",
+    ),
+    Usage(
+        "history",
+        "history <name|id>",
+        "/inference history llama-chat",
+        "its revisions: who changed what, with Roll back buttons",
     ),
 )
 _USAGE_BY_NAME = {u.name: u for u in USAGES}
@@ -478,7 +572,22 @@ def _parse_metrics(args: Sequence[str]) -> Command:
 
 
 def _parse_watch(args: Sequence[str]) -> Command:
-    return Watch(_one_ref("watch", args))
+    ref = _ref("watch", args)
+    _words, flags = _flags("watch", args[1:], ("--only",), positionals=0)
+    if "--only" not in flags:
+        return Watch(ref)
+    chosen = [w.strip().lower() for w in flags["--only"].split(",")]
+    unknown = [w for w in chosen if w not in watch_phases.ONLY_CHOICES]
+    if not chosen or unknown:
+        shown = ", ".join(f"“{_short(w, 30)}”" for w in unknown) or "nothing"
+        raise ParseError(
+            f"--only takes a comma-separated list of {_ONLY_WORDS}, not {shown}.",
+            usage_of("watch"),
+        )
+    return Watch(ref, frozenset(chosen))
+
+
+_ONLY_WORDS = ", ".join(watch_phases.ONLY_CHOICES)
 
 
 def _parse_unwatch(args: Sequence[str]) -> Command:
@@ -624,6 +733,150 @@ def _parse_digest(args: Sequence[str]) -> Command:
     return Digest("at", at, zone)
 
 
+# --- alerts and quieter threads ------------------------------------------------------------
+
+# Comparisons first (longest first), then any run of other characters: `latency>500`
+# and `latency > 500` read the same.
+_ALERT_TOKENS = re.compile(r">=|<=|=>|=<|==|!=|[<>=]|[^\s<>=!]+|!")
+_NUMBER_RE = re.compile(r"^\d{1,9}(\.\d{1,6})?$")
+_UNIT_SUFFIXES: dict[alert_rules.Metric, tuple[str, ...]] = {
+    alert_rules.Metric.LATENCY: ("ms",),
+    alert_rules.Metric.THROUGHPUT: ("req/s", "rps"),
+    alert_rules.Metric.GPU: ("%",),
+    alert_rules.Metric.REPLICAS: (),
+}
+_METRIC_WORDS = "latency, throughput, gpu or replicas"
+_OP_WORDS = "`>`, `>=`, `<` or `<=`"
+ALERT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+MIN_MUTE = timedelta(minutes=1)
+MAX_MUTE = timedelta(days=30)
+
+
+def _duration(name: str, word: str | None, low: timedelta, high: timedelta) -> timedelta:
+    if word is None:
+        raise ParseError("`for` needs a duration like 5m, 1h or 2d.", usage_of(name))
+    try:
+        value = parse_duration(word)
+    except DurationError as exc:
+        raise ParseError(exc.message, usage_of(name)) from None
+    if not low <= value <= high:
+        raise ParseError(
+            f"The duration must be between {format_duration(low)} and {format_duration(high)}.",
+            usage_of(name),
+        )
+    return value
+
+
+def _threshold(metric: alert_rules.Metric, word: str | None) -> float:
+    usage = usage_of("alert")
+    if word is None:
+        raise ParseError(f"`alert` needs a value to compare {metric} with.", usage)
+    text = word.lower()
+    for suffix in _UNIT_SUFFIXES[metric]:
+        if text.endswith(suffix) and text != suffix:
+            text = text[: -len(suffix)]
+            break
+    if not _NUMBER_RE.match(text):
+        raise ParseError(f"“{_short(word)}” is not a number.", usage)
+    value = float(text)
+    info = alert_rules.METRICS[metric]
+    if info.whole and value != int(value):
+        raise ParseError(f"{info.label.capitalize()} is a whole number, not {text}.", usage)
+    if value > info.maximum:
+        raise ParseError(
+            f"A {metric} value must be at most {alert_rules.number_text(info.maximum)}"
+            + (f" {info.unit}" if info.unit else "")
+            + ".",
+            usage,
+        )
+    return value
+
+
+def _parse_alert(args: Sequence[str]) -> Command:
+    usage = usage_of("alert")
+    ref = _ref("alert", args)
+    tokens = _ALERT_TOKENS.findall(" ".join(args[1:]))
+    if not tokens:
+        raise ParseError(f"`alert` needs a metric: {_METRIC_WORDS}.", usage)
+    try:
+        metric = alert_rules.Metric(tokens[0].lower())
+    except ValueError:
+        raise ParseError(
+            f"“{_short(tokens[0])}” is not a metric I can alert on: {_METRIC_WORDS}.", usage
+        ) from None
+    if len(tokens) < 2:
+        raise ParseError(f"`alert` needs a comparison after {metric}: {_OP_WORDS}.", usage)
+    try:
+        op = alert_rules.Op(tokens[1])
+    except ValueError:
+        raise ParseError(
+            f"“{_short(tokens[1])}” is not a comparison; use {_OP_WORDS}.", usage
+        ) from None
+    threshold = _threshold(metric, tokens[2] if len(tokens) > 2 else None)
+    rest = tokens[3:]
+    if rest and rest[0].lower() in _UNIT_SUFFIXES[metric]:
+        rest = rest[1:]  # `500 ms`: the unit, apart
+    for_ = alert_rules.DEFAULT_FOR
+    if rest:
+        if rest[0].lower() != "for":
+            raise ParseError(
+                f"`alert` got unexpected “{_short(' '.join(rest))}”; "
+                "a duration comes after `for`, like `for 5m`.",
+                usage,
+            )
+        for_ = _duration(
+            "alert", rest[1] if len(rest) > 1 else None, alert_rules.MIN_FOR, alert_rules.MAX_FOR
+        )
+        if len(rest) > 2:
+            raise ParseError(f"`alert` got unexpected “{_short(' '.join(rest[2:]))}”.", usage)
+    return Alert(ref, alert_rules.Rule(metric, op, threshold, for_))
+
+
+def _parse_alerts(args: Sequence[str]) -> Command:
+    if not args:
+        return Alerts()
+    return Alerts(_one_ref("alerts", args))
+
+
+def _parse_unalert(args: Sequence[str]) -> Command:
+    if not args:
+        raise ParseError(
+            "`unalert` needs the id of an alert (see `/inference alerts`).", usage_of("unalert")
+        )
+    _no_more("unalert", args, 1)
+    if not ALERT_ID_RE.match(args[0]):
+        raise ParseError(
+            f"“{_short(args[0])}” is not an alert id (see `/inference alerts`).",
+            usage_of("unalert"),
+        )
+    return Unalert(args[0])
+
+
+def _parse_mute(args: Sequence[str]) -> Command:
+    ref = _ref("mute", args)
+    rest = list(args[1:])
+    if not rest:
+        return Mute(ref)
+    if rest[0].lower() == "for":
+        rest.pop(0)
+        if not rest:
+            raise ParseError("`for` needs a duration like 30m, 2h or 1d.", usage_of("mute"))
+    _no_more("mute", rest, 1)
+    return Mute(ref, _duration("mute", rest[0], MIN_MUTE, MAX_MUTE))
+
+
+def _parse_unmute(args: Sequence[str]) -> Command:
+    return Unmute(_one_ref("unmute", args))
+
+
+def _parse_why(args: Sequence[str]) -> Command:
+    return Why(_one_ref("why", args))
+
+
+def _parse_history(args: Sequence[str]) -> Command:
+    return History(_one_ref("history", args))
+
+
 Parser = Callable[[Sequence[str]], Command]
 
 SUBCOMMANDS: dict[str, Parser] = {
@@ -644,14 +897,31 @@ SUBCOMMANDS: dict[str, Parser] = {
     "schedules": _parse_schedules,
     "unschedule": _parse_unschedule,
     "digest": _parse_digest,
+    "alert": _parse_alert,
+    "alerts": _parse_alerts,
+    "unalert": _parse_unalert,
+    "mute": _parse_mute,
+    "unmute": _parse_unmute,
+    "why": _parse_why,
+    "history": _parse_history,
 }
 
 MAX_COMMAND_CHARS = 2000
 
+# Slack sends `&`, `<` and `>` typed in a command as entities. Decoded once, here, for
+# every subcommand, in one pass so that a typed `&amp;lt;` stays `&lt;`.
+_ENTITY = re.compile(r"&(amp|lt|gt);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
+
+
+def decode_entities(text: str) -> str:
+    """The text as typed: Slack's `&amp;`, `&lt;`, `&gt;` back to `&`, `<`, `>`."""
+    return _ENTITY.sub(lambda m: _ENTITIES[m.group(1)], text)
+
 
 def parse(text: str | None) -> Command:
     """Parse the text after `/inference`; raise `ParseError` with a user sentence."""
-    text = (text or "").strip()
+    text = decode_entities(text or "").strip()
     if len(text) > MAX_COMMAND_CHARS:
         raise ParseError(f"That command is too long ({len(text)} characters).")
     words = text.split()

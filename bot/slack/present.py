@@ -215,9 +215,12 @@ class ModelCard:
     vllm_versions: str
     min_gib: str
     gated: bool = False
+    source: str | None = None
 
 
-def model_card(info: models.ModelInfo, *, gated: bool = False) -> ModelCard:
+def model_card(
+    info: models.ModelInfo, *, gated: bool = False, source: str | None = None
+) -> ModelCard:
     """Model info → its card; memory in GiB rounded up."""
     mb = info.min_memory_requirements_mb
     return ModelCard(
@@ -227,6 +230,7 @@ def model_card(info: models.ModelInfo, *, gated: bool = False) -> ModelCard:
         vllm_versions=", ".join(info.vllm_supporting_versions) or "none known",
         min_gib=f"{math.ceil(mb / 1024)} GiB" if mb else "unknown",
         gated=gated,
+        source=source,
     )
 
 

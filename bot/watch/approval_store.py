@@ -4,7 +4,7 @@ An approval is decided once: `decide_approval(id, to, by)` is a compare-and-set 
 `pending` (or the given state), so a double press or two approvers at once decide it once,
 and an expired request cannot be approved.
 
-Secrets never reach the store (README, "Secrets"; tests/guard/test_secrets.py scans every
+Secrets never reach the store (README, "Secrets"; tests/access/test_secrets.py scans every
 row of every table). A request keeps only what performing it needs, and the store refuses
 one that carries a secret value:
 - a literal environment variable value (`environmentVariables[].value`, or `value` in any

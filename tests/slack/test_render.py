@@ -31,6 +31,7 @@ from bot.slack.present import (
     series_stats,
     workload_card,
 )
+from tests.slack.test_render_alerts import alert_messages
 
 HOSTILE = "<!channel> <@U123> <https://evil|click> & <!here>"
 LONG = (HOSTILE + " ") * 400  # ~20k characters
@@ -164,6 +165,8 @@ def _messages(text: str) -> dict[str, Callable[[], dict[str, Any]]]:
         "created": lambda: render.message(
             "created", w=workload_card(None, _inference(text)), user="U1"
         ),
+        # alerts, why, history, rollback (watch_ ones too): samples in test_render_alerts
+        **alert_messages(text),
     }
 
 

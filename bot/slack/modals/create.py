@@ -217,10 +217,14 @@ def model_from_deploy_value(value: str) -> models.ModelInfo | None:
         return None
 
 
-def model_message(info: models.ModelInfo, *, gated: bool = False) -> dict[str, Any]:
+def model_message(
+    info: models.ModelInfo, *, gated: bool = False, source: str | None = None
+) -> dict[str, Any]:
     """The model card message, with its Deploy button (which opens this form)."""
     return render.message(
-        "model_info", info=model_card(info, gated=gated), deploy_value=deploy_value(info)
+        "model_info",
+        info=model_card(info, gated=gated, source=source),
+        deploy_value=deploy_value(info),
     )
 
 

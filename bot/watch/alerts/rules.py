@@ -1,0 +1,288 @@
+"""An alert rule, its words, the metrics it needs, and its verdict over a window of samples.
+
+A rule is `<metric> <op> <threshold> for <duration>`: `latency > 500 for 5m`.
+
+Evaluation, precisely (`evaluate`):
+- The samples are the rule's series over the window `plan_metrics` asks for, up to `now`.
+  A sample without a value (no data) is left out: missing data never fires a rule.
+- **clear** when the latest sample does not breach: an episode resolves on it.
+- **breaching** when the latest sample breaches *and* every sample of the last `for`
+  breaches: the unbroken run of breaching samples that ends with the latest one began at
+  or before `now - for` (one second of slack for timestamps rounded to milliseconds).
+  The run's first sample is the episode's "since".
+- **pending** when the latest sample breaches but the run is younger than `for`.
+- **unknown** when there is no sample with a value (a 207 without the series, a workload
+  not serving yet): nothing changes.
+Since the window reaches one evaluation interval further back than the longest `for`,
+a breach that lasts is seen whole at the latest one interval after `for` has passed.
+
+Which calls: latency and throughput are series of the inference metrics route
+(`InferenceWorkloadMetricType`), GPU utilisation and running pods of the workload metrics
+route (`WorkloadMetricType`). `plan_metrics` asks each route at most once for all the
+rules of one endpoint; an endpoint with rules on both families needs one call of each
+(no route serves both).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from bot.durations import format_duration, parse_duration, say_duration
+from bot.runai import models
+from bot.runai import observability as obs
+
+DEFAULT_FOR = timedelta(minutes=5)
+MIN_FOR = timedelta(minutes=1)
+MAX_FOR = timedelta(days=1)
+MAX_SAMPLES = 1000  # `numberOfSamples` 0..1000
+_SLACK = timedelta(seconds=1)
+
+
+class Metric(StrEnum):
+    """What a rule watches (the words users type)."""
+
+    LATENCY = "latency"
+    THROUGHPUT = "throughput"
+    GPU = "gpu"
+    REPLICAS = "replicas"
+
+
+Source = Literal["inference", "workload"]
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """How a metric is read and said."""
+
+    label: str
+    unit: str  # spoken after the number; "" for a count
+    source: Source
+    api_type: str  # the series' `type` in the answer
+    maximum: float  # the largest threshold that makes sense
+    whole: bool = False  # thresholds are whole numbers
+
+
+METRICS: dict[Metric, MetricInfo] = {
+    Metric.LATENCY: MetricInfo(
+        "latency", "ms", "inference", str(models.MetricType.LATENCY), 3_600_000
+    ),
+    Metric.THROUGHPUT: MetricInfo(
+        "throughput", "req/s", "inference", str(models.MetricType.THROUGHPUT), 1_000_000
+    ),
+    Metric.GPU: MetricInfo(
+        "GPU utilisation", "%", "workload", str(obs.WorkloadMetricType.GPU_UTILIZATION), 100
+    ),
+    Metric.REPLICAS: MetricInfo(
+        "running pods",
+        "",
+        "workload",
+        str(obs.WorkloadMetricType.RUNNING_POD_COUNT),
+        1000,
+        whole=True,
+    ),
+}
+
+
+class Op(StrEnum):
+    """A comparison: the rule breaches when `value <op> threshold`."""
+
+    GT = ">"
+    GE = ">="
+    LT = "<"
+    LE = "<="
+
+    @property
+    def words(self) -> str:
+        """The comparison in words."""
+        return _OP_WORDS[self]
+
+    def holds(self, value: float, threshold: float) -> bool:
+        """Whether `value <op> threshold`."""
+        if self is Op.GT:
+            return value > threshold
+        if self is Op.GE:
+            return value >= threshold
+        if self is Op.LT:
+            return value < threshold
+        return value <= threshold
+
+
+_OP_WORDS = {Op.GT: "above", Op.GE: "at or above", Op.LT: "below", Op.LE: "at or below"}
+
+
+def number_text(value: float) -> str:
+    """A threshold or value as people write it: `500`, `0.5`, `1000000`, `12.35`."""
+    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def value_text(metric: Metric, value: float) -> str:
+    """A value with its unit: `512 ms`, `0.5 req/s`, `7 %`, `2`."""
+    unit = METRICS[metric].unit
+    return f"{number_text(value)} {unit}" if unit else number_text(value)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """`<metric> <op> <threshold> for <duration>`."""
+
+    metric: Metric
+    op: Op
+    threshold: float
+    for_: timedelta = DEFAULT_FOR
+
+    def __post_init__(self) -> None:
+        info = METRICS[self.metric]
+        if not (math.isfinite(self.threshold) and 0 <= self.threshold <= info.maximum):
+            raise ValueError(f"threshold of {info.label} must be within 0..{info.maximum:g}")
+        if info.whole and self.threshold != int(self.threshold):
+            raise ValueError(f"threshold of {info.label} must be a whole number")
+        if not MIN_FOR <= self.for_ <= MAX_FOR:
+            raise ValueError("for must be between 1m and 1d")
+
+    @property
+    def info(self) -> MetricInfo:
+        """How its metric is read and said."""
+        return METRICS[self.metric]
+
+    def words(self) -> str:
+        """The rule in words: `latency above 500 ms for 5 min`."""
+        return (
+            f"{self.info.label} {self.op.words} {value_text(self.metric, self.threshold)} "
+            f"for {say_duration(self.for_)}"
+        )
+
+    def command(self) -> str:
+        """The rule as typed: `latency > 500 for 5m`."""
+        return (
+            f"{self.metric} {self.op} {number_text(self.threshold)} "
+            f"for {format_duration(self.for_)}"
+        )
+
+    def breached_by(self, value: float) -> bool:
+        """Whether one sample breaches the rule."""
+        return self.op.holds(value, self.threshold)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (for the database)."""
+        return {
+            "metric": str(self.metric),
+            "op": str(self.op),
+            "threshold": self.threshold,
+            "for": format_duration(self.for_),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Rule:
+        """The rule `to_json` wrote."""
+        return cls(
+            Metric(data["metric"]),
+            Op(data["op"]),
+            float(data["threshold"]),
+            parse_duration(str(data["for"])),
+        )
+
+
+# --- what to ask Run:ai ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricsPlan:
+    """The metrics calls one endpoint needs for all its rules: one per route at most."""
+
+    inference_types: tuple[str, ...]
+    workload_types: tuple[str, ...]
+    start: datetime
+    end: datetime
+    samples: int
+
+    @property
+    def calls(self) -> int:
+        """How many metrics calls the plan makes (0, 1 or 2)."""
+        return bool(self.inference_types) + bool(self.workload_types)
+
+
+def plan_metrics(rules: Iterable[Rule], now: datetime, interval: timedelta) -> MetricsPlan:
+    """The window (longest `for` + one `interval`) and the series every rule needs.
+
+    Samples are spaced about `interval` apart (fewer when the window would need more than
+    the API's 1000).
+    """
+    rules = list(rules)
+    if interval <= timedelta(0):
+        raise ValueError("interval must be positive")
+    longest = max((r.for_ for r in rules), default=DEFAULT_FOR)
+    window = longest + interval
+    samples = min(MAX_SAMPLES, math.ceil(window / interval) + 1)
+
+    def wanted(source: Source) -> tuple[str, ...]:
+        kinds = {r.info.api_type for r in rules if r.info.source == source}
+        return tuple(sorted(kinds))
+
+    return MetricsPlan(wanted("inference"), wanted("workload"), now - window, now, samples)
+
+
+# --- the verdict -------------------------------------------------------------------------
+
+Sample = tuple[datetime, float | None]
+VerdictState = Literal["breaching", "pending", "clear", "unknown"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the samples say about a rule now."""
+
+    state: VerdictState
+    value: float | None = None  # the latest sample's value
+    at: datetime | None = None  # the latest sample's time
+    since: datetime | None = None  # first sample of the breaching run that ends now
+
+
+def samples_of(series: models.Measurement | None) -> list[Sample]:
+    """The (time, value) pairs of a series; samples without a time are left out."""
+    if series is None:
+        return []
+    return [(v.timestamp, v.value) for v in series.values if v.timestamp is not None]
+
+
+def find_series(
+    measurements: Sequence[models.Measurement], metric: Metric
+) -> models.Measurement | None:
+    """The series of `metric` among the measurements of one or two answers."""
+    wanted = METRICS[metric].api_type.upper()
+    return next((m for m in measurements if m.type.upper() == wanted), None)
+
+
+def evaluate(rule: Rule, samples: Sequence[Sample], now: datetime) -> Verdict:
+    """The rule's verdict over `samples` (any order); see the module docstring."""
+    known = sorted((at, value) for at, value in samples if value is not None and at <= now)
+    if not known:
+        return Verdict("unknown")
+    at, value = known[-1]
+    assert value is not None
+    if not rule.breached_by(value):
+        return Verdict("clear", value, at)
+    since = at
+    for moment, earlier in reversed(known):
+        assert earlier is not None
+        if not rule.breached_by(earlier):
+            break
+        since = moment
+    state: VerdictState = "breaching" if since <= now - rule.for_ + _SLACK else "pending"
+    return Verdict(state, value, at, since)
+
+
+def evaluate_all(
+    rules: Mapping[str, Rule], measurements: Sequence[models.Measurement], now: datetime
+) -> dict[str, Verdict]:
+    """Every rule of one endpoint (by id) over the series of its plan's answers."""
+    return {
+        rule_id: evaluate(rule, samples_of(find_series(measurements, rule.metric)), now)
+        for rule_id, rule in rules.items()
+    }

@@ -117,7 +117,7 @@ async def assemble(settings: Settings, stack: contextlib.AsyncExitStack) -> Asse
     runtime.leadership.on_change(lambda leader: telemetry.LEADER.set(int(leader)))
     telemetry.LEADER.set(int(runtime.leadership.is_leader()))
     access = await access_for_service(settings, runtime, runai, slack)
-    care = start_care(settings, runtime, runai, access)
+    care = start_care(settings, runtime, runai, slack, access)
     app = build_app(
         settings, access.runai, slack, access.watcher, orgs=access.orgs, access=access, care=care
     )

@@ -200,7 +200,8 @@ class AccessLike(Protocol):
 
 
 class CareLike(Protocol):
-    """What the idle nudge's buttons need of the watch room (`idle_buttons.CareDesk`)."""
+    """What the idle nudge's buttons and `digest` need of the watch room
+    (`care_desk.CareDesk`)."""
 
     async def nudged(self, workload_id: str) -> bool:
         """Whether the workload has an open, nudged idle episode."""
@@ -222,6 +223,18 @@ class CareLike(Protocol):
         note: bool = True,
     ) -> None:
         """Audit a press and note it in the threads."""
+        ...
+
+    async def digest_at(self, channel: str, at_time: str, zone: str, user: str) -> Any:
+        """Turn the channel's daily digest on."""
+        ...
+
+    async def digest_off(self, channel: str, user: str) -> bool:
+        """Turn the channel's daily digest off; False when it was not on."""
+        ...
+
+    async def digest_now(self, channel: str, zone: str) -> bool:
+        """Post the channel's digest now; False when digests are not set up."""
         ...
 
 

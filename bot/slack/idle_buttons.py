@@ -11,20 +11,18 @@ value was tampered with) changes nothing and says so.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
-from bot.audit import AuditEntry, AuditLog
 from bot.runai import models
 from bot.slack import commands, parsing, render
 from bot.slack.actions import Ack
+from bot.slack.care_desk import CARE_OFF
+from bot.slack.commands import workloads
 from bot.slack.deps import Deps, Invocation
 from bot.slack.errors import Doing
 from bot.slack.reply import Replier
-from bot.utc import utcnow
 from bot.watch.care import idle
-from bot.watch.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -33,79 +31,6 @@ OUT_OF_DATE = (
     "This nudge is out of date: that workload is not idle any more (or was never nudged "
     "here), so nothing was changed."
 )
-CARE_OFF = "Idle nudges are not set up on this bot; nothing was changed."
-
-
-class CareDesk:
-    """What the idle buttons need of the watch room: the episode, Keep, audit, notes."""
-
-    def __init__(
-        self,
-        store: Store,
-        audit: AuditLog | None,
-        *,
-        wake: Callable[[], None] = lambda: None,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self.store = store
-        self.audit = audit
-        self.wake = wake
-        self.clock = clock
-
-    async def nudged(self, workload_id: str) -> bool:
-        """Whether the workload has an open idle episode that was nudged."""
-        episode = await self.store.idle_episode(workload_id)
-        return episode is not None and episode.nudged_at is not None
-
-    async def keep(
-        self, workload_id: str, *, name: str, user: str, channel: str | None
-    ) -> datetime:
-        """No nudge nor automatic action for `KEEP_FOR`; audited, noted in the threads."""
-        until = self.clock() + idle.KEEP_FOR
-        await self.store.keep_idle(workload_id, until, user)
-        await self.pressed(
-            workload_id,
-            name=name,
-            user=user,
-            channel=channel,
-            action="keep-idle",
-            summary=f"kept {name} for {idle.KEEP_FOR.days} days: no idle nudge until "
-            f"{until:%Y-%m-%d %H:%M} UTC",
-        )
-        return until
-
-    async def pressed(
-        self,
-        workload_id: str,
-        *,
-        name: str,
-        user: str,
-        channel: str | None,
-        action: str,
-        summary: str,
-        note: bool = True,
-    ) -> None:
-        """Audit a press (outcome ok) and note it in the workload's threads."""
-        if self.audit is not None:
-            try:
-                await self.audit.add(
-                    AuditEntry(
-                        user_id=user,
-                        channel_id=channel,
-                        action=action,
-                        workload_id=workload_id,
-                        workload_name=name,
-                        project=None,
-                        summary=summary,
-                        outcome="ok",
-                    )
-                )
-            except Exception as exc:  # the trail must never break a button
-                logger.warning("audit entry lost", extra={"error": type(exc).__name__})
-        if note and await self.store.record_action(
-            workload_id, "idle", user, summary, attribute=False
-        ):
-            self.wake()
 
 
 def _value(body: Mapping[str, Any]) -> str:
@@ -154,7 +79,8 @@ async def delete(deps: Deps, replier: Replier, inv: Invocation, workload_id: str
     """Delete: the usual confirmation, if the presser may delete it."""
     if not await _checked(deps, replier, inv, workload_id):
         return
-    await commands.confirm_delete(deps, replier, inv, workload_id)  # the presser's delete right
+    # The usual confirmation; its lookup checks the presser's delete right.
+    await workloads.confirm_delete(deps, replier, inv, parsing.Delete(ref=workload_id))
     assert deps.care is not None
     name = await _name(deps, workload_id)
     await deps.care.pressed(

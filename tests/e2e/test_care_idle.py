@@ -15,7 +15,8 @@ from pathlib import Path
 
 from bot.fakeslack import MessageRecord, RunningFakeSlack
 from bot.runai import models
-from bot.slack.idle_buttons import NOT_A_WORKLOAD, OUT_OF_DATE, CareDesk
+from bot.slack.care_desk import CareDesk
+from bot.slack.idle_buttons import NOT_A_WORKLOAD, OUT_OF_DATE
 from bot.slack.ids import Action
 from bot.watch.care.idle_check import IdleCheck, schedule_idle_check
 from tests.access.harness import CHANNEL, USER, GuardedBot, guarded_bot, mutations

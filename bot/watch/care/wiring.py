@@ -3,16 +3,24 @@ lease holder, and the desk the idle nudge's buttons work with."""
 
 from __future__ import annotations
 
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.access.build import Access
 from bot.config import Settings
 from bot.runai import RunaiClient
-from bot.slack.idle_buttons import CareDesk
+from bot.slack.care_desk import CareDesk
+from bot.slack.threads import thread_message
+from bot.watch.care.digest_job import DigestJob, schedule_digests
 from bot.watch.care.idle_check import idle_check_for, schedule_idle_check
 from bot.watch.runtime import WatchRuntime
 
 
 def start_care(
-    settings: Settings, runtime: WatchRuntime, runai: RunaiClient, access: Access
+    settings: Settings,
+    runtime: WatchRuntime,
+    runai: RunaiClient,
+    slack: AsyncWebClient,
+    access: Access,
 ) -> CareDesk:
     """Schedule the idle check on `runtime` (leader only); the buttons' desk."""
     check = idle_check_for(
@@ -24,4 +32,14 @@ def start_care(
         wake=runtime.notifier.wake,
     )
     schedule_idle_check(runtime, check, settings.idle_check_interval_seconds)
-    return CareDesk(runtime.store, access.gate.audit, wake=runtime.notifier.wake)
+    digests = DigestJob(
+        runtime.store,
+        runai,
+        slack,
+        render=thread_message,
+        holder=runtime.leadership.holder,
+        price=settings.gpu_hour_cost,
+        currency=settings.cost_currency,
+    )
+    schedule_digests(runtime, digests)
+    return CareDesk(runtime.store, access.gate.audit, wake=runtime.notifier.wake, digests=digests)

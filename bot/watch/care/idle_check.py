@@ -15,12 +15,15 @@ those bindings says `action: scale-to-zero`.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
+
+from sqlalchemy import func, select
 
 from bot.audit import AuditEntry, AuditLog
 from bot.config import Settings
@@ -30,9 +33,10 @@ from bot.runai import errors as runai_errors
 from bot.runai import models
 from bot.utc import as_utc, utcnow
 from bot.watch.care import idle
-from bot.watch.care.usage import samples_of
+from bot.watch.care.usage import Sample, samples_of
 from bot.watch.care_store import IdleEpisode as StoredEpisode
 from bot.watch.claims import ThreadPost
+from bot.watch.db.schema import idle_episodes
 from bot.watch.runtime import WatchRuntime
 from bot.watch.store import Store
 from bot.watch.watches import Watch
@@ -46,6 +50,8 @@ fractions of a GPU; a hundredth is below any fraction it hands out)."""
 PAGE_SIZE = 500
 SAMPLES = 60
 """THROUGHPUT samples over the window: enough that a burst of traffic shows."""
+METRICS_CONCURRENCY = 8
+"""Metrics calls in flight at once (Run:ai is shared; the list narrowed them already)."""
 
 AUTO_ACTION = str(IdleAction.SCALE_TO_ZERO)
 POLICY_USER = "policy"
@@ -144,6 +150,16 @@ def note_post(watch: Watch, key: str, emoji: str, text: str) -> ThreadPost:
     )
 
 
+def settled(stored: StoredEpisode | None, kept_until: datetime | None, now: datetime) -> bool:
+    """An episode nudged already, whose Keep (if any) has not run out: nothing to measure.
+    Its end shows in the list (its GPUs busy or released), its automatic action is due by
+    the clock; a metrics call would change nothing."""
+    if stored is None or stored.nudged_at is None:
+        return False
+    ran_out = kept_until is not None and stored.nudged_at < kept_until <= now
+    return not ran_out
+
+
 class IdleCheck:
     """One idle check at a time over a reader, the store and the policy's bindings."""
 
@@ -217,48 +233,38 @@ class IdleCheck:
         for workload_id in open_episodes.keys() - idle_now.keys():
             if await self.store.end_idle_episode(workload_id, reason="busy", at=now):
                 ended.append(workload_id)
+        kept_until = await self.kept_until(list(idle_now))
+        todo = [
+            workload_id
+            for workload_id in idle_now
+            if not settled(open_episodes.get(workload_id), kept_until.get(workload_id), now)
+        ]
+        answers = await self.throughputs(todo, following, now)
         nudged: list[str] = []
-        metrics_calls = 0
-        for workload_id, row in idle_now.items():
-            watches = following[workload_id]
+        for workload_id in todo:
+            series = answers.get(workload_id)
+            if series is None:
+                continue  # metrics unavailable: judged at the next check
+            row, watches = idle_now[workload_id], following[workload_id]
             window, rule = self.judged_by(w.channel for w in watches)
-            try:
-                answer = await self.runai.inference_metrics(
-                    workload_id,
-                    now - window,
-                    now,
-                    metric_types=[models.MetricType.THROUGHPUT],
-                    number_of_samples=SAMPLES,
-                )
-            except runai_errors.RunaiError as exc:
-                logger.info(
-                    "idle check: metrics unavailable",
-                    extra={"workload_id": workload_id, "error": type(exc).__name__},
-                )
-                continue
-            finally:
-                metrics_calls += 1
-            throughput = next(
-                (m for m in answer.measurements if m.type == models.MetricType.THROUGHPUT), None
-            )
             obs = idle.IdleObservation(
                 workload_id=workload_id,
                 name=row.name,
                 gpus=allocated_gpus(row) or idle_gpus(row),
                 held_since=as_utc(row.created_at) if row.created_at else None,
-                throughput=samples_of(throughput),
+                throughput=series,
             )
             stored = open_episodes.get(workload_id)
-            kept = await self.store.idle_kept_until(workload_id)
-            decision = idle.decide(obs, pure_episode(stored, kept), now, self.idle_after, rule)
+            episode = pure_episode(stored, kept_until.get(workload_id))
+            decision = idle.decide(obs, episode, now, self.idle_after, rule)
             if decision.step is idle.Step.END and stored is not None:
                 if await self.store.end_idle_episode(workload_id, reason="traffic", at=now):
                     ended.append(workload_id)
-                    open_episodes.pop(workload_id, None)
             elif decision.step is idle.Step.NUDGE and await self._nudge(
                 obs, stored, decision, window, rule, watches, now
             ):
                 nudged.append(workload_id)
+        metrics_calls = len(todo)
         acted = await self.act_due(now, {k for k in idle_now if k not in ended})
         if nudged or ended or acted:
             self.wake()
@@ -272,6 +278,56 @@ class IdleCheck:
         )
         logger.info("idle check", extra=dataclasses.asdict(report))
         return report
+
+    async def kept_until(self, workload_ids: Sequence[str]) -> dict[str, datetime]:
+        """Until when a Keep silences each workload (one query for all candidates)."""
+        found: dict[str, datetime] = {}
+        async with self.store.engine.connect() as conn:
+            for start in range(0, len(workload_ids), 500):
+                chunk = list(workload_ids[start : start + 500])
+                result = await conn.execute(
+                    select(idle_episodes.c.workload_id, func.max(idle_episodes.c.kept_until))
+                    .where(
+                        idle_episodes.c.workload_id.in_(chunk),
+                        idle_episodes.c.kept_until.is_not(None),
+                    )
+                    .group_by(idle_episodes.c.workload_id)
+                )
+                found.update((w, as_utc(t)) for w, t in result if t is not None)
+        return found
+
+    async def throughputs(
+        self, workload_ids: Sequence[str], following: Mapping[str, Sequence[Watch]], now: datetime
+    ) -> dict[str, list[Sample]]:
+        """One THROUGHPUT call per workload over its window, a few at a time; a workload
+        whose call failed is left out."""
+        gate = asyncio.Semaphore(METRICS_CONCURRENCY)
+        found: dict[str, list[Sample]] = {}
+
+        async def one(workload_id: str) -> None:
+            window, _rule = self.judged_by(w.channel for w in following[workload_id])
+            async with gate:
+                try:
+                    answer = await self.runai.inference_metrics(
+                        workload_id,
+                        now - window,
+                        now,
+                        metric_types=[models.MetricType.THROUGHPUT],
+                        number_of_samples=SAMPLES,
+                    )
+                except runai_errors.RunaiError as exc:
+                    logger.info(
+                        "idle check: metrics unavailable",
+                        extra={"workload_id": workload_id, "error": type(exc).__name__},
+                    )
+                    return
+            series = next(
+                (m for m in answer.measurements if m.type == models.MetricType.THROUGHPUT), None
+            )
+            found[workload_id] = samples_of(series)
+
+        await asyncio.gather(*(one(w) for w in workload_ids))
+        return found
 
     async def _nudge(
         self,

@@ -7,14 +7,18 @@ with N inference workloads of one GPU each, created through the API and all watc
 (rows written straight into a SQLite store, 20 channels). A share of them (10 %) stops
 serving (`POST /emulator/workloads/{id}/traffic` with 0 requests/s and 0 % GPU); the
 emulator clock moves past `IDLE_AFTER` (the bot's clock follows). Then one idle check runs
-and the script prints:
+and the checks below run, each printing:
 
 - the Run:ai API calls of the check (the emulator's own counter, `GET /emulator/stats`),
   against the goal: one list call set + one metrics call per idle candidate;
 - the CPU ms of the check in this process (`time.process_time`), goal ≤ 100 ms;
 - the nudges it claimed (each with its broadcast posts queued in the same transaction).
 
-Later checks (steady state: nudged already, still idle) are measured too.
+The checks: the first sight of the candidates (each measured once: one metrics call per
+candidate); one a minute later (quiet for less than the window since their last request:
+no metrics call); one past the window (measured again, nudged); steady checks (nudged
+already, still idle: nothing to measure). The second list call of the nudging check is the
+client's retry after a 401: the emulator's clock jumped an hour, past the token's expiry.
 
 Other parts of the care loops add a function of their own and a line in `main`.
 """
@@ -176,7 +180,10 @@ async def idle_check(workloads: int, idle_share: float, checks: int) -> None:
                 )
 
             print(f"N={workloads} idle={len(idle_ids)}: {goal}, CPU <= 100 ms")
-            await measured("check (not idle long)")
+            await measured("first sight (measures)")
+            await http.post("/emulator/clock", json={"advanceSeconds": 60})
+            offset += 60
+            await measured("check (within window)")
             more = IDLE_AFTER.total_seconds()
             await http.post("/emulator/clock", json={"advanceSeconds": more})
             offset += more

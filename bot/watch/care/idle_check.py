@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.audit import AuditEntry, AuditLog
 from bot.config import Settings
@@ -35,7 +35,7 @@ from bot.utc import as_utc, utcnow
 from bot.watch.care import idle
 from bot.watch.care.usage import Sample, samples_of
 from bot.watch.care_store import IdleEpisode as StoredEpisode
-from bot.watch.claims import ThreadPost
+from bot.watch.claims import ThreadPost, insert_once
 from bot.watch.db.schema import idle_episodes
 from bot.watch.runtime import WatchRuntime
 from bot.watch.store import Store
@@ -237,10 +237,16 @@ class IdleCheck:
         todo = [
             workload_id
             for workload_id in idle_now
-            if not settled(open_episodes.get(workload_id), kept_until.get(workload_id), now)
+            if self.due(
+                open_episodes.get(workload_id),
+                kept_until.get(workload_id),
+                self.judged_by(w.channel for w in following[workload_id])[0],
+                now,
+            )
         ]
         answers = await self.throughputs(todo, following, now)
         nudged: list[str] = []
+        quiet: dict[str, tuple[str, datetime]] = {}
         for workload_id in todo:
             series = answers.get(workload_id)
             if series is None:
@@ -260,10 +266,16 @@ class IdleCheck:
             if decision.step is idle.Step.END and stored is not None:
                 if await self.store.end_idle_episode(workload_id, reason="traffic", at=now):
                     ended.append(workload_id)
-            elif decision.step is idle.Step.NUDGE and await self._nudge(
-                obs, stored, decision, window, rule, watches, now
-            ):
-                nudged.append(workload_id)
+            elif decision.step is idle.Step.NUDGE:
+                if await self._nudge(obs, stored, decision, window, rule, watches, now):
+                    nudged.append(workload_id)
+            elif decision.activity in (idle.Activity.SERVING, idle.Activity.WARMING):
+                # Quiet since its last request (or since it holds GPUs): measured again
+                # only once a whole window has passed since then.
+                served = [x.at for x in series if x.value is not None and x.value > 0]
+                since = max(served) if served else obs.held_since or now
+                quiet[workload_id] = (row.name, since)
+        await self.remember_quiet(quiet, open_episodes, now)
         metrics_calls = len(todo)
         acted = await self.act_due(now, {k for k in idle_now if k not in ended})
         if nudged or ended or acted:
@@ -278,6 +290,58 @@ class IdleCheck:
         )
         logger.info("idle check", extra=dataclasses.asdict(report))
         return report
+
+    def due(
+        self,
+        stored: StoredEpisode | None,
+        kept_until: datetime | None,
+        window: timedelta,
+        now: datetime,
+    ) -> bool:
+        """Whether a candidate is worth a metrics call now: not kept, not nudged already,
+        and a whole window has passed since it was last seen serving."""
+        if kept_until is not None and kept_until > now:
+            return False  # nothing to say until the Keep's date
+        if settled(stored, kept_until, now):
+            return False
+        if stored is not None and stored.nudged_at is None:
+            return now - stored.idle_since >= window
+        return True
+
+    async def remember_quiet(
+        self,
+        quiet: Mapping[str, tuple[str, datetime]],
+        open_episodes: Mapping[str, StoredEpisode],
+        now: datetime,
+    ) -> None:
+        """Open (or move the start of) the episodes of candidates not idle long enough
+        yet, all in one transaction."""
+        if not quiet:
+            return
+        async with self.store.engine.begin() as conn:
+            for workload_id, (name, since) in quiet.items():
+                stored = open_episodes.get(workload_id)
+                if stored is None:
+                    await insert_once(
+                        conn,
+                        idle_episodes,
+                        {
+                            "workload_id": workload_id,
+                            "workload_name": name,
+                            "idle_since": as_utc(since),
+                            "opened_at": now,
+                        },
+                    )
+                elif stored.nudged_at is None:
+                    await conn.execute(
+                        update(idle_episodes)
+                        .where(
+                            idle_episodes.c.id == stored.id,
+                            idle_episodes.c.nudged_at.is_(None),
+                            idle_episodes.c.ended_at.is_(None),
+                        )
+                        .values(idle_since=as_utc(since))
+                    )
 
     async def kept_until(self, workload_ids: Sequence[str]) -> dict[str, datetime]:
         """Until when a Keep silences each workload (one query for all candidates)."""

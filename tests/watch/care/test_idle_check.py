@@ -133,7 +133,13 @@ async def test_one_nudge_per_episode_in_every_following_channel(tmp_path: Path) 
         assert c.runai.lists == [("idleAllocatedGpus>=0.01",)]
         assert c.runai.metrics == [idle_id]  # not the busy one, not the unfollowed one
 
-        c.advance(31)
+        # Quiet for less than a window since its last request: no metrics call.
+        c.advance(10)
+        c.runai.reset()
+        assert (await check.run()).nudged == ()
+        assert len(c.runai.lists) == 1 and c.runai.metrics == []
+
+        c.advance(21)
         c.runai.reset()
         report = await check.run()
         assert report.nudged == (idle_id,)
@@ -146,9 +152,11 @@ async def test_one_nudge_per_episode_in_every_following_channel(tmp_path: Path) 
             "0.02 GPU-hours (0.04 EUR)."
         )
 
-        for _ in range(3):  # still idle: no second nudge in this episode
+        for _ in range(3):  # still idle: no second nudge in this episode, no metrics call
             c.advance(31)
+            c.runai.reset()
             assert (await check.run()).nudged == ()
+            assert c.runai.metrics == []
         assert len(await c.posts("care_idle_nudge")) == 2
 
 

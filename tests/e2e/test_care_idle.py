@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.fakeslack import MessageRecord, RunningFakeSlack
 from bot.runai import models
-from bot.slack.care_desk import CareDesk
+from bot.slack.care_desk import CARE_OFF, CareDesk
 from bot.slack.idle_buttons import NOT_A_WORKLOAD, OUT_OF_DATE
 from bot.slack.ids import Action
 from bot.watch.care.idle_check import IdleCheck, schedule_idle_check
@@ -213,3 +213,60 @@ async def test_delete_opens_the_usual_confirmation_for_the_presser(
         assert "my-qwen" in str(confirm.blocks)
         assert (await s.g.wait_entry("ok", "idle-delete")).user_id == USER
         assert s.workload_id in {w.id for w in (await s.g.bot.runai.list_workloads()).workloads}
+
+
+async def test_every_button_refuses_tampered_and_stale_values(
+    emulator_factory: EmulatorFactory, fake_slack: RunningFakeSlack, tmp_path: Path
+) -> None:
+    async with scene(emulator_factory, fake_slack, tmp_path) as s:
+        s.emu.state.set_traffic(s.workload_id, {"requestsPerSecond": 0, "gpuUtilization": 0})
+        s.emu.state.clock.advance(31)
+        nudge = await s.nudge()
+        patches = mutations(s.emu)
+        buttons = (Action.IDLE_SCALE_TO_ZERO, Action.IDLE_DELETE, Action.IDLE_KEEP)
+        for button in buttons:
+            for value, words in (
+                ("", NOT_A_WORKLOAD),
+                ("my-qwen; drop table", NOT_A_WORKLOAD),
+                (UNKNOWN_ID, OUT_OF_DATE),
+            ):
+                before = len(s.g.fake.messages)
+                await s.g.bot.driver.click(nudge, button.value, value=value or " ", user=USER)
+
+                def told(before: int = before, words: str = words) -> bool:
+                    return any(
+                        m.ephemeral_to == USER and words in m.text
+                        for m in s.g.fake.messages[before:]
+                    )
+
+                await s.g.fake.wait_for(told, timeout=10)
+        # The episode ends (its GPUs are busy again): the old nudge's buttons are stale.
+        s.emu.state.set_traffic(s.workload_id, {"requestsPerSecond": 5, "gpuUtilization": 50})
+        s.emu.state.clock.advance(5)
+        assert (await s.check.run()).ended == (s.workload_id,)
+        for button in buttons:
+            before = len(s.g.fake.messages)
+            await s.g.bot.driver.click(nudge, button.value, user=USER)
+            await s.g.fake.wait_for(
+                lambda before=before: any(
+                    m.ephemeral_to == USER and OUT_OF_DATE in m.text
+                    for m in s.g.fake.messages[before:]
+                ),
+                timeout=10,
+            )
+        assert mutations(s.emu) == patches
+        assert await s.g.runtime.store.idle_kept_until(s.workload_id) is None
+        assert [e for e in await s.g.entries() if e.action in ("keep-idle", "idle-delete")] == []
+
+
+async def test_buttons_without_the_care_desk_say_so(
+    emulator_factory: EmulatorFactory, fake_slack: RunningFakeSlack, tmp_path: Path
+) -> None:
+    async with scene(emulator_factory, fake_slack, tmp_path) as s:
+        s.emu.state.set_traffic(s.workload_id, {"requestsPerSecond": 0, "gpuUtilization": 0})
+        s.emu.state.clock.advance(31)
+        nudge = await s.nudge()
+        s.g.bot.deps.care = None
+        await s.g.bot.driver.click(nudge, Action.IDLE_KEEP.value, user=USER)
+        await s.private(USER, CARE_OFF)
+        assert await s.g.runtime.store.idle_kept_until(s.workload_id) is None

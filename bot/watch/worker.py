@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import aio
+from bot.audit import AuditLog
 from bot.config import Settings
 from bot.logs import configure_logging
 from bot.policy import load_policy
@@ -78,6 +79,7 @@ async def run(argv: Sequence[str] | None = None) -> int:
             runtime.store,
             runai,
             policy=load_policy(settings.policy_file),
+            audit=AuditLog(runtime.store.engine),
             wake=runtime.notifier.wake,
         )
         schedule_idle_check(runtime, check, settings.idle_check_interval_seconds)

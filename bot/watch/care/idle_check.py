@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.audit import AuditEntry, AuditLog
 from bot.config import Settings
@@ -35,7 +36,7 @@ from bot.utc import as_utc, utcnow
 from bot.watch.care import idle
 from bot.watch.care.usage import Sample, samples_of
 from bot.watch.care_store import IdleEpisode as StoredEpisode
-from bot.watch.claims import ThreadPost, insert_once
+from bot.watch.claims import ThreadPost
 from bot.watch.db.schema import idle_episodes
 from bot.watch.runtime import WatchRuntime
 from bot.watch.store import Store
@@ -318,21 +319,27 @@ class IdleCheck:
         yet, all in one transaction."""
         if not quiet:
             return
+        new = [
+            {
+                "workload_id": workload_id,
+                "workload_name": name,
+                "idle_since": as_utc(since),
+                "opened_at": now,
+            }
+            for workload_id, (name, since) in quiet.items()
+            if workload_id not in open_episodes
+        ]
         async with self.store.engine.begin() as conn:
-            for workload_id, (name, since) in quiet.items():
+            if new:
+                # One statement for all; the unique index of open episodes lets in only a
+                # workload that has none (another replica may just have opened it).
+                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+                await conn.execute(
+                    dialect.insert(idle_episodes).values(new).on_conflict_do_nothing()
+                )
+            for workload_id, (_name, since) in quiet.items():
                 stored = open_episodes.get(workload_id)
-                if stored is None:
-                    await insert_once(
-                        conn,
-                        idle_episodes,
-                        {
-                            "workload_id": workload_id,
-                            "workload_name": name,
-                            "idle_since": as_utc(since),
-                            "opened_at": now,
-                        },
-                    )
-                elif stored.nudged_at is None:
+                if stored is not None and stored.nudged_at is None:
                     await conn.execute(
                         update(idle_episodes)
                         .where(

@@ -102,8 +102,8 @@ async def start_watch(
     """
     tuning = replace(
         tuning,
-        poll_interval=settings.poll_interval_seconds,
-        reconcile_interval=settings.reconcile_interval_seconds,
+        poll_interval=settings.poll_interval_seconds or tuning.poll_interval,
+        reconcile_interval=settings.reconcile_interval_seconds or tuning.reconcile_interval,
     )
     if tuning.lease_ttl - tuning.lease_renew_every <= tuning.send_timeout + CLAIM_SLACK:
         raise ValueError("lease_ttl - lease_renew_every must exceed send_timeout + 0.5 s")

@@ -88,8 +88,8 @@ async def assemble(settings: Settings, stack: contextlib.AsyncExitStack) -> Asse
     built over it: everything `run` and `demo` share. Closed by `stack`.
     """
     from bot.access import access_for_service
+    from bot.care import start_care
     from bot.slack.threads import thread_message
-    from bot.watch.care.wiring import start_care
     from bot.watch.runtime import start_watch
 
     url = await _runai_url(settings, stack)

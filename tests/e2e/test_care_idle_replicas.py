@@ -1,4 +1,4 @@
-"""The idle nudge exactly once across SIGKILLs: two `python -m bot.watch.worker` replicas
+"""The idle nudge exactly once across SIGKILLs: two `python -m bot.worker` replicas
 on the real PostgreSQL run the idle check (only the lease holder acts); the leader is
 killed before the nudge and again right after it was claimed. One nudge reaches Slack."""
 

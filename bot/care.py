@@ -1,5 +1,7 @@
-"""Start the care loops of a bot process: the idle check (and the daily digest) on the
-lease holder, and the desk the idle nudge's buttons work with."""
+"""Start the care loops of a bot process: the idle check and the daily digest on the
+lease holder, and the desk the idle nudge's buttons and `digest` work with. It assembles
+a process, as `service.py` does, so it stands beside it, above both the watch room and
+the Slack presentation it hands in."""
 
 from __future__ import annotations
 

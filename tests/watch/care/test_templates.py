@@ -58,6 +58,9 @@ def _messages(text: str) -> dict[str, Callable[[], dict[str, Any]]]:
         "care_idle_nudge-auto-money": lambda: render.message(
             "care_idle_nudge", n=nudge(obs, timedelta(hours=48), Decimal("2.5"), "EUR", rule)
         ),
+        "care_idle_note": lambda: render.message(
+            "care_idle_note", emoji=":robot_face:", text=f"Scaling {text} to zero."
+        ),
         "care_schedule_created": lambda: render.message(
             "care_schedule_created", s=summarize(12, text, RULE, 0, 1, NOW, author="U0ALICE")
         ),

@@ -1,4 +1,4 @@
-"""A schedule fires exactly once across SIGKILLs: two `python -m bot.watch.worker` replicas
+"""A schedule fires exactly once across SIGKILLs: two `python -m bot.worker` replicas
 on the real PostgreSQL, the leader killed just before one fire and just after the next;
 the emulator counts the PATCHes. Real minutes go by: marked slow."""
 

@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.utc import as_utc, utcnow
-from bot.watch.claims import ThreadPost, claim_row, insert_new_row, update_once
+from bot.utc import as_utc
+from bot.watch.claims import ThreadPost, at_or_now, claim_row, insert_new_row, update_once
 from bot.watch.db.schema import alert_rules, alert_state, stuck_episodes, watches
 from bot.watch.rows import Record, every, first, where_given
 
@@ -110,10 +110,6 @@ class WatchQuiet(Record):
         )
 
 
-def _now(at: datetime | None) -> datetime:
-    return as_utc(at) if at is not None else utcnow()
-
-
 def _active_rule(rule_id: str) -> Select[Any]:
     """The rule's id while it is not removed (a subquery: a removed rule's state is frozen)."""
     return select(alert_rules.c.id).where(
@@ -156,7 +152,7 @@ class Alerts:
         at: datetime | None = None,
     ) -> AlertRule:
         """Store a rule under a fresh short id (`a…`), in state ok at episode 0."""
-        now = _now(at)
+        now = at_or_now(at)
         values = {
             "workload_id": workload_id,
             "workload_name": workload_name,
@@ -225,7 +221,7 @@ class Alerts:
             self.engine,
             update(alert_rules)
             .where(alert_rules.c.id == rule_id, alert_rules.c.removed_at.is_(None))
-            .values(removed_at=_now(at), removed_by=by),
+            .values(removed_at=at_or_now(at), removed_by=by),
             posts,
         )
 
@@ -241,7 +237,7 @@ class Alerts:
     ) -> bool:
         """Start firing episode `episode` (the state's episode + 1) of an active rule; True
         for the one call that did, whose `posts` are queued with it."""
-        now = _now(at)
+        now = at_or_now(at)
         return await update_once(
             self.engine,
             update(alert_state)
@@ -273,7 +269,7 @@ class Alerts:
         posts: Sequence[ThreadPost] = (),
     ) -> bool:
         """End firing episode `episode`; True for the one call that did."""
-        now = _now(at)
+        now = at_or_now(at)
         return await update_once(
             self.engine,
             update(alert_state)
@@ -309,7 +305,7 @@ class Alerts:
         """Remember each rule's latest value (one batched UPDATE; no state change)."""
         if not values:
             return
-        now = _now(at)
+        now = at_or_now(at)
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(alert_state)
@@ -343,7 +339,7 @@ class StuckEpisodes:
                 "phase": phase,
                 "phase_since": as_utc(phase_since),
                 "claimed_by": holder,
-                "claimed_at": _now(at),
+                "claimed_at": at_or_now(at),
             },
             posts,
         )
@@ -447,7 +443,7 @@ class QuietWatches:
             self.engine,
             update(watches)
             .where(_watch(workload_id, channel), watches.c.flapping_since.is_(None))
-            .values(flapping_since=as_utc(since), flap_summary_at=_now(at)),
+            .values(flapping_since=as_utc(since), flap_summary_at=at_or_now(at)),
             posts,
         )
 

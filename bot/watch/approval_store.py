@@ -34,8 +34,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.utc import as_utc, utcnow
-from bot.watch.claims import ThreadPost, insert_new_row, insert_once, update_once
+from bot.utc import as_utc
+from bot.watch.claims import ThreadPost, at_or_now, insert_new_row, insert_once, update_once
 from bot.watch.db.schema import approvals, home_users
 from bot.watch.rows import Record, every, first, where_given
 
@@ -161,10 +161,6 @@ class HomeUser(Record):
     wanted_at: datetime | None
 
 
-def _now(at: datetime | None) -> datetime:
-    return as_utc(at) if at is not None else utcnow()
-
-
 def _may_publish(now: datetime, min_interval: timedelta) -> ColumnElement[bool]:
     """The user's Home was not published in the last `min_interval` (the pacing)."""
     return or_(
@@ -207,7 +203,7 @@ class Approvals:
             "request": request,
             "summary": summary,
             "state": ApprovalState.PENDING,
-            "created_at": _now(at),
+            "created_at": at_or_now(at),
             "expires_at": as_utc(expires_at),
         }
         async with self.engine.begin() as conn:
@@ -255,7 +251,7 @@ class Approvals:
     ) -> bool:
         """Move a request from `from_state` to `to_state`, once: True for the one call that
         did. Approving or denying needs the request not expired at `at`."""
-        now = _now(at)
+        now = at_or_now(at)
         query = update(approvals).where(
             approvals.c.id == approval_id, approvals.c.state == from_state
         )
@@ -304,7 +300,7 @@ class Approvals:
                 approvals.c.state == ApprovalState.APPROVED,
                 approvals.c.performed_at.is_(None),
             )
-            .values(performed_at=_now(at), outcome=outcome),
+            .values(performed_at=at_or_now(at), outcome=outcome),
             posts,
         )
 
@@ -317,7 +313,7 @@ class HomeUsers:
 
     async def home_opened(self, user_id: str, *, at: datetime | None = None) -> None:
         """The user opened their Home (`app_home_opened`)."""
-        now = _now(at)
+        now = at_or_now(at)
         async with self.engine.begin() as conn:
             if not await insert_once(conn, home_users, {"user_id": user_id, "last_opened_at": now}):
                 await conn.execute(
@@ -340,7 +336,7 @@ class HomeUsers:
     ) -> set[str]:
         """Ask for a republish of these users' Homes (those who opened it within
         `opened_within`); the users marked."""
-        now = _now(at)
+        now = at_or_now(at)
         ids = sorted(set(user_ids))
         if not ids:
             return set()
@@ -361,7 +357,7 @@ class HomeUsers:
         self, *, at: datetime | None = None, min_interval: timedelta = timedelta(seconds=10)
     ) -> list[str]:
         """Users whose wanted republish may go now (none in the last `min_interval`)."""
-        now = _now(at)
+        now = at_or_now(at)
         async with self.engine.connect() as conn:
             result = await conn.execute(
                 select(home_users.c.user_id)
@@ -381,7 +377,7 @@ class HomeUsers:
         """Take the right to publish the user's Home now: True at most once per
         `min_interval`, and only if they opened it within `opened_within` (clears the
         wanted mark)."""
-        now = _now(at)
+        now = at_or_now(at)
         return await update_once(
             self.engine,
             update(home_users)

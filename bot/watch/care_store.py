@@ -19,9 +19,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.utc import as_utc, utcnow
+from bot.utc import as_utc
 from bot.watch.claims import (
     ThreadPost,
+    at_or_now,
     claim_row,
     enqueue_posts,
     insert_new_row,
@@ -110,10 +111,6 @@ class Digest(Record):
     updated_at: datetime
 
 
-def _now(at: datetime | None) -> datetime:
-    return as_utc(at) if at is not None else utcnow()
-
-
 def fire_key(fire_at: datetime) -> datetime:
     """A fire time as stored and compared: UTC, whole seconds (a cron time has none, and a
     stray microsecond must not make a second fire)."""
@@ -148,7 +145,7 @@ class Schedules:
             "tz": tz,
             "min_replicas": min_replicas,
             "max_replicas": max_replicas,
-            "created_at": _now(at),
+            "created_at": at_or_now(at),
         }
         async with self.engine.begin() as conn:
             row = await insert_new_row(conn, schedules, "s", values)
@@ -195,7 +192,7 @@ class Schedules:
             self.engine,
             update(schedules)
             .where(schedules.c.id == schedule_id, schedules.c.ended_at.is_(None))
-            .values(ended_at=_now(at), ended_reason=reason, ended_by=by),
+            .values(ended_at=at_or_now(at), ended_reason=reason, ended_by=by),
             posts,
         )
 
@@ -211,7 +208,7 @@ class Schedules:
                 "schedule_id": schedule_id,
                 "fire_at": fire_key(fire_at),
                 "claimed_by": holder,
-                "claimed_at": _now(at),
+                "claimed_at": at_or_now(at),
             },
         )
 
@@ -234,7 +231,7 @@ class Schedules:
                 schedule_fires.c.fire_at == fire_key(fire_at),
                 schedule_fires.c.outcome.is_(None),
             )
-            .values(outcome=str(outcome), detail=detail, finished_at=_now(at)),
+            .values(outcome=str(outcome), detail=detail, finished_at=at_or_now(at)),
             posts,
         )
 
@@ -282,7 +279,7 @@ class IdleEpisodes:
                     "workload_id": workload_id,
                     "workload_name": workload_name,
                     "idle_since": as_utc(idle_since),
-                    "opened_at": _now(at),
+                    "opened_at": at_or_now(at),
                 },
             )
             row = (await conn.execute(_open_episode(workload_id))).one()
@@ -317,7 +314,7 @@ class IdleEpisodes:
     ) -> bool:
         """Mark the episode nudged (with the automatic action it announces) and queue the
         nudge `posts`; True once per episode, and never while the workload is kept."""
-        now = _now(at)
+        now = at_or_now(at)
         return await update_once(
             self.engine,
             update(idle_episodes)
@@ -396,7 +393,7 @@ class IdleEpisodes:
         self, episode_id: int, *, at: datetime | None = None, posts: Sequence[ThreadPost] = ()
     ) -> bool:
         """Take the episode's automatic action; True once, only when due and not kept."""
-        now = _now(at)
+        now = at_or_now(at)
         return await update_once(
             self.engine,
             update(idle_episodes)
@@ -429,7 +426,7 @@ class IdleEpisodes:
             result = await conn.execute(
                 update(idle_episodes)
                 .where(idle_episodes.c.id == episode.id, idle_episodes.c.ended_at.is_(None))
-                .values(ended_at=_now(at), ended_reason=reason)
+                .values(ended_at=at_or_now(at), ended_reason=reason)
             )
             if result.rowcount != 1:
                 return None
@@ -471,7 +468,7 @@ class Digests:
             "tz": tz,
             "author": author,
             "enabled": True,
-            "updated_at": _now(at),
+            "updated_at": at_or_now(at),
         }
         async with self.engine.begin() as conn:
             if not await insert_once(conn, digests, {"channel": channel, **values}):
@@ -487,7 +484,7 @@ class Digests:
             self.engine,
             update(digests)
             .where(digests.c.channel == channel, digests.c.enabled.is_(True))
-            .values(enabled=False, updated_at=_now(at)),
+            .values(enabled=False, updated_at=at_or_now(at)),
         )
 
     async def get_digest(self, channel: str) -> Digest | None:
@@ -508,5 +505,5 @@ class Digests:
         return await claim_row(
             self.engine,
             digest_posts,
-            {"channel": channel, "day": day, "claimed_by": holder, "claimed_at": _now(at)},
+            {"channel": channel, "day": day, "claimed_by": holder, "claimed_at": at_or_now(at)},
         )

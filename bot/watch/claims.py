@@ -7,7 +7,8 @@ stuck phase); the first INSERT wins and every later one, from this process, anot
 replica or a deposed leader, does nothing. PostgreSQL makes a concurrent second INSERT
 wait for the first transaction and then skip (`ON CONFLICT DO NOTHING`); SQLite serialises
 writers. State changes (an alert firing, an approval decided) are compare-and-set UPDATEs
-on the state they leave, which the second writer finds gone.
+on the state they leave, which the second writer finds gone. `claim_row` and
+`update_once` are those two shapes, each queueing the winner's posts with its claim.
 """
 
 from __future__ import annotations
@@ -15,17 +16,24 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, Update, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.utc import as_utc, utcnow
 from bot.watch.db.schema import outbox
 from bot.watch.outbox import queued
 
 # No 0/o, 1/l/i: ids are read in Slack and typed back.
 ID_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+
+
+def at_or_now(at: datetime | None) -> datetime:
+    """The time a claim or change is stamped with: the caller's `at` (in UTC), else now."""
+    return as_utc(at) if at is not None else utcnow()
 
 
 def short_id(prefix: str, length: int = 5) -> str:

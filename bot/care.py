@@ -5,15 +5,18 @@ the Slack presentation it hands in."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.build import Access
+from bot.audit import AuditLog, record_auto_scaled
 from bot.config import Settings
 from bot.runai import RunaiClient
 from bot.slack.care_desk import CareDesk
 from bot.slack.threads import thread_message
 from bot.watch.care.digest_job import DigestJob, schedule_digests
-from bot.watch.care.idle_check import idle_check_for, schedule_idle_check
+from bot.watch.care.idle_check import OnAutoScaled, idle_check_for, schedule_idle_check
 from bot.watch.runtime import WatchRuntime
 
 
@@ -30,7 +33,7 @@ def start_care(
         runtime.store,
         runai,
         policy=access.gate.policy,
-        audit=access.gate.audit,
+        on_auto_scaled=auto_scaled_recorder(access.gate.audit),
         wake=runtime.notifier.wake,
     )
     schedule_idle_check(runtime, check, settings.idle_check_interval_seconds)
@@ -45,3 +48,8 @@ def start_care(
     )
     schedule_digests(runtime, digests)
     return CareDesk(runtime.store, access.gate.audit, wake=runtime.notifier.wake, digests=digests)
+
+
+def auto_scaled_recorder(audit: AuditLog | None) -> OnAutoScaled | None:
+    """What the idle check calls after a policy scale to zero: an audit entry, if audited."""
+    return partial(record_auto_scaled, audit) if audit is not None else None

@@ -18,12 +18,13 @@ import contextlib
 import signal
 import sys
 from collections.abc import Sequence
+from functools import partial
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import aio
 from bot.access import access_for_service
-from bot.audit import AuditLog
+from bot.audit import AuditLog, record_auto_scaled
 from bot.config import Settings
 from bot.logs import configure_logging
 from bot.policy import load_policy
@@ -82,7 +83,7 @@ async def run(argv: Sequence[str] | None = None) -> int:
             runtime.store,
             runai,
             policy=load_policy(settings.policy_file),
-            audit=AuditLog(runtime.store.engine),
+            on_auto_scaled=partial(record_auto_scaled, AuditLog(runtime.store.engine)),
             wake=runtime.notifier.wake,
         )
         schedule_idle_check(runtime, check, settings.idle_check_interval_seconds)

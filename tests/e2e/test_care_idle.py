@@ -11,8 +11,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
+from bot.audit import record_auto_scaled
 from bot.fakeslack import MessageRecord, RunningFakeSlack
 from bot.runai import models
 from bot.slack.care_desk import CARE_OFF, CareDesk
@@ -119,7 +121,7 @@ async def scene(
                 g.bot.runai,
                 idle_after=timedelta(seconds=30),
                 policy=g.access.gate.policy,
-                audit=g.audit,
+                on_auto_scaled=partial(record_auto_scaled, g.audit),
                 clock=lambda: datetime.fromtimestamp(emu.state.now(), UTC),
                 wake=g.runtime.notifier.wake,
             ),

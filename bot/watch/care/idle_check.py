@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -26,7 +26,6 @@ from typing import Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.audit import AuditEntry, AuditLog
 from bot.config import Settings
 from bot.policy import Policy
 from bot.policy.model import IdleAction, IdleRule
@@ -57,6 +56,24 @@ METRICS_CONCURRENCY = 8
 AUTO_ACTION = str(IdleAction.SCALE_TO_ZERO)
 POLICY_USER = "policy"
 """Who the audit trail names for the policy's automatic scale-to-zero."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AutoScaled:
+    """A scale to zero made by a binding's `idle:` rule, for the audit trail.
+
+    The watch room says what happened; whoever assembles the process writes it down
+    (the audit trail keeps its table in this room's database, so it stands above it).
+    """
+
+    workload_id: str
+    workload_name: str | None
+    outcome: str
+    rule: str | None
+    summary: str
+
+
+OnAutoScaled = Callable[[AutoScaled], Awaitable[None]]
 
 NUDGE_TEMPLATE = "care_idle_nudge"
 NOTE_TEMPLATE = "care_idle_note"
@@ -173,7 +190,7 @@ class IdleCheck:
         policy: Policy | None = None,
         price: Decimal | None = None,
         currency: str = "USD",
-        audit: AuditLog | None = None,
+        on_auto_scaled: OnAutoScaled | None = None,
         clock: Callable[[], datetime] = utcnow,
         wake: Callable[[], None] = lambda: None,
     ) -> None:
@@ -183,7 +200,7 @@ class IdleCheck:
         self.policy = policy
         self.price = price
         self.currency = currency
-        self.audit = audit
+        self.on_auto_scaled = on_auto_scaled
         self.clock = clock
         self.wake = wake
 
@@ -489,23 +506,18 @@ class IdleCheck:
         return acted
 
     async def _audit(self, episode: StoredEpisode, outcome: str, rule: str | None) -> None:
-        if self.audit is None:
+        if self.on_auto_scaled is None:
             return
-        entry = AuditEntry(
-            user_id=POLICY_USER,
-            channel_id=None,
-            action="scale",
+        done = AutoScaled(
             workload_id=episode.workload_id,
             workload_name=episode.workload_name,
-            project=None,
-            project_id=None,
-            summary=f"idle: scale {episode.workload_name or episode.workload_id} to zero "
-            "(policy idle.action scale-to-zero)",
             outcome=outcome,
             rule=rule,
+            summary=f"idle: scale {episode.workload_name or episode.workload_id} to zero "
+            "(policy idle.action scale-to-zero)",
         )
         try:
-            await self.audit.add(entry)
+            await self.on_auto_scaled(done)
         except Exception as exc:  # the trail must never break the check
             logger.warning("audit entry lost", extra={"error": type(exc).__name__})
 
@@ -521,7 +533,7 @@ def idle_check_for(
     runai: IdleReader,
     *,
     policy: Policy | None = None,
-    audit: AuditLog | None = None,
+    on_auto_scaled: OnAutoScaled | None = None,
     wake: Callable[[], None] = lambda: None,
     clock: Callable[[], datetime] = utcnow,
 ) -> IdleCheck:
@@ -533,7 +545,7 @@ def idle_check_for(
         policy=policy,
         price=settings.gpu_hour_cost,
         currency=settings.cost_currency,
-        audit=audit,
+        on_auto_scaled=on_auto_scaled,
         clock=clock,
         wake=wake,
     )

@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bot.audit import AuditLog
+from bot.audit import AuditLog, record_auto_scaled
 from bot.policy.model import BindingOptions, IdleAction, IdleRule, Policy
 from bot.runai import RunaiClient, models
 from bot.watch.care.idle_check import IdleCheck
@@ -214,7 +215,11 @@ async def test_policy_scales_to_zero_an_hour_after_the_nudge(tmp_path: Path) -> 
         )
         audit = AuditLog(c.store.engine)
         await audit.create_schema()
-        check = c.check(idle_after=timedelta(hours=24), policy=policy, audit=audit)
+        check = c.check(
+            idle_after=timedelta(hours=24),
+            policy=policy,
+            on_auto_scaled=partial(record_auto_scaled, audit),
+        )
         c.advance(31)
         assert (await check.run()).nudged == (w,)
         nudge = (await c.posts("care_idle_nudge"))[0].payload["context"]["n"]

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import aio
+from bot.access import access_for_service
 from bot.config import Settings
 from bot.logs import configure_logging
 from bot.runai import RunaiClient
@@ -70,6 +71,8 @@ async def run(argv: Sequence[str] | None = None) -> int:
     ) as runai:
         slack = AsyncWebClient(token=token, base_url=settings.slack_api_url)
         runtime = await start_watch(settings, runai, slack, tuning, render=thread_message)
+        # The care loops act on the lease holder, whichever process holds it.
+        await access_for_service(settings, runtime, runai, slack)
         print(f"watch worker ready holder={runtime.leadership.holder}", flush=True)
         with contextlib.suppress(asyncio.CancelledError):
             await stop.wait()

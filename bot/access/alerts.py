@@ -223,7 +223,10 @@ class AlertDesk:
                 watch.parent_ts,
                 "alert",
                 f"alert:{stored.id}:{what}",
-                {"template": "notice", "context": {"emoji": emoji, "text": text, "user": user}},
+                {
+                    "template": "notice",
+                    "context": {"emoji": emoji, "text": text, "user": user, "detail": None},
+                },
             ),
         )
 

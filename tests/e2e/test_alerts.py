@@ -42,13 +42,16 @@ class AlertBot:
 
 @contextlib.asynccontextmanager
 async def alert_bot(
-    emulator_factory: EmulatorFactory, fake_slack: RunningFakeSlack, tmp_path: Path
+    emulator_factory: EmulatorFactory,
+    fake_slack: RunningFakeSlack,
+    tmp_path: Path,
+    policy: str | None = None,
 ) -> AsyncIterator[AlertBot]:
     """The guarded bot (real watch room) with the alert desk and loop wired as the
     service wires them, on the emulator's clock."""
     async with (
         emulator_factory(phase_seconds=0.2) as emu,
-        guarded_bot(emu, fake_slack, tmp_path, real_watch=True) as guarded,
+        guarded_bot(emu, fake_slack, tmp_path, policy, real_watch=True) as guarded,
         RunaiClient(emu.url, emu.client_id, emu.client_secret) as runai,
     ):
         runtime = guarded.runtime

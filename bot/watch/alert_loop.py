@@ -189,7 +189,8 @@ class AlertLoop:
         self._posted = posted
         self._clock = clock
         self._sleep = sleep
-        self._semaphore = asyncio.Semaphore(concurrency)
+        self._concurrency = max(1, concurrency)
+        self._rules: dict[AlertRule, Rule] = {}
         self._told_stuck: set[str] = set()
 
     async def run(self) -> None:
@@ -219,12 +220,15 @@ class AlertLoop:
         stats.endpoints = len(by_endpoint)
         stats.rules = len(rules)
         values: dict[str, float | None] = {}
-        await asyncio.gather(
-            *(
-                self._endpoint(wid, found, watches, quiet, now, stats, values)
-                for wid, found in by_endpoint.items()
-            )
-        )
+        # A few workers over one queue, not a task per endpoint: at thousands of endpoints
+        # the tasks alone would cost more CPU than the verdicts.
+        queue = iter(list(by_endpoint.items()))
+
+        async def worker() -> None:
+            for wid, found in queue:
+                await self._endpoint(wid, found, watches, quiet, now, stats, values)
+
+        await asyncio.gather(*(worker() for _ in range(min(self._concurrency, len(by_endpoint)))))
         await self.store.note_alert_values(values, at=now)
         await self._stuck(watched, quiet, now, stats)
         if (stats.fired or stats.resolved or stats.stuck) and self._posted is not None:
@@ -239,41 +243,40 @@ class AlertLoop:
         """Every series the endpoint's rules need: one call per route at most."""
         plan = plan_metrics(rules, now, timedelta(seconds=self.interval))
         found: list[models.Measurement] = []
-        async with self._semaphore:
-            started = time.perf_counter()
-            try:
-                if plan.inference_types:
-                    stats.metrics_calls += 1
-                    _count(stats, "inference")
-                    answer = await self.runai.inference_metrics(
-                        workload_id,
-                        plan.start,
-                        plan.end,
-                        metric_types=plan.inference_types,
-                        number_of_samples=plan.samples,
-                    )
-                    found.extend(answer.measurements)
-                if plan.workload_types:
-                    stats.metrics_calls += 1
-                    _count(stats, "workload")
-                    composite = await self.runai.workload_metrics(
-                        workload_id,
-                        plan.start,
-                        plan.end,
-                        metric_types=plan.workload_types,
-                        number_of_samples=plan.samples,
-                    )
-                    found.extend(composite.measurements)
-            except errors.RunaiError as exc:
-                # Not knowing is not a breach: nothing changes until Run:ai answers again.
-                stats.failed_calls += 1
-                logger.warning(
-                    "alert metrics unavailable",
-                    extra={"workload_id": workload_id, "error": str(exc)},
+        started = time.perf_counter()
+        try:
+            if plan.inference_types:
+                stats.metrics_calls += 1
+                _count(stats, "inference")
+                answer = await self.runai.inference_metrics(
+                    workload_id,
+                    plan.start,
+                    plan.end,
+                    metric_types=plan.inference_types,
+                    number_of_samples=plan.samples,
                 )
-                return None
-            finally:
-                stats.http_seconds += time.perf_counter() - started
+                found.extend(answer.measurements)
+            if plan.workload_types:
+                stats.metrics_calls += 1
+                _count(stats, "workload")
+                composite = await self.runai.workload_metrics(
+                    workload_id,
+                    plan.start,
+                    plan.end,
+                    metric_types=plan.workload_types,
+                    number_of_samples=plan.samples,
+                )
+                found.extend(composite.measurements)
+        except errors.RunaiError as exc:
+            # Not knowing is not a breach: nothing changes until Run:ai answers again.
+            stats.failed_calls += 1
+            logger.warning(
+                "alert metrics unavailable",
+                extra={"workload_id": workload_id, "error": str(exc)},
+            )
+            return None
+        finally:
+            stats.http_seconds += time.perf_counter() - started
         return found
 
     async def _endpoint(
@@ -286,14 +289,16 @@ class AlertLoop:
         stats: EvalStats,
         values: dict[str, float | None],
     ) -> None:
-        pure = {stored.id: rule_of(stored) for stored, _ in found}
+        pure = {stored.id: self._rule_of(stored) for stored, _ in found}
         measurements = await self._measurements(workload_id, list(pure.values()), now, stats)
         if measurements is None:
             return
         verdicts = evaluate_all(pure, measurements, now)
         for stored, state in found:
             verdict = verdicts[stored.id]
-            if verdict.value is not None:
+            # The latest value is shown for firing rules (`alerts`); a fire or resolve
+            # writes its own. Writing every rule's value each time would cost a row each.
+            if verdict.value is not None and state.status is AlertStatus.FIRING:
                 values[stored.id] = verdict.value
             try:
                 await self._step(
@@ -309,6 +314,15 @@ class AlertLoop:
                 )
             except Exception:
                 logger.exception("alert step failed", extra={"alert_id": stored.id})
+
+    def _rule_of(self, stored: AlertRule) -> Rule:
+        """The pure rule, built once per stored rule (rules never change, only go)."""
+        rule = self._rules.get(stored)
+        if rule is None:
+            if len(self._rules) > 100_000:
+                self._rules.clear()
+            rule = self._rules[stored] = rule_of(stored)
+        return rule
 
     async def _step(
         self,

@@ -19,6 +19,7 @@ Measured, per evaluation (`AlertLoop.evaluate_once`, the loop the lease holder r
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -45,7 +46,6 @@ from bot.watch.store import Store  # noqa: E402
 CLIENT_ID = "bench"
 CLIENT_SECRET = "bench-secret"
 INTERVAL = 60.0
-PROFILE = False
 RULES = {
     0: (("latency", ">", 500.0, 300), ("throughput", "<", 1.0, 1800)),
     1: (("latency", ">", 500.0, 300), ("gpu", "<", 10.0, 3600)),
@@ -64,9 +64,11 @@ class Leading:
 class Recorded:
     """Run:ai reads that remember every answer (over HTTP), or replay them (no HTTP)."""
 
-    def __init__(self, inner: RunaiClient | None) -> None:
+    def __init__(
+        self, inner: RunaiClient | None, answers: dict[tuple[str, str], Any] | None = None
+    ) -> None:
         self.inner = inner
-        self.answers: dict[tuple[str, str], Any] = {}
+        self.answers: dict[tuple[str, str], Any] = answers if answers is not None else {}
 
     async def inference_metrics(
         self,
@@ -155,7 +157,12 @@ async def run(n: int, rounds: int, database: str | None) -> None:
             def clock() -> datetime:
                 return datetime.fromtimestamp(time.time() + offset, UTC)
 
-            store = Store(database or f"sqlite:///{tmp.name}/bench.db")
+            # PostgreSQL: a schema of its own, dropped at the end.
+            store = (
+                Store(database, schema=f"alert_bench_{os.getpid()}")
+                if database
+                else Store(f"sqlite:///{tmp.name}/bench.db")
+            )
             await store.create_schema()
             await seed_watches(store, ids)
             rules = await seed_rules(store, ids, clock())
@@ -174,7 +181,8 @@ async def run(n: int, rounds: int, database: str | None) -> None:
                     calls = await api_calls(http) - before
                     print(
                         f"N={n} endpoints, {rules} rules, {label:<12}: Run:ai calls={calls}"
-                        f" (metrics {stats.metrics_calls}: {stats.calls_by_route}; fired {stats.fired};"
+                        f" (metrics {stats.metrics_calls}: {stats.calls_by_route};"
+                        f" fired {stats.fired};"
                         f" endpoint-routes with rules {routes}), failed={stats.failed_calls},"
                         f" cpu={cpu_ms:7.1f} ms (with the HTTP client), wall={wall_ms:7.1f} ms"
                     )
@@ -185,15 +193,6 @@ async def run(n: int, rounds: int, database: str | None) -> None:
                     cpu = time.process_time()
                     await replay.evaluate_once()
                     samples.append((time.process_time() - cpu) * 1000)
-                if PROFILE:
-                    import cProfile
-                    import pstats
-
-                    prof = cProfile.Profile()
-                    prof.enable()
-                    await replay.evaluate_once()
-                    prof.disable()
-                    pstats.Stats(prof).sort_stats("tottime").print_stats(35)
                 print(
                     f"N={n} endpoints, {rules} rules: CPU per evaluation outside the HTTP calls"
                     f" median={statistics.median(samples):6.1f} ms max={max(samples):6.1f} ms"

@@ -435,6 +435,8 @@ class AlertLoop:
             phase = w.last_phase
             if phase in STUCK_PHASES and since is not None and now - since > self.stuck_after:
                 stuck[(w.workload_id, phase, since)].append(w)
+        if len(self._told_stuck) > 100_000:
+            self._told_stuck.clear()  # only saves event calls; the store remembers
         for (workload_id, phase, since), group in stuck.items():
             key = stuck_key(workload_id, phase, since)
             if key in self._told_stuck:

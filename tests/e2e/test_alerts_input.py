@@ -124,6 +124,16 @@ async def test_bad_button_presses_change_nothing(
         state = await bot.runtime.store.alert_state_of(rule.id)
         assert state is not None and state.snoozed_until is None
         assert [r.id for r, _ in await bot.runtime.store.list_alert_rules()] == [rule.id]
+        # Someone who may not read the workload here may not put a rule on it either.
+        await driver.command("/inference", "alert steady latency &gt; 100", user=STRANGER)
+        await fake_slack.fake.wait_for(
+            lambda: (
+                len([m for m in fake_slack.fake.ephemerals(STRANGER) if "Not allowed" in m.text])
+                == 2
+            ),
+            timeout=15,
+        )
+        assert [r.id for r, _ in await bot.runtime.store.list_alert_rules()] == [rule.id]
         # The author removes it; a second press finds it gone.
         await driver.click(_button(rule.id, "inference_alert_remove"), "inference_alert_remove")
         await bot.guarded.bot.reply_with(f"Removed alert {rule.id}", wait=15)

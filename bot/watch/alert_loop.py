@@ -14,11 +14,13 @@ One evaluation:
    Pending, Creating or Initializing longer than STUCK_AFTER gets one reply per stretch
    (`claim_stuck` keyed by workload, phase and phase start), with its latest events.
 
-Quiet: a rule whose channel muted the workload's thread (`watch_quiet`), or no longer
-follows it, or that is snoozed, starts no announced episode: the store stays `ok` and the
+Quiet: a rule whose channel muted the workload's thread (`watch_quiet`), or that is
+snoozed, starts no announced episode: the store stays `ok` and the
 fire goes out once the quiet ends if the breach still holds (`episodes.step` decides; an
 episode that began quiet and ended quiet leaves no trace). A muted thread hears no resolve
-either (the episode ends silently); a snoozed one does.
+either (the episode ends silently); a snoozed one does. A rule whose channel no longer
+follows the workload is not evaluated at all (no thread to tell, and a deleted workload
+would only answer 404s); it resumes if the channel follows the workload again.
 
 The chart of a fire is uploaded before the fire is claimed, as a file shared nowhere, and
 the queued reply shows it by file id (`slack_file`): the reply itself stays exactly-once
@@ -216,9 +218,12 @@ class AlertLoop:
         quiet = await self.store.quiet_watches(ids) if ids else {}
         by_endpoint: dict[str, list[tuple[AlertRule, AlertState]]] = defaultdict(list)
         for rule, state in rules:
-            by_endpoint[rule.workload_id].append((rule, state))
+            # A rule whose channel no longer follows the workload (unwatched, or the
+            # workload deleted) has no thread to tell: its endpoint is not even asked.
+            if (rule.workload_id, rule.channel) in watches:
+                by_endpoint[rule.workload_id].append((rule, state))
         stats.endpoints = len(by_endpoint)
-        stats.rules = len(rules)
+        stats.rules = sum(len(found) for found in by_endpoint.values())
         values: dict[str, float | None] = {}
         # A few workers over one queue, not a task per endpoint: at thousands of endpoints
         # the tasks alone would cost more CPU than the verdicts.

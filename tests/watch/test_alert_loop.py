@@ -207,6 +207,19 @@ async def test_muted_or_unfollowed_then_told_once_the_quiet_ends(store: Store) -
     assert (await loop.evaluate_once()).fired == 0
 
 
+async def test_a_rule_nobody_follows_asks_nothing(store: Store) -> None:
+    reads, clock = Reads(), Clock()
+    loop = AlertLoop(store, reads, Lease(), interval=60, clock=clock)
+    await follow(store, channel="C1")
+    await add_rule(store, channel="C2")  # C2 does not follow w1 (or stopped)
+    minutes(clock, reads, 10, 900)
+    stats = await loop.evaluate_once()
+    assert (stats.endpoints, stats.metrics_calls, stats.fired) == (0, 0, 0)
+    assert reads.calls == []
+    await follow(store, channel="C2")  # followed again: evaluated, and told
+    assert (await loop.evaluate_once()).fired == 1
+
+
 async def test_a_snooze_holds_the_fire_back_but_not_the_resolve(store: Store) -> None:
     reads, clock = Reads(), Clock()
     loop = AlertLoop(store, reads, Lease(), interval=60, clock=clock)

@@ -2,7 +2,7 @@
 
 One evaluation:
 1. every active rule with its stored state (one query), grouped by endpoint, with the
-   channels' watches and quiet settings (one query each);
+   channels' watches with their mute (one query each);
 2. per endpoint, `plan_metrics` over all its rules: at most one inference metrics call
    (latency, throughput) and one workload metrics call (GPU, running pods), each asking
    every series it needs at once, over the longest `for` plus one interval;
@@ -42,12 +42,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy import select
+
 from bot.runai import errors, models
 from bot.runai import observability as obs
 from bot.slack.alert_cards import Chart, alert_card, stuck_card
 from bot.slack.present import when
-from bot.utc import utcnow
-from bot.watch.alert_store import AlertRule, AlertState, AlertStatus, WatchQuiet
+from bot.utc import as_utc, utcnow
+from bot.watch.alert_store import AlertRule, AlertState, AlertStatus
 from bot.watch.alerts import episodes
 from bot.watch.alerts.episodes import Episode, Post, State
 from bot.watch.alerts.rules import (
@@ -61,8 +63,8 @@ from bot.watch.alerts.rules import (
 )
 from bot.watch.alerts.stuck import STUCK_PHASES
 from bot.watch.claims import ThreadPost
+from bot.watch.db.schema import watches as watches_table
 from bot.watch.store import Store
-from bot.watch.watches import Watch
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +132,51 @@ class EvalStats:
     event_calls: int = 0
     http_seconds: float = 0.0
     calls_by_route: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """What the loop needs of one active watch: its thread, phase and mute."""
+
+    workload_id: str
+    channel: str
+    parent_ts: str
+    name: str | None
+    last_phase: str | None
+    phase_updated_at: datetime | None
+    muted_until: datetime | None
+
+    def muted(self, now: datetime) -> bool:
+        """Whether the thread is muted at `now`."""
+        return self.muted_until is not None and self.muted_until > now
+
+
+async def followed(store: Store) -> list[Followed]:
+    """Every active watch, only the columns the loop reads (one query)."""
+    t = watches_table
+    query = select(
+        t.c.workload_id,
+        t.c.channel,
+        t.c.parent_ts,
+        t.c.name,
+        t.c.last_phase,
+        t.c.phase_updated_at,
+        t.c.muted_until,
+    ).where(t.c.active.is_(True))
+    async with store.engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    return [
+        Followed(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            as_utc(r[5]) if r[5] else None,
+            as_utc(r[6]) if r[6] else None,
+        )
+        for r in rows
+    ]
 
 
 def rule_of(stored: AlertRule) -> Rule:
@@ -212,10 +259,8 @@ class AlertLoop:
         now = now or self._clock()
         stats = EvalStats()
         rules = await self.store.list_alert_rules()
-        watched = await self.store.active_watches()
+        watched = await followed(self.store)
         watches = {(w.workload_id, w.channel): w for w in watched}
-        ids = {r.workload_id for r, _ in rules} | {w.workload_id for w in watched}
-        quiet = await self.store.quiet_watches(ids) if ids else {}
         by_endpoint: dict[str, list[tuple[AlertRule, AlertState]]] = defaultdict(list)
         for rule, state in rules:
             # A rule whose channel no longer follows the workload (unwatched, or the
@@ -231,11 +276,11 @@ class AlertLoop:
 
         async def worker() -> None:
             for wid, found in queue:
-                await self._endpoint(wid, found, watches, quiet, now, stats, values)
+                await self._endpoint(wid, found, watches, now, stats, values)
 
         await asyncio.gather(*(worker() for _ in range(min(self._concurrency, len(by_endpoint)))))
         await self.store.note_alert_values(values, at=now)
-        await self._stuck(watched, quiet, now, stats)
+        await self._stuck(watched, now, stats)
         if (stats.fired or stats.resolved or stats.stuck) and self._posted is not None:
             self._posted()
         return stats
@@ -288,8 +333,7 @@ class AlertLoop:
         self,
         workload_id: str,
         found: list[tuple[AlertRule, AlertState]],
-        watches: dict[tuple[str, str], Watch],
-        quiet: dict[tuple[str, str], WatchQuiet],
+        watches: dict[tuple[str, str], Followed],
         now: datetime,
         stats: EvalStats,
         values: dict[str, float | None],
@@ -303,8 +347,13 @@ class AlertLoop:
             verdict = verdicts[stored.id]
             # The latest value is shown for firing rules (`alerts`); a fire or resolve
             # writes its own. Writing every rule's value each time would cost a row each.
-            if verdict.value is not None and state.status is AlertStatus.FIRING:
+            firing = state.status is AlertStatus.FIRING
+            if verdict.value is not None and firing:
                 values[stored.id] = verdict.value
+            # Only a breach of a rule at rest or the end of a firing one can change
+            # anything (`episodes.step` says what): the rest of the rules skip the step.
+            if verdict.state != ("clear" if firing else "breaching"):
+                continue
             try:
                 await self._step(
                     stored,
@@ -313,7 +362,6 @@ class AlertLoop:
                     verdict,
                     measurements,
                     watches,
-                    quiet,
                     now,
                     stats,
                 )
@@ -336,16 +384,14 @@ class AlertLoop:
         rule: Rule,
         verdict: Verdict,
         measurements: Sequence[models.Measurement],
-        watches: dict[tuple[str, str], Watch],
-        quiet: dict[tuple[str, str], WatchQuiet],
+        watches: dict[tuple[str, str], Followed],
         now: datetime,
         stats: EvalStats,
     ) -> None:
         key = (stored.workload_id, stored.channel)
         watch = watches.get(key)
-        settings = quiet.get(key)
         # A channel that stopped following the workload has no thread to tell: as muted.
-        muted = watch is None or (settings is not None and settings.muted(now))
+        muted = watch is None or watch.muted(now)
         before = episode_of(state)
         after, post = episodes.step(before, verdict, now, muted=muted)
         name = (watch.name if watch else None) or stored.workload_name or stored.workload_id
@@ -383,7 +429,7 @@ class AlertLoop:
 
     def _post(
         self,
-        watch: Watch | None,
+        watch: Followed | None,
         stored: AlertRule,
         episode: int,
         kind: str,
@@ -429,12 +475,11 @@ class AlertLoop:
 
     async def _stuck(
         self,
-        watched: Sequence[Watch],
-        quiet: dict[tuple[str, str], WatchQuiet],
+        watched: Sequence[Followed],
         now: datetime,
         stats: EvalStats,
     ) -> None:
-        stuck: dict[tuple[str, str, datetime], list[Watch]] = defaultdict(list)
+        stuck: dict[tuple[str, str, datetime], list[Followed]] = defaultdict(list)
         for w in watched:
             since = w.phase_updated_at
             phase = w.last_phase
@@ -447,7 +492,7 @@ class AlertLoop:
             if key in self._told_stuck:
                 continue
             try:
-                if await self._tell_stuck(workload_id, phase, since, group, quiet, now, stats):
+                if await self._tell_stuck(workload_id, phase, since, group, now, stats):
                     stats.stuck += 1
                 self._told_stuck.add(key)
             except Exception:
@@ -458,8 +503,7 @@ class AlertLoop:
         workload_id: str,
         phase: str,
         since: datetime,
-        group: Sequence[Watch],
-        quiet: dict[tuple[str, str], WatchQuiet],
+        group: Sequence[Followed],
         now: datetime,
         stats: EvalStats,
     ) -> bool:
@@ -473,8 +517,7 @@ class AlertLoop:
             logger.warning("stuck: events unavailable", extra={"error": str(exc)})
         posts = []
         for w in group:
-            settings = quiet.get((w.workload_id, w.channel))
-            if settings is not None and settings.muted(now):
+            if w.muted(now):
                 continue
             card = stuck_card(workload_id, w.name or workload_id, phase, now - since, events, now)
             posts.append(

@@ -87,8 +87,8 @@ async def run(argv: Sequence[str] | None = None) -> int:
             wake=runtime.notifier.wake,
         )
         schedule_idle_check(runtime, check, settings.idle_check_interval_seconds)
-        # The schedule loop too (started with access control: fires are decided as their
-        # author).
+        # The schedule and alert loops too (started with access control: fires are decided
+        # as their author).
         await access_for_service(settings, runtime, runai, slack)
         print(f"watch worker ready holder={runtime.leadership.holder}", flush=True)
         with contextlib.suppress(asyncio.CancelledError):

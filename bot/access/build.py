@@ -7,11 +7,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.admit import Middleware, make_admit
+from bot.access.alerts import AlertDesk, start_alerts
 from bot.access.answers import Answers
 from bot.access.asker import Asker
 from bot.access.gate import Gate, Notes
@@ -27,7 +28,7 @@ from bot.runai import RunaiCalls
 from bot.slack.deps import Deps, OrgCache, WatcherLike
 from bot.slack.reply import Replier
 from bot.utc import utcnow
-from bot.watch.care.schedule_loop import Clock, Sleep
+from bot.watch.alert_loop import AlertReads, Clock, Sleep
 from bot.watch.runtime import WatchRuntime
 from bot.watch.store import Store
 
@@ -59,6 +60,7 @@ class Access:
     orgs: ScopedOrgs
     watcher: AuditingWatcher
     schedules: ScheduleDesk | None = None
+    alerts: AlertDesk | None = None
 
     def middleware(self, deps: Deps) -> Middleware:
         """The Bolt middleware (`admit`): repeats, the asker into `context`, early
@@ -75,6 +77,7 @@ class Access:
             watcher=self.watcher.for_asker(asker),
             answers=Answers(self.gate, runai, asker),
             schedules=self.schedules.for_asker(asker) if self.schedules else deps.schedules,
+            alerts=self.alerts.for_asker(asker) if self.alerts else deps.alerts,
         )
 
 
@@ -110,7 +113,7 @@ async def access_for_service(
     runtime: WatchRuntime,
     runai: RunaiCalls,
     slack: AsyncWebClient,
-    **care_clock: Any,
+    **clocks: Any,
 ) -> Access:
     """`inference-bot run`: the policy from POLICY_FILE (open, loudly, without one), the
     audit trail in the watch room's database, denials noted in the threads."""
@@ -125,7 +128,8 @@ async def access_for_service(
         schedule_audit_purge(runtime, audit, timedelta(days=settings.audit_retention_days))
     notes = StoreNotes(runtime.store, runtime.notifier.wake)
     access = build_access(runai, slack, runtime.watcher, policy, audit, notes=notes)
-    access.schedules = run_schedules(settings, runtime, access, slack, **care_clock)
+    access.schedules = run_schedules(settings, runtime, access, slack, **clocks)
+    access.alerts = run_alerts(settings, runtime, access, runai, slack, **clocks)
     return access
 
 
@@ -153,6 +157,35 @@ def run_schedules(
     )
     runtime._tasks.append(asyncio.create_task(scheduling.loop.run(), name="care-schedules"))
     return scheduling.desk
+
+
+def run_alerts(
+    settings: Settings,
+    runtime: WatchRuntime,
+    access: Access,
+    runai: RunaiCalls,
+    slack: AsyncWebClient,
+    *,
+    clock: Clock | None = None,
+    sleep: Sleep | None = None,
+) -> AlertDesk:
+    """Start the alert evaluation (and stuck check) as one of the watch room's tasks (it
+    acts on the lease holder only); the desk the alert commands use."""
+    alerting = start_alerts(
+        runtime.store,
+        runtime.leadership,
+        cast(AlertReads, runai),  # the service's RunaiClient: metrics and events
+        access.runai,
+        access.gate,
+        slack,
+        interval=settings.alert_interval_seconds,
+        stuck_after=settings.stuck_after,
+        posted=runtime.notifier.wake,
+        clock=clock or utcnow,
+        sleep=sleep,
+    )
+    runtime._tasks.append(asyncio.create_task(alerting.loop.run(), name="alerts"))
+    return alerting.desk
 
 
 AUDIT_PURGE_JOB = "audit-purge"

@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 from bot.config import Settings
 from bot.runai import RunaiCalls
 from bot.slack import actions, commands, idle_buttons, intake
+from bot.slack.commands import alerts as alert_commands
 from bot.slack.commands import schedules as schedule_commands
 from bot.slack.deps import AccessLike, CareLike, Deps, OrgCache, OrgsLike, WatcherLike
 from bot.slack.ids import Action, Callback, Field
@@ -211,6 +212,14 @@ def register(app: AsyncApp, deps: Deps, replier: Replier) -> None:
     @app.action(Action.REMOVE_SCHEDULE.value)
     async def _remove_schedule(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
         await schedule_commands.on_remove_schedule(deps.bound(context), replier, ack, body)
+
+    @app.action(Action.REMOVE_ALERT.value)
+    async def _remove_alert(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await alert_commands.on_remove_alert(deps.bound(context), replier, ack, body)
+
+    @app.action(re.compile(f"^({Action.SNOOZE_1H}|{Action.SNOOZE_24H})$"))
+    async def _snooze(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await alert_commands.on_snooze(deps.bound(context), replier, ack, body)
 
     @app.action(re.compile(".*"))
     async def _other(ack: Any) -> None:

@@ -20,6 +20,8 @@ def command_text(command: parsing.Command, ref: str) -> str:
             extra = " ".join(str(n) for n in (low, high) if n is not None)
             text = f'schedule {ref} "{cron}" {extra}'
             return f"{text} --tz {zone}" if zone else text
+        case parsing.Alert(rule=rule):
+            return f"alert {ref} {rule.command()}"
         case parsing.Metrics(since=since, pod=pod):
             text = f"metrics {ref} --since {window_text(since)}"
             return f"{text} --pod {pod}" if pod else text

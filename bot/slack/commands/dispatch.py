@@ -17,6 +17,7 @@ from bot import telemetry
 from bot.slack import parsing
 from bot.slack.commands import (
     access,
+    alerts,
     digest,
     metrics,
     model,
@@ -63,6 +64,7 @@ ROUTES = _by_command(
         *watching.ROUTES,
         *access.ROUTES,
         *digest.ROUTES,
+        *alerts.ROUTES,
         *schedules.ROUTES,
     )
 )

@@ -36,9 +36,6 @@ ROUTES = (
     Route(parsing.Help, answer_help, "do that"),
     # Parsed ahead of their handlers (the care and alerts issues): the help, as before,
     # until each family's own module lists its routes.
-    Route(parsing.Alert, answer_help, "do that"),
-    Route(parsing.Alerts, answer_help, "do that"),
-    Route(parsing.Unalert, answer_help, "do that"),
     Route(parsing.Mute, answer_help, "do that"),
     Route(parsing.Unmute, answer_help, "do that"),
     Route(parsing.Why, answer_help, "do that"),

@@ -39,6 +39,7 @@ from bench.poll_scale import api_calls, seed_watches, wait_ready  # noqa: E402
 from bot import aio  # noqa: E402
 from bot.runai import RunaiClient, models  # noqa: E402
 from bot.runai import observability as obs  # noqa: E402
+from bot.slack.alert_cards import WORDS  # noqa: E402
 from bot.watch.alert_loop import AlertLoop  # noqa: E402
 from bot.watch.db.schema import alert_rules, alert_state  # noqa: E402
 from bot.watch.store import Store  # noqa: E402
@@ -170,7 +171,9 @@ async def run(n: int, rounds: int, database: str | None) -> None:
             async with RunaiClient(url, CLIENT_ID, CLIENT_SECRET, timeout=120) as runai:
                 await runai.list_workloads(limit=1)  # token + connection warm-up
                 recorder = Recorded(runai)
-                loop = AlertLoop(store, recorder, Leading(), interval=INTERVAL, clock=clock)
+                loop = AlertLoop(
+                    store, recorder, Leading(), words=WORDS, interval=INTERVAL, clock=clock
+                )
                 for label in ("first (cold)", "over HTTP"):
                     before = await api_calls(http)
                     cpu = time.process_time()

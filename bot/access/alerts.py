@@ -30,6 +30,7 @@ from bot.policy import Action, Caller, Denied, ProjectRef, decide
 from bot.policy.decide import is_admin
 from bot.runai import errors as runai_errors
 from bot.runai import models
+from bot.slack.alert_cards import WORDS
 from bot.slack.charts import render_chart
 from bot.slack.errors import UserFacingError
 from bot.utc import utcnow
@@ -268,6 +269,7 @@ def start_alerts(
         store,
         reads,
         leadership,
+        words=WORDS,
         interval=interval,
         stuck_after=stuck_after,
         chart=render_chart,

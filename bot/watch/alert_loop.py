@@ -38,7 +38,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -46,8 +46,6 @@ from sqlalchemy import select
 
 from bot.runai import errors, models
 from bot.runai import observability as obs
-from bot.slack.alert_cards import Chart, alert_card, stuck_card
-from bot.slack.present import when
 from bot.utc import as_utc, utcnow
 from bot.watch.alert_store import AlertRule, AlertState, AlertStatus
 from bot.watch.alerts import episodes
@@ -114,6 +112,41 @@ class Lease(Protocol):
 
 
 ChartMaker = Callable[[str, Sequence[models.Measurement]], Awaitable[bytes]]
+
+
+class AlertWords(Protocol):
+    """The words of the replies the loop queues, as JSON for the outbox.
+
+    The Slack room gives them (`bot.slack.alert_cards.WORDS`): the watch room knows what
+    happened, not how Slack says it.
+    """
+
+    def alert(
+        self,
+        alert_id: str,
+        workload_id: str,
+        name: str,
+        rule: Rule,
+        episode: Episode,
+        now: datetime,
+        chart: tuple[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A fire or resolve reply's card; `chart` is an uploaded (file id, alt text)."""
+        ...
+
+    def stuck(
+        self,
+        workload_id: str,
+        name: str,
+        phase: str,
+        held: timedelta,
+        events: Sequence[obs.Event],
+        now: datetime,
+    ) -> dict[str, Any]:
+        """A stuck reply's card, with the latest events."""
+        ...
+
+
 Uploader = Callable[[bytes, str, str], Awaitable[str | None]]
 """(png, filename, title) → the Slack file id, or None when the upload failed."""
 
@@ -219,6 +252,7 @@ class AlertLoop:
         runai: AlertReads,
         lease: Lease,
         *,
+        words: AlertWords,
         interval: float = 60.0,
         stuck_after: timedelta = timedelta(minutes=15),
         chart: ChartMaker | None = None,
@@ -231,6 +265,7 @@ class AlertLoop:
         self.store = store
         self.runai = runai
         self.lease = lease
+        self._words = words
         self.interval = interval
         self.stuck_after = stuck_after
         self._chart = chart
@@ -398,7 +433,7 @@ class AlertLoop:
         if post is Post.FIRE:
             assert watch is not None
             chart = await self._chart_of(stored, rule, name, measurements)
-            card = alert_card(stored.id, stored.workload_id, name, rule, after, now, chart)
+            card = self._words.alert(stored.id, stored.workload_id, name, rule, after, now, chart)
             won = await self.store.fire_alert(
                 stored.id,
                 after.number,
@@ -411,7 +446,7 @@ class AlertLoop:
             if won:
                 logger.info("alert fired", extra={"alert_id": stored.id, "episode": after.number})
         elif before.state is State.FIRING and after.state is State.RESOLVED:
-            card = alert_card(stored.id, stored.workload_id, name, rule, after, now)
+            card = self._words.alert(stored.id, stored.workload_id, name, rule, after, now)
             posts = (
                 [self._post(watch, stored, before.number, "resolve", card, broadcast=False)]
                 if post is Post.RESOLVE and watch is not None
@@ -433,7 +468,7 @@ class AlertLoop:
         stored: AlertRule,
         episode: int,
         kind: str,
-        card: Any,
+        card: dict[str, Any],
         *,
         broadcast: bool,
     ) -> ThreadPost:
@@ -445,7 +480,7 @@ class AlertLoop:
             thread_ts=watch.parent_ts,
             kind="alert",
             dedupe_key=alert_key(stored.id, episode, kind),
-            payload={"template": template, "context": {"card": _json(asdict(card))}},
+            payload={"template": template, "context": {"card": card}},
             broadcast=broadcast,
         )
 
@@ -455,8 +490,9 @@ class AlertLoop:
         rule: Rule,
         name: str,
         measurements: Sequence[models.Measurement],
-    ) -> Chart | None:
-        """The window's chart of the rule's series, uploaded; None when it can't be."""
+    ) -> tuple[str, str] | None:
+        """The window's chart of the rule's series, uploaded (file id, alt text); None when
+        it can't be."""
         if self._chart is None or self._upload is None:
             return None
         series = find_series(measurements, rule.metric)
@@ -469,7 +505,7 @@ class AlertLoop:
         except Exception:
             logger.exception("alert chart failed", extra={"alert_id": stored.id})
             return None
-        return Chart(file_id=file_id, alt=title) if file_id else None
+        return (file_id, title) if file_id else None
 
     # --- stuck ----------------------------------------------------------------------------
 
@@ -519,7 +555,9 @@ class AlertLoop:
         for w in group:
             if w.muted(now):
                 continue
-            card = stuck_card(workload_id, w.name or workload_id, phase, now - since, events, now)
+            card = self._words.stuck(
+                workload_id, w.name or workload_id, phase, now - since, events, now
+            )
             posts.append(
                 ThreadPost(
                     workload_id=workload_id,
@@ -527,7 +565,7 @@ class AlertLoop:
                     thread_ts=w.parent_ts,
                     kind="stuck",
                     dedupe_key=f"{stuck_key(workload_id, phase, since)}:{w.channel}",
-                    payload={"template": "watch_stuck", "context": {"card": _json(asdict(card))}},
+                    payload={"template": "watch_stuck", "context": {"card": card}},
                 )
             )
         return await self.store.claim_stuck(
@@ -537,14 +575,3 @@ class AlertLoop:
 
 def _count(stats: EvalStats, route: str) -> None:
     stats.calls_by_route[route] = stats.calls_by_route.get(route, 0) + 1
-
-
-def _json(value: Any) -> Any:
-    """A card as JSON for the outbox (times as text)."""
-    if isinstance(value, dict):
-        return {k: _json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json(v) for v in value]
-    if isinstance(value, datetime):
-        return when(value)
-    return value

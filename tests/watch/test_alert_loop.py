@@ -13,6 +13,7 @@ import pytest
 
 from bot.runai import errors, models
 from bot.runai import observability as obs
+from bot.slack.alert_cards import WORDS
 from bot.watch.alert_loop import AlertLoop
 from bot.watch.alert_store import AlertStatus
 from bot.watch.diff import Observation
@@ -130,7 +131,7 @@ def minutes(clock: Clock, reads: Reads, count: int, latency: float | None) -> No
 
 async def test_fires_once_after_for_and_resolves_once(store: Store) -> None:
     reads, clock = Reads(), Clock()
-    loop = AlertLoop(store, reads, Lease(), interval=60, clock=clock)
+    loop = AlertLoop(store, reads, Lease(), words=WORDS, interval=60, clock=clock)
     await follow(store)
     rid = await add_rule(store)
     minutes(clock, reads, 10, 100)
@@ -158,7 +159,7 @@ async def test_fires_once_after_for_and_resolves_once(store: Store) -> None:
 
 async def test_one_call_per_route_for_all_rules_of_an_endpoint(store: Store) -> None:
     reads, clock = Reads(), Clock()
-    loop = AlertLoop(store, reads, Lease(), interval=60, clock=clock)
+    loop = AlertLoop(store, reads, Lease(), words=WORDS, interval=60, clock=clock)
     await follow(store)
     for metric in ("latency", "throughput", "gpu", "replicas"):
         await add_rule(store, metric=metric, op="<", value=1)
@@ -175,7 +176,7 @@ async def test_one_call_per_route_for_all_rules_of_an_endpoint(store: Store) -> 
 
 async def test_missing_data_and_an_unavailable_run_ai_change_nothing(store: Store) -> None:
     reads, clock = Reads(), Clock()
-    loop = AlertLoop(store, reads, Lease(), interval=60, clock=clock)
+    loop = AlertLoop(store, reads, Lease(), words=WORDS, interval=60, clock=clock)
     await follow(store)
     rid = await add_rule(store)
     minutes(clock, reads, 10, None)
@@ -192,7 +193,7 @@ async def test_missing_data_and_an_unavailable_run_ai_change_nothing(store: Stor
 
 async def test_muted_or_unfollowed_then_told_once_the_quiet_ends(store: Store) -> None:
     reads, clock = Reads(), Clock()
-    loop = AlertLoop(store, reads, Lease(), interval=60, clock=clock)
+    loop = AlertLoop(store, reads, Lease(), words=WORDS, interval=60, clock=clock)
     await follow(store)
     await add_rule(store)
     await store.mute_watch("w1", "C1", until=T0 + timedelta(minutes=20))
@@ -209,7 +210,7 @@ async def test_muted_or_unfollowed_then_told_once_the_quiet_ends(store: Store) -
 
 async def test_a_rule_nobody_follows_asks_nothing(store: Store) -> None:
     reads, clock = Reads(), Clock()
-    loop = AlertLoop(store, reads, Lease(), interval=60, clock=clock)
+    loop = AlertLoop(store, reads, Lease(), words=WORDS, interval=60, clock=clock)
     await follow(store, channel="C1")
     await add_rule(store, channel="C2")  # C2 does not follow w1 (or stopped)
     minutes(clock, reads, 10, 900)
@@ -222,7 +223,7 @@ async def test_a_rule_nobody_follows_asks_nothing(store: Store) -> None:
 
 async def test_a_snooze_holds_the_fire_back_but_not_the_resolve(store: Store) -> None:
     reads, clock = Reads(), Clock()
-    loop = AlertLoop(store, reads, Lease(), interval=60, clock=clock)
+    loop = AlertLoop(store, reads, Lease(), words=WORDS, interval=60, clock=clock)
     await follow(store)
     rid = await add_rule(store)
     assert await store.snooze_alert(rid, T0 + timedelta(hours=1), "U2")
@@ -244,7 +245,7 @@ async def test_the_loop_evaluates_only_while_leading(store: Store) -> None:
         if len(slept) == 4:
             raise asyncio.CancelledError
 
-    loop = AlertLoop(store, reads, lease, interval=60, clock=clock, sleep=sleep)
+    loop = AlertLoop(store, reads, lease, words=WORDS, interval=60, clock=clock, sleep=sleep)
     await follow(store)
     await add_rule(store)
     minutes(clock, reads, 2, 100)
@@ -256,7 +257,7 @@ async def test_the_loop_evaluates_only_while_leading(store: Store) -> None:
 
 async def test_a_stuck_workload_is_told_once_with_its_events(store: Store) -> None:
     reads, clock = Reads(), Clock()
-    loop = AlertLoop(store, reads, Lease(), interval=60, clock=clock)
+    loop = AlertLoop(store, reads, Lease(), words=WORDS, interval=60, clock=clock)
     await store.add_watch(
         Observation(
             workload_id="w1", phase="Pending", name="my-qwen", phase_updated_at=T0
@@ -269,7 +270,7 @@ async def test_a_stuck_workload_is_told_once_with_its_events(store: Store) -> No
     assert (await loop.evaluate_once()).stuck == 1
     assert (await loop.evaluate_once()).stuck == 0
     # Another replica (a fresh loop) finds it told already.
-    other = AlertLoop(store, reads, Lease(), interval=60, clock=clock)
+    other = AlertLoop(store, reads, Lease(), words=WORDS, interval=60, clock=clock)
     assert (await other.evaluate_once()).stuck == 0
     stuck = [i for i in await store.all_items() if i.kind == "stuck"]
     assert len(stuck) == 1 and stuck[0].payload["template"] == "watch_stuck"

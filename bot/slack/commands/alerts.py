@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.slack import parsing, render
 from bot.slack.alert_cards import SNOOZES, alert_row
+from bot.slack.commands.failures import report_failures
 from bot.slack.commands.route import Route
 from bot.slack.deps import AlertsLike, Deps, Invocation
 from bot.slack.errors import Doing, NoSuchWorkload, UserFacingError
@@ -145,8 +146,6 @@ async def on_remove_alert(deps: Deps, replier: Replier, ack: Ack, body: Mapping[
     if alert_id is None:
         await replier.problem(inv, "That button names no alert; run `/inference alerts`.")
         return
-    from bot.slack.commands.dispatch import report_failures  # dispatch lists this module
-
     deps.tasks.fire(
         report_failures(
             replier, inv, remove(deps, replier, inv, alert_id), Doing("remove the alert of")
@@ -165,8 +164,6 @@ async def on_snooze(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, A
     if alert_id is None or key is None:
         await replier.problem(inv, "That button names no alert; run `/inference alerts`.")
         return
-    from bot.slack.commands.dispatch import report_failures  # dispatch lists this module
-
     deps.tasks.fire(
         report_failures(replier, inv, snooze(deps, replier, inv, alert_id, key), Doing("read")),
         name="snooze-alert",

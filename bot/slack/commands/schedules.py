@@ -14,7 +14,8 @@ from typing import Any
 
 from bot.cron import CronError, CronRule
 from bot.runai import models
-from bot.slack import commands, parsing, render
+from bot.slack import parsing, render
+from bot.slack.commands.failures import report_failures
 from bot.slack.commands.route import Route
 from bot.slack.deps import Deps, Invocation, SchedulesLike
 from bot.slack.errors import Doing, NoSuchWorkload, UserFacingError
@@ -145,7 +146,7 @@ async def on_remove_schedule(
         await replier.problem(inv, "That button names no schedule; run `/inference schedules`.")
         return
     deps.tasks.fire(
-        commands.report_failures(
+        report_failures(
             replier,
             inv,
             remove(deps, replier, inv, match.group(1).lower()),

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.admit import Middleware, make_admit
 from bot.access.answers import Answers
+from bot.access.approvals import ApprovalDesk
 from bot.access.asker import Asker
 from bot.access.gate import Gate, Notes
 from bot.access.idempotency import Idempotency
@@ -53,6 +54,8 @@ class Access:
     runai: PolicedRunai
     orgs: ScopedOrgs
     watcher: AuditingWatcher
+    audit: AuditLog | None = None
+    approvals: ApprovalDesk | None = None
 
     def middleware(self, deps: Deps) -> Middleware:
         """The Bolt middleware (`admit`): repeats, the asker into `context`, early
@@ -65,6 +68,7 @@ class Access:
         return replace(
             deps,
             runai=runai,
+            model_info=deps.model_info.over(runai),
             orgs=self.orgs.for_asker(asker),
             watcher=self.watcher.for_asker(asker),
             answers=Answers(self.gate, runai, asker),
@@ -95,6 +99,7 @@ def build_access(
         runai=PolicedRunai(runai, gate, idempotency),
         orgs=ScopedOrgs(OrgCache(runai), gate),
         watcher=AuditingWatcher(watcher, gate),
+        audit=audit,
     )
 
 
@@ -113,7 +118,32 @@ async def access_for_service(
     if settings.audit_retention_days:
         schedule_audit_purge(runtime, audit, timedelta(days=settings.audit_retention_days))
     notes = StoreNotes(runtime.store, runtime.notifier.wake)
-    return build_access(runai, slack, runtime.watcher, policy, audit, notes=notes)
+    access = build_access(runai, slack, runtime.watcher, policy, audit, notes=notes)
+    desk = ApprovalDesk(runtime.store, slack, access.gate, ttl=settings.approval_ttl)
+    desk.runai = access.runai
+    access.gate.approvals = desk
+    access.approvals = desk
+    schedule_approval_jobs(runtime, desk)
+    return access
+
+
+APPROVALS_JOB = "approvals"
+
+
+def schedule_approval_jobs(runtime: WatchRuntime, desk: ApprovalDesk, seconds: float = 15) -> None:
+    """The lease holder expires requests past APPROVAL_TTL (editing their message) and
+    finishes approved requests whose replica died before performing them."""
+
+    async def job() -> None:
+        if not runtime.leadership.is_leader():
+            return
+        try:
+            await desk.expire()
+            await desk.recover()
+        except Exception as exc:
+            logger.warning("approvals job failed", extra={"error": type(exc).__name__})
+
+    runtime.scheduler.add_job(job, "interval", seconds=seconds, id=APPROVALS_JOB)
 
 
 AUDIT_PURGE_JOB = "audit-purge"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 from bot.access.asker import Asker
 from bot.audit import AuditEntry, AuditLog
@@ -28,6 +29,9 @@ from bot.policy import (
     over_caps,
 )
 from bot.slack.errors import UserFacingError
+
+if TYPE_CHECKING:
+    from bot.access.approvals import ApprovalDesk
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +72,12 @@ class Gate:
         self.groups = groups
         self.audit = audit
         self.notes = notes
+        # Requests over a channel's `approval:` thresholds (set by `build_access` when the
+        # store is there); None: no approvals.
+        self.approvals: ApprovalDesk | None = None
+        # Called with each entry written for a request that went ahead (the App Home
+        # republishes the Homes it concerns); must not block or raise.
+        self.listeners: list[Callable[[AuditEntry], None]] = []
 
     async def caller(self, asker: Asker) -> Caller:
         """The `Caller` of a request, its user groups resolved once per request (a wait
@@ -220,3 +230,9 @@ class Gate:
             await self.audit.add(entry)
         except Exception as exc:  # the trail must never break a command
             logger.warning("audit entry lost", extra={"error": type(exc).__name__})
+        if outcome == "ok":
+            for listener in self.listeners:
+                try:
+                    listener(entry)
+                except Exception as exc:
+                    logger.warning("audit listener failed", extra={"error": type(exc).__name__})

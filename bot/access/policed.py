@@ -315,6 +315,18 @@ class PolicedRunai:
         await self.gate.require(
             self.asker, Action.CREATE, project, ask, name=req.name, summary=summary
         )
+        if self.gate.approvals is not None:
+            # Over the channel's approval threshold: a request instead of the call.
+            await self.gate.approvals.hold(
+                self.asker,
+                Action.CREATE,
+                project,
+                ask,
+                workload_id=None,
+                name=req.name,
+                request=req.to_api(),
+                summary=summary,
+            )
         try:
             created = await self.inner.create_inference(req)
         except Exception as exc:
@@ -378,6 +390,17 @@ class PolicedRunai:
         await self.gate.require(
             self.asker, action, project, ask, workload_id=workload_id, name=name, summary=summary
         )
+        if self.gate.approvals is not None:
+            await self.gate.approvals.hold(
+                self.asker,
+                action,
+                project,
+                ask,
+                workload_id=workload_id,
+                name=name,
+                request=req.to_api(),
+                summary=summary,
+            )
         return await self._audited(
             action,
             workload_id,

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.modelinfo.source import ModelInfoSource
 from bot.runai import RunaiCalls, models
 from bot.slack.tasks import Background
 
@@ -208,6 +209,8 @@ class Deps:
     watcher: WatcherLike
     tasks: Background
     orgs: OrgsLike
+    # `/inference model`: Run:ai, the Hugging Face Hub, or both (MODEL_INFO_SOURCE).
+    model_info: ModelInfoSource
     submit_budget: float = 1.5
     list_page_size: int = 20
     submitting: set[str] = field(default_factory=set)  # view ids with a submission running

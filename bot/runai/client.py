@@ -136,6 +136,7 @@ class RunaiClient:
         backoff_max: float = 5.0,
         max_connections: int = 100,
         observer: Callable[[str, int, float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
@@ -155,7 +156,10 @@ class RunaiClient:
         self._timeout = timeout
         # Told (operation, HTTP status or 0 when no answer, seconds) after every exchange.
         self._observer = observer
-        self._auth = TokenManager(self._fetch_token, client_id, SecretStr(client_secret))
+        # `clock` times the token's life (tests move it instead of waiting for expiry).
+        self._auth = TokenManager(
+            self._fetch_token, client_id, SecretStr(client_secret), clock=clock
+        )
 
     def __repr__(self) -> str:
         return f"RunaiClient(base_url={self.base_url!r}, auth={self._auth!r})"

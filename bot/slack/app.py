@@ -5,6 +5,7 @@ Registration only; the listeners' logic lives in `commands`, `modals/` and `acti
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -31,7 +32,7 @@ from bot.slack.modals import create as create_modal
 from bot.slack.modals import hf_token as hf_token_modal
 from bot.slack.modals import scale as scale_modal
 from bot.slack.modals import update as update_modal
-from bot.slack.reply import Replier, retry_handlers
+from bot.slack.reply import Replier, Sleep, retry_handlers
 from bot.slack.tasks import Background
 
 logger = logging.getLogger(__name__)
@@ -45,12 +46,15 @@ DEV_SIGNING_SECRET = "not-configured-signing-secret"
 
 
 def make_slack_client(
-    settings: Settings, session: aiohttp.ClientSession | None = None
+    settings: Settings,
+    session: aiohttp.ClientSession | None = None,
+    *,
+    sleep: Sleep = asyncio.sleep,
 ) -> AsyncWebClient:
     """The one Web API client: base URL from settings, retries on 429 and 5xx.
 
     Pass a long-lived `session` (closed by the caller) to keep connections alive; without
-    one slack_sdk opens a new connection per call.
+    one slack_sdk opens a new connection per call. `sleep` waits between retries.
     """
     token = (
         settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else DEV_BOT_TOKEN
@@ -58,7 +62,7 @@ def make_slack_client(
     return AsyncWebClient(
         token=token,
         base_url=settings.slack_api_url,
-        retry_handlers=retry_handlers(),
+        retry_handlers=retry_handlers(sleep),
         session=session,
     )
 

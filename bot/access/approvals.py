@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +77,25 @@ class NeedsSecretReference(UserFacingError):
             f"environment variable values or tokens ({', '.join(names)}). Read them from a "
             "Kubernetes secret instead (a secret reference), then ask again."
         )
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A user mentioned in a note (`<@U…>`; the rest of a note is escaped text)."""
+
+    user: str
+
+
+Note = tuple[str | Mention, ...]
+"""A private line to a user: text and mentions (`note_message` renders it)."""
+
+
+def note_message(*parts: str | Mention) -> dict[str, Any]:
+    """A note as a message: the text escaped, the mentions as mentions."""
+    return render.message(
+        "approval_note",
+        parts=[{"user": p.user} if isinstance(p, Mention) else {"text": p} for p in parts],
+    )
 
 
 def _rule_path(channel: str) -> str:
@@ -266,9 +286,9 @@ class ApprovalDesk:
                 extra={"approval": approval.id, "error": exc.response.get("error")},
             )
 
-    async def _tell(self, approval: Approval, text: str) -> None:
+    async def _tell(self, approval: Approval, *parts: str | Mention) -> None:
         """A private line to the requester in the request's channel."""
-        payload = render.message("approval_note", text=text)
+        payload = note_message(*parts)
         try:
             await self.slack.chat_postEphemeral(
                 channel=approval.channel, user=approval.requester, **payload
@@ -302,30 +322,30 @@ class ApprovalDesk:
 
     # --- deciding ------------------------------------------------------------------------
 
-    async def may_decide(self, approval: Approval | None, user: str) -> str | None:
+    async def may_decide(self, approval: Approval | None, user: str) -> Note | None:
         """Why `user` may not approve or deny `approval` (None: they may)."""
         if approval is None:
-            return "That approval request no longer exists."
+            return ("That approval request no longer exists.",)
         if approval.state is not ApprovalState.PENDING:
             return self._decided_text(approval)
         if approval.expires_at <= self.clock():
-            return f"Request {approval.id} has expired; ask again if it is still needed."
+            return (f"Request {approval.id} has expired; ask again if it is still needed.",)
         if user == approval.requester:
             return (
                 f"You asked for request {approval.id}, so you can't approve or deny it: "
-                "another approver has to."
+                "another approver has to.",
             )
         rule = self.gate.policy.approval_rule(approval.channel)
         if rule is None:
             return (
                 f"This channel no longer requires approval, so request {approval.id} can't be "
-                "decided here; the requester can simply ask again."
+                "decided here; the requester can simply ask again.",
             )
         caller = await self.gate.caller(Asker(user, approval.channel, Action.READ))
         if not self._approver(rule, caller):
             return (
-                f"Only the approvers named in the policy (`{_rule_path(approval.channel)}`) "
-                f"may approve or deny request {approval.id}."
+                f"Only the approvers named in the policy ({_rule_path(approval.channel)}) "
+                f"may approve or deny request {approval.id}.",
             )
         return None
 
@@ -334,29 +354,33 @@ class ApprovalDesk:
         return any(p == caller.user or p in caller.groups for p in rule.approvers)
 
     @staticmethod
-    def _decided_text(approval: Approval) -> str:
+    def _decided_text(approval: Approval) -> Note:
         if approval.state is ApprovalState.EXPIRED:
-            return f"Request {approval.id} has expired; ask again if it is still needed."
+            return (f"Request {approval.id} has expired; ask again if it is still needed.",)
         verb = "approved" if approval.state is ApprovalState.APPROVED else "denied"
-        return f"Request {approval.id} was already {verb} by <@{approval.decided_by}>."
+        return (
+            f"Request {approval.id} was already {verb} by ",
+            Mention(approval.decided_by or "?"),
+            ".",
+        )
 
-    async def approve(self, approval_id: str, user: str) -> str:
+    async def approve(self, approval_id: str, user: str) -> Note:
         """Approve and perform, once; what to tell the approver privately."""
         approval = await self.store.get_approval(approval_id)
         why_not = await self.may_decide(approval, user)
         if why_not is not None or approval is None:
-            return why_not or "That approval request no longer exists."
+            return why_not or ("That approval request no longer exists.",)
         won = await self.store.decide_approval(
             approval_id, ApprovalState.APPROVED, user, at=self.clock()
         )
         if not won:
             latest = await self.store.get_approval(approval_id)
-            return self._decided_text(latest) if latest else "That request no longer exists."
+            return self._decided_text(latest) if latest else ("That request no longer exists.",)
         await self._audit(approval, user, "approval-approved", "ok")
         await self._note(approval, "approval", user, f"approved {approval.id}")
         decided = await self.store.get_approval(approval_id)
         outcome = await self.perform(decided or approval)
-        return f"Approved request {approval.id}: {outcome}"
+        return (f"Approved request {approval.id}: {outcome}",)
 
     async def perform(self, approval: Approval, *, recovering: bool = False) -> str:
         """Perform an approved request as its requester under the policy now; record the
@@ -374,7 +398,7 @@ class ApprovalDesk:
                 created = await runai.create_inference(
                     models.InferenceCreationRequest.model_validate(body)
                 )
-                sentence, outcome = f"{render.escape_mrkdwn(created.name)} is being created.", "ok"
+                sentence, outcome = f"{created.name} is being created.", "ok"
             else:
                 assert approval.workload_id is not None
                 await runai.get_inference(approval.workload_id)  # rights, as the requester now
@@ -382,14 +406,14 @@ class ApprovalDesk:
                     approval.workload_id, models.InferenceUpdateRequest.model_validate(body)
                 )
                 sentence, outcome = (
-                    f"{render.escape_mrkdwn(approval.summary)} sent to Run:ai.",
+                    f"{approval.summary} sent to Run:ai.",
                     "ok",
                 )
         except UserFacingError as exc:
-            sentence = f"not done: {render.escape_mrkdwn(exc.problem.sentence)}"
+            sentence = f"not done: {exc.problem.sentence}"
             outcome = "denied"
         except runai_errors.RunaiError as exc:
-            sentence = f"not done: {render.escape_mrkdwn(describe(exc).sentence)}"
+            sentence = f"not done: {describe(exc).sentence}"
             outcome = "failed"
         if await self.store.finish_approval(approval.id, outcome, at=self.clock()):
             latest = await self.store.get_approval(approval.id) or approval
@@ -397,7 +421,9 @@ class ApprovalDesk:
             await self._note(approval, "approval", approval.requester, f"{approval.id} {sentence}")
             await self._tell(
                 approval,
-                f"Request {approval.id} was approved by <@{approval.decided_by}>: {sentence}",
+                f"Request {approval.id} was approved by ",
+                Mention(approval.decided_by or "?"),
+                f": {sentence}",
             )
             self._changed(approval.requester, approval.decided_by)
         return sentence
@@ -420,26 +446,28 @@ class ApprovalDesk:
             return False
         return _subset(body.get("spec") or {}, current.to_api().get("spec") or {})
 
-    async def deny(self, approval_id: str, user: str, reason: str | None) -> str:
+    async def deny(self, approval_id: str, user: str, reason: str | None) -> Note:
         """Deny, once; what to tell the approver privately."""
         approval = await self.store.get_approval(approval_id)
         why_not = await self.may_decide(approval, user)
         if why_not is not None or approval is None:
-            return why_not or "That approval request no longer exists."
+            return why_not or ("That approval request no longer exists.",)
         won = await self.store.decide_approval(
             approval_id, ApprovalState.DENIED, user, reason=reason or None, at=self.clock()
         )
         if not won:
             latest = await self.store.get_approval(approval_id)
-            return self._decided_text(latest) if latest else "That request no longer exists."
+            return self._decided_text(latest) if latest else ("That request no longer exists.",)
         latest = await self.store.get_approval(approval_id) or approval
         await self._audit(approval, user, "approval-denied", "ok")
-        because = f": {render.escape_mrkdwn(reason)}" if reason else ""
+        because = f": {reason}" if reason else ""
         await self._note(approval, "approval", user, f"denied {approval.id}{because}")
         await self._edit(latest)
-        await self._tell(approval, f"Request {approval.id} was denied by <@{user}>{because}.")
+        await self._tell(
+            approval, f"Request {approval.id} was denied by ", Mention(user), f"{because}."
+        )
         self._changed(approval.requester, user)
-        return f"Denied request {approval.id}; nothing was changed."
+        return (f"Denied request {approval.id}; nothing was changed.",)
 
     # --- the lease holder's jobs ---------------------------------------------------------
 
@@ -469,4 +497,12 @@ def metadata(approval_id: str, channel: str) -> str:
     return json.dumps({"approval": approval_id, "channel": channel})
 
 
-__all__ = ["ApprovalDesk", "AwaitingApproval", "NeedsSecretReference", "metadata"]
+__all__ = [
+    "ApprovalDesk",
+    "AwaitingApproval",
+    "Mention",
+    "NeedsSecretReference",
+    "Note",
+    "metadata",
+    "note_message",
+]

@@ -12,7 +12,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.access.approvals import ApprovalDesk
+from bot.access.approvals import ApprovalDesk, Note, note_message
 from bot.slack import render
 from bot.slack.deps import Deps, Invocation
 from bot.slack.ids import Action, Callback, Field
@@ -35,8 +35,8 @@ def _user(body: Mapping[str, Any]) -> str:
     return str((body.get("user") or {}).get("id", ""))
 
 
-def _say(text: str) -> dict[str, Any]:
-    return render.message("approval_note", text=text)
+def _say(note: Note) -> dict[str, Any]:
+    return note_message(*note)
 
 
 def deny_view(approval_id: str, channel: str, summary: str) -> dict[str, Any]:
@@ -76,7 +76,7 @@ async def approve(desk: ApprovalDesk, replier: Replier, inv: Invocation, approva
         text = await desk.approve(approval_id, inv.user_id)
     except Exception:
         logger.exception("approve failed", extra={"approval": approval_id})
-        text = "Something went wrong on my side while approving; it has been logged."
+        text = ("Something went wrong on my side while approving; it has been logged.",)
     await replier.respond(inv, _say(text))
 
 
@@ -87,12 +87,14 @@ async def open_deny(
     approval = await desk.store.get_approval(approval_id)
     why_not = await desk.may_decide(approval, inv.user_id)
     if why_not is not None or approval is None:
-        await replier.respond(inv, _say(why_not or "That request no longer exists."))
+        await replier.respond(inv, _say(why_not or ("That request no longer exists.",)))
         return
     try:
         await replier.open_view(inv, deny_view(approval.id, approval.channel, approval.summary))
     except TriggerExpired:
-        await replier.respond(inv, _say("Slack took too long to open the form; press Deny again."))
+        await replier.respond(
+            inv, _say(("Slack took too long to open the form; press Deny again.",))
+        )
 
 
 async def on_deny_submit(
@@ -111,7 +113,7 @@ async def on_deny_submit(
             text = await desk.deny(approval_id, user, reason or None)
         except Exception:
             logger.exception("deny failed", extra={"approval": approval_id})
-            text = "Something went wrong on my side while denying; it has been logged."
+            text = ("Something went wrong on my side while denying; it has been logged.",)
         if channel:
             await replier.ephemeral(channel, user, _say(text))
 

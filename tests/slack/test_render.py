@@ -32,6 +32,7 @@ from bot.slack.present import (
     workload_card,
 )
 from tests.slack.test_render_alerts import alert_messages
+from tests.slack.test_render_home import approval_messages, approval_views
 
 HOSTILE = "<!channel> <@U123> <https://evil|click> & <!here>"
 LONG = (HOSTILE + " ") * 400  # ~20k characters
@@ -167,6 +168,7 @@ def _messages(text: str) -> dict[str, Callable[[], dict[str, Any]]]:
         ),
         # alerts, why, history, rollback (watch_ ones too): samples in test_render_alerts
         **alert_messages(text),
+        **approval_messages(text),
     }
 
 
@@ -204,6 +206,7 @@ def _views(text: str) -> dict[str, Callable[[], dict[str, Any]]]:
             notice=Problem(text, text),
         ),
         "hf_token": lambda: render.view("hf_token", model=text, metadata=ctx.dump()),
+        **approval_views(text),
     }
 
 

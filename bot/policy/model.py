@@ -199,7 +199,7 @@ class Policy(_Strict):
         if not isinstance(data, dict) or not isinstance(data.get("channels"), dict):
             return data
         if "binding_options" in data:
-            raise ValueError("write idle: and approval: under the channel's binding in channels:")
+            raise ValueError("write idle: under the channel's binding in channels: (approval: too)")
         channels: dict[str, Any] = {}
         options: dict[str, BindingOptions] = {}
         for channel, binding in data["channels"].items():

@@ -34,7 +34,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.asker import Asker
-from bot.durations import format_duration
+from bot.durations import say_duration
 from bot.policy import Action, Ask, Caller, ProjectRef
 from bot.policy.decide import is_admin
 from bot.policy.model import ApprovalRule
@@ -63,7 +63,7 @@ class AwaitingApproval(UserFacingError):
         super().__init__(
             f"This needs approval: it asks for {' and '.join(over)}. I've posted request "
             f"{approval.id} in the channel for an approver; nothing changes until "
-            f"one approves it (it expires in {format_duration(ttl)})."
+            f"one approves it (it expires in {say_duration(ttl)})."
         )
         self.approval = approval
 
@@ -231,9 +231,9 @@ class ApprovalDesk:
             pending=approval.state is ApprovalState.PENDING,
             over=over,
             approvers=approvers,
-            ttl=format_duration(self.ttl),
-            expires=f"<!date^{int(approval.expires_at.timestamp())}^{{date_short_pretty}} "
-            f"{{time}}|{approval.expires_at:%Y-%m-%d %H:%M} UTC>",
+            ttl=say_duration(self.ttl),
+            expires_ts=int(approval.expires_at.timestamp()),
+            expires=f"{approval.expires_at:%Y-%m-%d %H:%M} UTC",
         )
 
     def _over(self, approval: Approval) -> list[str]:

@@ -481,10 +481,17 @@ def views_publish(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
             "invalid_arguments",
             response_metadata={"messages": ["[ERROR] views.publish takes a view of type home"]},
         )
-    record = with_slack_ids(view)
+    shown = fake.homes.get(str(user))
+    record = ViewRecord(
+        id=shown[-1].id if shown else fake.next_id("V"),  # one Home per user, re-published
+        view=with_slack_ids(view),
+        hash=_new_hash(),
+        user_id=str(user),
+        opened_by="views.publish",
+    )
     fake.homes.setdefault(str(user), []).append(record)
-    fake.notify(FakeEvent("home_published"))
-    return {"ok": True, "view": {"id": fake.next_id("V"), "hash": _new_hash(), **record}}
+    fake.notify(FakeEvent("home_published", view=record))
+    return {"ok": True, "view": record.to_slack()}
 
 
 def update_view(fake: FakeSlack, record: ViewRecord, view: dict[str, Any]) -> None:

@@ -365,8 +365,9 @@ class FakeSlack:
         self._by_ts: dict[tuple[str, str], list[MessageRecord]] = {}
         self._threads: dict[tuple[str, str], list[MessageRecord]] = {}
         self.views: dict[str, ViewRecord] = {}
-        # views.publish: every Home published per user, oldest first.
-        self.homes: dict[str, list[dict[str, Any]]] = {}
+        # views.publish: every Home published per user, oldest first (the last is shown;
+        # `SlackDriver.click` presses its buttons like any view's).
+        self.homes: dict[str, list[ViewRecord]] = {}
         self.files: dict[str, FileRecord] = {}
         self.responses: list[ResponseRecord] = []
         self.triggers: dict[str, TriggerRecord] = {}

@@ -54,8 +54,9 @@ def _request(text: str, state: ApprovalState = ApprovalState.PENDING) -> dict[st
         pending=state is ApprovalState.PENDING,
         over=[f"8 replicas (over 4) {text}"],
         approvers=["<@U0002>", "<!subteam^S0LEADS>"],
-        ttl="24h",
-        expires="<!date^1772366400^{date_short_pretty} {time}|2026-03-01 12:00 UTC>",
+        ttl="24 h",
+        expires_ts=1772366400,
+        expires=f"2026-03-01 12:00 UTC {text}",
     )
 
 

@@ -23,6 +23,7 @@ from bot.watch.db.schema import approvals
 from bot.watch.store import Store
 from tests.conftest import EmulatorFactory, RunningEmulator, free_port
 from tests.e2e.service_harness import SECRET, running_service, service_settings, wait_healthy
+from tests.e2e.slack_harness import CREATE_FORM
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
@@ -278,3 +279,86 @@ async def test_deny_changes_nothing_and_an_expired_request_refuses(service: Serv
     await service.driver.click(late, "inference_approve", user=APPROVER)
     await service.said_to(APPROVER, "has expired")
     assert service.patches() == before
+
+
+async def test_a_rate_limited_publish_waits_for_retry_after(service: Service) -> None:
+    flaky = await service.create("home-flaky")
+    await service.driver.command("/inference", "watch home-flaky", user=USER, channel=CHANNEL)
+    await service.posted("home-flaky")
+    await service.driver.event({"type": "app_home_opened", "user": USER, "tab": "home"})
+    await service.wait(lambda: service.homes())
+    service.fake.fail_next("views.publish", retry_after=2)
+    await service.phase(flaky.workload_id, "Failed")
+    await service.wait(lambda: len(service.homes()) >= 2)
+    calls = service.fake.calls_to("views.publish")
+    refused = [c for c in calls if c.status == 429]
+    assert len(refused) == 1
+    after = [c for c in calls if c.ok and c.time > refused[0].time]
+    assert after and after[0].time - refused[0].time >= 1.9  # Retry-After honoured
+    assert "home-flaky" in _section(service.homes()[-1], "Needs attention")
+
+
+async def test_buttons_with_bad_values_change_nothing(service: Service) -> None:
+    await service.create("odd-model")
+    await service.driver.command("/inference", "watch odd-model", user=USER, channel=CHANNEL)
+    await service.posted("odd-model")
+    before = service.patches()
+    request = await _request(service, "scale odd-model 1 8")
+    # A request id that does not exist (an old message, a forged payload).
+    await service.driver.click(request, "inference_approve", "rNOPE", user=APPROVER)
+    await service.said_to(APPROVER, "no longer exists")
+    await service.driver.click(request, "inference_deny", "rNOPE", user=APPROVER)
+    await service.wait(
+        lambda: len([m for m in service.fake.ephemerals(APPROVER) if "no longer" in m.text]) == 2
+    )
+    # A Home button whose value is not a workload id.
+    await service.driver.event({"type": "app_home_opened", "user": USER, "tab": "home"})
+    await service.wait(lambda: service.homes())
+    home = service.fake.homes[USER][-1]
+    await service.driver.click(home, "inference_home_scale", "not an id", user=USER)
+    await service.fake.wait_for(
+        lambda: next((m for m in service.fake.messages if "older Home" in m.text), None),
+        timeout=15,
+    )
+    assert service.patches() == before
+    assert "Approval needed" in service.current(request).all_text()  # still pending
+
+
+async def test_an_over_threshold_create_from_the_form_becomes_a_request(service: Service) -> None:
+    form = {**CREATE_FORM, "f_name": "big-create", "f_max_replicas": "8"}
+    posts = service.emu.state.stats.count("POST", "/api/v1/workloads/inferences")
+    await service.driver.command("/inference", "create", user=USER, channel=CHANNEL)
+    view = await service.fake.wait_for(
+        lambda: next(
+            (v for v in service.fake.iter_open_views() if v.callback_id == "inference_create"), None
+        ),
+        timeout=15,
+    )
+    # Literal env values can't wait in a request (it is stored): refused, with the names.
+    await service.driver.submit_view(view, form, user=USER)
+    await service.fake.wait_for(lambda: "HF_HUB_OFFLINE" in view.all_text() or None, timeout=15)
+    assert "secret" in view.all_text()
+    assert not [m for m in service.fake.channel_messages(CHANNEL) if "big-create" in m.text]
+
+    await service.driver.command("/inference", "create", user=USER, channel=CHANNEL)
+    view = await service.fake.wait_for(
+        lambda: next(
+            (
+                v
+                for v in service.fake.iter_open_views()
+                if v.callback_id == "inference_create" and "HF_HUB_OFFLINE" not in v.all_text()
+            ),
+            None,
+        ),
+        timeout=15,
+    )
+    await service.driver.submit_view(view, {**form, "f_env": ""}, user=USER)
+    request = await service.posted("big-create")
+    assert "Approval needed" in request.all_text() and "8 replicas (over 4)" in request.all_text()
+    assert service.emu.state.stats.count("POST", "/api/v1/workloads/inferences") == posts
+
+    await service.driver.click(request, "inference_approve", user=OTHER_APPROVER)
+    await service.wait(lambda: "Approved" in service.current(request).all_text())
+    found = await service.runai.find_inferences("big-create")
+    assert len(found) == 1
+    assert service.emu.state.stats.count("POST", "/api/v1/workloads/inferences") == posts + 1

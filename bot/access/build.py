@@ -130,7 +130,7 @@ async def access_for_service(
 APPROVALS_JOB = "approvals"
 
 
-def schedule_approval_jobs(runtime: WatchRuntime, desk: ApprovalDesk, seconds: float = 15) -> None:
+def schedule_approval_jobs(runtime: WatchRuntime, desk: ApprovalDesk, seconds: float = 5) -> None:
     """The lease holder expires requests past APPROVAL_TTL (editing their message) and
     finishes approved requests whose replica died before performing them."""
 
@@ -143,7 +143,13 @@ def schedule_approval_jobs(runtime: WatchRuntime, desk: ApprovalDesk, seconds: f
         except Exception as exc:
             logger.warning("approvals job failed", extra={"error": type(exc).__name__})
 
-    runtime.scheduler.add_job(job, "interval", seconds=seconds, id=APPROVALS_JOB)
+    runtime.scheduler.add_job(
+        job,
+        "interval",
+        seconds=seconds,
+        id=APPROVALS_JOB,
+        next_run_time=datetime.now(UTC) + timedelta(seconds=1),
+    )
 
 
 AUDIT_PURGE_JOB = "audit-purge"

@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.runai import errors, models
 
 if TYPE_CHECKING:
-    from bot.modelinfo.hub import Gating, HubAnswer
+    from bot.modelinfo.hub import Gating, HubAnswer, HubModelInfo
 
 logger = logging.getLogger(__name__)
 
@@ -69,15 +69,23 @@ class LazyHub:
     def __init__(self, endpoint: str | None, timeout: float) -> None:
         self._endpoint = endpoint
         self._timeout = timeout
-        self._hub: HubLookup | None = None
+        self._hub: HubModelInfo | None = None
 
-    async def lookup(self, model_name: str, hf_token: str | None = None) -> HubAnswer:
-        """The Hub's answer for a model."""
+    def _built(self) -> HubModelInfo:
         if self._hub is None:
             from bot.modelinfo.hub import HubModelInfo
 
             self._hub = HubModelInfo(self._endpoint, timeout=self._timeout)
-        return await self._hub.lookup(model_name, hf_token)
+        return self._hub
+
+    @property
+    def endpoint(self) -> str:
+        """The Hub's base URL (builds the client: huggingface_hub resolves its default)."""
+        return self._built().endpoint
+
+    async def lookup(self, model_name: str, hf_token: str | None = None) -> HubAnswer:
+        """The Hub's answer for a model."""
+        return await self._built().lookup(model_name, hf_token)
 
 
 @dataclass(frozen=True)

@@ -212,6 +212,8 @@ async def _request(service: Service, text: str) -> MessageRecord:
 
 async def test_an_over_threshold_scale_waits_for_another_approver(service: Service) -> None:
     big = await service.create("big-model")
+    await service.driver.command("/inference", "watch big-model", user=USER, channel=CHANNEL)
+    parent = await service.posted("big-model")
     before = service.patches()
     request = await _request(service, "scale big-model 1 8")
     text = request.all_text()
@@ -239,6 +241,16 @@ async def test_an_over_threshold_scale_waits_for_another_approver(service: Servi
     assert current.spec is not None and current.spec.autoscaling is not None
     assert current.spec.autoscaling.max_replicas == 8
     assert "inference_approve" not in str(service.current(request).blocks)
+
+    # Every step is noted in the workload's thread and kept in the audit trail.
+    def thread() -> str:
+        return "\n".join(m.all_text() for m in service.fake.thread_replies(CHANNEL, parent.ts))
+
+    await service.wait(lambda: "asked for approval" in thread() and "sent to Run:ai" in thread())
+    assert "approved r" in thread()
+    await service.driver.command("/inference", "audit big-model", user=USER, channel=CHANNEL)
+    trail = await service.said_to(USER, "approval-approved")
+    assert "approval-requested" in trail.all_text()
 
 
 async def test_deny_changes_nothing_and_an_expired_request_refuses(service: Service) -> None:

@@ -40,6 +40,7 @@ channels:
     approval: {{replicas_over: 4, approvers: [{APPROVER}, "@{OTHER_APPROVER}"]}}
 projects:
   team-a: {{read: ["*"], create: ["*"], scale: ["*"], update: ["*"], delete: ["*"]}}
+default: {{read: [{APPROVER}]}}
 """
 
 
@@ -53,12 +54,12 @@ class Service:
     runai: RunaiClient
     db: str
 
-    async def create(self, name: str) -> models.Inference:
+    async def create(self, name: str, project_id: str = "1") -> models.Inference:
         """An inference made straight through the API (test setup)."""
         return await self.runai.create_inference(
             models.InferenceCreationRequest(
                 name=name,
-                project_id="1",
+                project_id=project_id,
                 cluster_id="71f69d83-ba66-4822-adf5-55ce55efd210",
                 spec=models.InferenceSpecSpec(
                     image="vllm/vllm-openai:v0.6.3",
@@ -167,6 +168,9 @@ async def test_home_lists_a_failed_endpoint_and_a_phase_change_republishes_it_on
 ) -> None:
     broken = await service.create("home-broken")
     await service.phase(broken.workload_id, "Failed")
+    # Failed too, in team-b, which only U0002 may read under the policy.
+    hidden = await service.create("home-hidden", project_id="2")
+    await service.phase(hidden.workload_id, "Failed")
     # The user follows it in a channel: the Home shows what is followed where they work.
     await service.driver.command("/inference", "watch home-broken", user=USER, channel=CHANNEL)
     await service.posted("home-broken")
@@ -177,6 +181,11 @@ async def test_home_lists_a_failed_endpoint_and_a_phase_change_republishes_it_on
     assert first["type"] == "home"
     assert "home-broken" in _section(first, "Needs attention")
     assert "inference_home_status" in _section(first, "Needs attention")
+    assert "home-hidden" not in str(first)
+    # The one who may read team-b sees it.
+    await service.driver.event({"type": "app_home_opened", "user": APPROVER, "tab": "home"})
+    await service.wait(lambda: service.homes(APPROVER))
+    assert "home-hidden" in _section(service.homes(APPROVER)[0], "Needs attention")
 
     await service.phase(broken.workload_id, "Running")
     await service.wait(lambda: len(service.homes()) >= 2)
@@ -291,6 +300,10 @@ async def test_deny_changes_nothing_and_an_expired_request_refuses(service: Serv
     await service.driver.click(late, "inference_approve", user=APPROVER)
     await service.said_to(APPROVER, "has expired")
     assert service.patches() == before
+    # The lease holder's job marks it expired in the channel, and tells the requester.
+    await service.wait(lambda: "Expired" in service.current(late).all_text())
+    assert "inference_approve" not in str(service.current(late).blocks)
+    await service.said_to(USER, "expired without a decision")
 
 
 async def test_a_rate_limited_publish_waits_for_retry_after(service: Service) -> None:

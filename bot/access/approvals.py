@@ -23,7 +23,6 @@ and edits their message. Every step is audited and noted in the workload's threa
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -187,7 +186,7 @@ class ApprovalDesk:
             )
         except SecretInRequest as exc:
             names = sorted({p.rsplit(".", 1)[-1].split("[")[0] for p in exc.paths})
-            env = self._env_names(request, exc.paths)
+            env = self._env_names(request)
             raise NeedsSecretReference(env or names) from None
         await self.gate.record(
             asker,
@@ -206,7 +205,7 @@ class ApprovalDesk:
         raise AwaitingApproval(approval, over, self.ttl)
 
     @staticmethod
-    def _env_names(request: dict[str, Any], paths: tuple[str, ...]) -> list[str]:
+    def _env_names(request: dict[str, Any]) -> list[str]:
         names: list[str] = []
         spec = request.get("spec") or {}
         for var in spec.get("environmentVariables") or []:
@@ -492,17 +491,11 @@ class ApprovalDesk:
         return done
 
 
-def metadata(approval_id: str, channel: str) -> str:
-    """private_metadata of the Deny modal."""
-    return json.dumps({"approval": approval_id, "channel": channel})
-
-
 __all__ = [
     "ApprovalDesk",
     "AwaitingApproval",
     "Mention",
     "NeedsSecretReference",
     "Note",
-    "metadata",
     "note_message",
 ]

@@ -45,6 +45,7 @@ logger = logging.getLogger("bot.runai")
 M = TypeVar("M")
 B = TypeVar("B", bound=BaseModel)
 
+# Where a cluster serves model info; settings may move it (RUNAI_MODEL_INFO_PATH).
 DEFAULT_MODEL_INFO_PATH = "/api/v1/workloads/inferences/model-info"
 INFERENCES_PATH = "/api/v1/workloads/inferences"
 WORKLOADS_PATH = "/api/v1/workloads"

@@ -11,9 +11,9 @@ import pytest
 from slack_sdk.models.views import View
 
 from bot.access.approvals import Mention, note_message
-from bot.fakeslack.blockkit import view_problems
 from bot.slack import render
 from bot.slack.approval_actions import deny_view
+from bot.slack.blockkit import view_problems
 from bot.slack.home import MAX_BLOCKS, HomeData, Owned, Row, build_home
 from bot.watch.approval_store import Approval, ApprovalState
 

@@ -1,11 +1,13 @@
 """A process that runs only the watch room (poller + notifier + lease), no Slack app.
 
 Used by the multi-replica tests and handy to run a dedicated watcher next to HTTP
-replicas. Settings come from the environment like the bot's (`DATABASE_URL`,
-`RUNAI_URL`, `RUNAI_CLIENT_ID`, `RUNAI_CLIENT_SECRET`, `SLACK_API_URL`,
-`SLACK_BOT_TOKEN`, `POLL_INTERVAL_SECONDS`, `RECONCILE_INTERVAL_SECONDS`).
+replicas. It assembles a process, as `service.py` does, so it stands beside it, above
+both the watch room and the Slack presentation it hands in. Settings come from the
+environment like the bot's (`DATABASE_URL`, `RUNAI_URL`, `RUNAI_CLIENT_ID`,
+`RUNAI_CLIENT_SECRET`, `SLACK_API_URL`, `SLACK_BOT_TOKEN`, `POLL_INTERVAL_SECONDS`,
+`RECONCILE_INTERVAL_SECONDS`).
 
-    python -m bot.watch.worker [--db-schema S] [--lease-ttl 15] [--renew-every 3]
+    python -m bot.worker [--db-schema S] [--lease-ttl 15] [--renew-every 3]
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from bot.watch.tuning import DEFAULTS, WatchTuning
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot.watch.worker")
+    parser = argparse.ArgumentParser(prog="python -m bot.worker")
     parser.add_argument("--db-schema", default=None, help="PostgreSQL schema of the tables")
     parser.add_argument("--lease-ttl", type=float, default=DEFAULTS.lease_ttl)
     parser.add_argument("--renew-every", type=float, default=DEFAULTS.lease_renew_every)
@@ -78,7 +80,7 @@ async def run(argv: Sequence[str] | None = None) -> int:
 
 
 def main() -> int:
-    """Entry point of `python -m bot.watch.worker`."""
+    """Entry point of `python -m bot.worker`."""
     return aio.run(run())
 
 

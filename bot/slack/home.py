@@ -148,6 +148,18 @@ def build_home(data: HomeData, *, max_blocks: int = MAX_BLOCKS) -> dict[str, Any
 # --- gathering what a Home shows ------------------------------------------------------
 
 
+def _retry_after(headers: Any) -> float:
+    """Slack's Retry-After (seconds; header names in any case), 1 s when absent."""
+    for key, value in dict(headers or {}).items():
+        if str(key).lower() == "retry-after":
+            raw = value[0] if isinstance(value, list | tuple) and value else value
+            try:
+                return max(float(raw), 0.0)
+            except (TypeError, ValueError):
+                break
+    return 1.0
+
+
 def _phase(w: models.Workload) -> str:
     return str(w.phase) if w.phase else "Unknown"
 
@@ -262,7 +274,7 @@ class HomeDesk:
             await self.slack.views_publish(user_id=user, view=view)
         except SlackApiError as exc:
             if exc.response.status_code == 429:
-                wait = float(exc.response.headers.get("retry-after", "") or 1)
+                wait = _retry_after(exc.response.headers)
                 self._paused_until = time.monotonic() + wait
                 logger.info("views.publish rate limited", extra={"retry_after": wait})
                 await self.store.want_home_publish([user], at=self.clock())

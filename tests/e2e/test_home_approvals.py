@@ -212,6 +212,15 @@ async def test_home_status_button_answers_in_the_dm(service: Service) -> None:
     )
     assert "home-status" in reply.all_text()
 
+    # Deploy a model: the create form, as from a command.
+    await service.driver.click(service.fake.homes[USER][-1], "inference_home_deploy", user=USER)
+    await service.fake.wait_for(
+        lambda: next(
+            (v for v in service.fake.iter_open_views() if v.callback_id == "inference_create"), None
+        ),
+        timeout=15,
+    )
+
 
 async def _request(service: Service, text: str) -> MessageRecord:
     await service.driver.command("/inference", text, user=USER, channel=CHANNEL)

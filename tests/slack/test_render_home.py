@@ -140,3 +140,12 @@ def test_every_endpoint_row_has_its_three_buttons() -> None:
     assert (
         ids.count(["inference_home_status", "inference_home_scale", "inference_home_metrics"]) == 2
     )
+
+
+def test_retry_after_is_read_whatever_the_header_case() -> None:
+    from bot.slack.home import _retry_after
+
+    assert _retry_after({"Retry-After": "7"}) == 7
+    assert _retry_after({"retry-after": ["3"]}) == 3
+    assert _retry_after({}) == 1
+    assert _retry_after({"Retry-After": "soon"}) == 1

@@ -22,6 +22,9 @@ class Asker:
     key: str | None = None
     # A modal's request: its channel comes from the modal's private_metadata.
     modal: bool = False
+    # Performing an approved request (`bot.access.approvals`): its id. The thresholds of
+    # the channel's `approval:` are then met; the rights and caps are still decided now.
+    approved: str | None = None
     # The policy's user groups the user is in: resolved at most once (`Gate.caller`).
     groups: frozenset[str] | None = None
     resolving: asyncio.Future[frozenset[str]] | None = field(default=None, repr=False)

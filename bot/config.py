@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     cost_currency: str = "USD"
     schedule_misfire_grace_seconds: float = Field(default=300.0, ge=0)
 
+    # Approvals (policy `approval:`): how long a request waits for an approver.
+    approval_ttl: Duration = Field(default=timedelta(hours=24), gt=timedelta(0))
+    # The App Home: a user's Home is republished at most this often.
+    home_republish_seconds: float = Field(default=10.0, gt=0)
+
     @field_validator("idle_after")
     @classmethod
     def _positive_idle_after(cls, value: timedelta) -> timedelta:

@@ -7,9 +7,12 @@ import contextlib
 import logging
 import signal
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
 from bot import telemetry
@@ -17,9 +20,12 @@ from bot.config import Settings
 from bot.ops import Readiness, ops_app, ops_routes
 from bot.runai import RunaiClient
 from bot.serving import serve
-from bot.slack.app import build_app, build_http_app, make_slack_client
+from bot.slack.app import Listeners, build_app, build_http_app, make_slack_client
 from bot.slack.deps import Deps
 from bot.watch.runtime import WatchRuntime
+
+if TYPE_CHECKING:
+    from bot.access import Access
 
 logger = logging.getLogger(__name__)
 
@@ -117,11 +123,64 @@ async def assemble(settings: Settings, stack: contextlib.AsyncExitStack) -> Asse
     telemetry.LEADER.set(int(runtime.leadership.is_leader()))
     access = await access_for_service(settings, runtime, runai, slack)
     care = start_care(settings, runtime, runai, slack, access)
+    listeners = home_and_approvals(settings, runtime, runai, slack, access)
     app = build_app(
-        settings, access.runai, slack, access.watcher, orgs=access.orgs, access=access, care=care
+        settings,
+        access.runai,
+        slack,
+        access.watcher,
+        orgs=access.orgs,
+        access=access,
+        care=care,
+        listeners=listeners,
     )
     readiness = Readiness({"store": runtime.store.ping, "runai": runai.check_auth})
     return Assembled(settings, app, runai, runtime, readiness)
+
+
+HOME_JOB = "app-home"
+
+
+def home_and_approvals(
+    settings: Settings,
+    runtime: WatchRuntime,
+    runai: RunaiClient,
+    slack: AsyncWebClient,
+    access: Access,
+) -> list[Listeners]:
+    """The App Home (published and kept current by the lease holder) and the approval
+    buttons: their listeners for `build_app`."""
+    from bot.access.approval_actions import register_approvals
+    from bot.slack.home import HomeDesk, register_home
+    from bot.watch.runtime import delivery_client
+
+    listeners: list[Listeners] = []
+    if access.audit is not None:
+        home = HomeDesk(
+            runtime.store,
+            runai,
+            access.gate.may_read,
+            access.audit,
+            delivery_client(slack),
+            min_interval=timedelta(seconds=settings.home_republish_seconds),
+            stuck_after=settings.stuck_after,
+            is_leader=runtime.leadership.is_leader,
+        )
+        access.gate.listeners.append(lambda entry: home.want_for(entry.user_id, entry.workload_id))
+        if access.approvals is not None:
+            access.approvals.on_change = home.want
+
+        async def home_job() -> None:
+            try:
+                await home.tick()
+            except Exception as exc:
+                logger.warning("home republish failed", extra={"error": type(exc).__name__})
+
+        runtime.scheduler.add_job(home_job, "interval", seconds=1, id=HOME_JOB)
+        listeners.append(register_home(home))
+    if access.approvals is not None:
+        listeners.append(register_approvals(access.approvals))
+    return listeners
 
 
 async def run_service(settings: Settings) -> None:

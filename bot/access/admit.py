@@ -98,7 +98,7 @@ def _asker_of(body: Mapping[str, Any], command: object) -> Asker | None:
         inv = Invocation.from_action(body)
         actions = body.get("actions") or [{}]
         action_id = str(actions[0].get("action_id") or "")
-        if action_id == ActionId.DEPLOY:
+        if action_id in (ActionId.DEPLOY, ActionId.HOME_DEPLOY):
             intent = Action.CREATE
         elif action_id == ActionId.CONFIRM_DELETE:
             intent = Action.DELETE
@@ -108,7 +108,12 @@ def _asker_of(body: Mapping[str, Any], command: object) -> Asker | None:
             intent = Action.DELETE
         elif not action_id.startswith(ActionId.CHOOSE_WORKLOAD):
             intent = Action.READ
-        return Asker(user, inv.channel_id, intent)
+        channel = inv.channel_id
+        if channel is None and (body.get("view") or {}).get("type") == "home":
+            # The App Home has no channel: its buttons answer in the app's DM with the
+            # user, where no channel binding applies (the project rights do).
+            channel = user
+        return Asker(user, channel, intent)
     if kind in ("view_submission", "block_suggestion"):
         # A submission, or a search typed into one of the modal's selects: the modal's
         # channel (private_metadata) and what the modal is for.

@@ -24,6 +24,9 @@ class Asker:
     modal: bool = False
     # Acting for the user without them at the keyboard (`schedule s7k2qa`): said in the audit.
     via: str | None = None
+    # Performing an approved request (`bot.access.approvals`): its id. The thresholds of
+    # the channel's `approval:` are then met; the rights and caps are still decided now.
+    approved: str | None = None
     # The policy's user groups the user is in: resolved at most once (`Gate.caller`).
     groups: frozenset[str] | None = None
     resolving: asyncio.Future[frozenset[str]] | None = field(default=None, repr=False)

@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.access.admit import Middleware, make_admit
 from bot.access.alerts import AlertDesk, start_alerts
 from bot.access.answers import Answers
+from bot.access.approvals import ApprovalDesk
 from bot.access.asker import Asker
 from bot.access.gate import Gate, Notes
 from bot.access.idempotency import Idempotency
@@ -61,6 +62,8 @@ class Access:
     watcher: AuditingWatcher
     schedules: ScheduleDesk | None = None
     alerts: AlertDesk | None = None
+    audit: AuditLog | None = None
+    approvals: ApprovalDesk | None = None
 
     def middleware(self, deps: Deps) -> Middleware:
         """The Bolt middleware (`admit`): repeats, the asker into `context`, early
@@ -73,6 +76,7 @@ class Access:
         return replace(
             deps,
             runai=runai,
+            model_info=deps.model_info.over(runai),
             orgs=self.orgs.for_asker(asker),
             watcher=self.watcher.for_asker(asker),
             answers=Answers(self.gate, runai, asker),
@@ -105,6 +109,7 @@ def build_access(
         runai=PolicedRunai(runai, gate, idempotency),
         orgs=ScopedOrgs(OrgCache(runai), gate),
         watcher=AuditingWatcher(watcher, gate),
+        audit=audit,
     )
 
 
@@ -128,6 +133,11 @@ async def access_for_service(
         schedule_audit_purge(runtime, audit, timedelta(days=settings.audit_retention_days))
     notes = StoreNotes(runtime.store, runtime.notifier.wake)
     access = build_access(runai, slack, runtime.watcher, policy, audit, notes=notes)
+    desk = ApprovalDesk(runtime.store, slack, access.gate, ttl=settings.approval_ttl)
+    desk.runai = access.runai
+    access.gate.approvals = desk
+    access.approvals = desk
+    schedule_approval_jobs(runtime, desk)
     access.schedules = run_schedules(settings, runtime, access, slack, **clocks)
     access.alerts = run_alerts(settings, runtime, access, runai, slack, **clocks)
     return access
@@ -186,6 +196,31 @@ def run_alerts(
     )
     runtime._tasks.append(asyncio.create_task(alerting.loop.run(), name="alerts"))
     return alerting.desk
+
+
+APPROVALS_JOB = "approvals"
+
+
+def schedule_approval_jobs(runtime: WatchRuntime, desk: ApprovalDesk, seconds: float = 5) -> None:
+    """The lease holder expires requests past APPROVAL_TTL (editing their message) and
+    finishes approved requests whose replica died before performing them."""
+
+    async def job() -> None:
+        if not runtime.leadership.is_leader():
+            return
+        try:
+            await desk.expire()
+            await desk.recover()
+        except Exception as exc:
+            logger.warning("approvals job failed", extra={"error": type(exc).__name__})
+
+    runtime.scheduler.add_job(
+        job,
+        "interval",
+        seconds=seconds,
+        id=APPROVALS_JOB,
+        next_run_time=datetime.now(UTC) + timedelta(seconds=1),
+    )
 
 
 AUDIT_PURGE_JOB = "audit-purge"

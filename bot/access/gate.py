@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from bot.access.asker import Asker
 from bot.audit import AuditEntry, AuditLog
@@ -30,6 +31,25 @@ from bot.policy import (
 from bot.slack.errors import UserFacingError
 
 logger = logging.getLogger(__name__)
+
+
+class ApprovalHold(Protocol):
+    """The approval step after rights and caps (`approvals.ApprovalDesk`)."""
+
+    async def hold(
+        self,
+        asker: Asker | None,
+        action: Action,
+        project: ProjectRef,
+        ask: Ask,
+        *,
+        workload_id: str | None,
+        name: str,
+        request: dict[str, Any],
+        summary: str,
+    ) -> None:
+        """Go on (no approval needed), or hold the request for approvers (raises)."""
+        ...
 
 
 class PolicyDenied(UserFacingError):
@@ -68,6 +88,12 @@ class Gate:
         self.groups = groups
         self.audit = audit
         self.notes = notes
+        # Requests over a channel's `approval:` thresholds (set by `build_access` when the
+        # store is there); None: no approvals.
+        self.approvals: ApprovalHold | None = None
+        # Called with each entry written for a request that went ahead (the App Home
+        # republishes the Homes it concerns); must not block or raise.
+        self.listeners: list[Callable[[AuditEntry], None]] = []
 
     async def caller(self, asker: Asker) -> Caller:
         """The `Caller` of a request, its user groups resolved once per request (a wait
@@ -90,6 +116,12 @@ class Gate:
         if asker is None:
             return True
         return not asker.placeless and in_channel_scope(self.policy, asker.channel, project)
+
+    async def may_read(self, user: str, project: ProjectRef) -> bool:
+        """Whether `user` may read the workloads of `project` outside any channel (the
+        App Home)."""
+        decision = await self.decide(Asker(user, None, Action.READ), Action.READ, project)
+        return decision.allowed
 
     async def decide(
         self, asker: Asker | None, action: Action, project: ProjectRef | None, ask: Ask = NO_ASK
@@ -220,3 +252,9 @@ class Gate:
             await self.audit.add(entry)
         except Exception as exc:  # the trail must never break a command
             logger.warning("audit entry lost", extra={"error": type(exc).__name__})
+        if outcome == "ok":
+            for listener in self.listeners:
+                try:
+                    listener(entry)
+                except Exception as exc:
+                    logger.warning("audit listener failed", extra={"error": type(exc).__name__})

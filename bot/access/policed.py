@@ -23,7 +23,8 @@ from typing import TypeVar
 from bot.access.asker import Asker
 from bot.access.gate import Gate
 from bot.access.idempotency import Idempotency
-from bot.policy import Action, Ask, Decision, ProjectRef, gpus_of, gpus_text
+from bot.access.sizes import compute_gpus
+from bot.policy import Action, Ask, Decision, ProjectRef, gpus_text
 from bot.runai import RunaiCalls, models
 from bot.runai import errors as runai_errors
 
@@ -41,15 +42,6 @@ def _env_names(spec: models.InferenceSpecSpec | None) -> list[str]:
     return [e.name for e in spec.environment_variables if e.name]
 
 
-def _compute_gpus(compute: models.Compute | None, max_replicas: int | None) -> float:
-    if compute is None:
-        return 0.0
-    devices = compute.gpu_devices_request
-    if devices is None and (compute.gpu_portion_request or compute.gpu_memory_request):
-        devices = 1
-    return gpus_of(devices, compute.gpu_portion_request, max_replicas)
-
-
 def create_summary(req: models.InferenceCreationRequest, project: ProjectRef) -> str:
     """A create request in words: no env values, no args or command (they may hold keys)."""
     spec = req.spec
@@ -60,7 +52,7 @@ def create_summary(req: models.InferenceCreationRequest, project: ProjectRef) ->
     if spec and spec.image:
         parts.append(f"image {spec.image}")
     parts.append(f"replicas {low}-{high}")
-    gpus = _compute_gpus(spec.compute if spec else None, high)
+    gpus = compute_gpus(spec.compute if spec else None, high)
     parts.append(f"{gpus_text(gpus)} at most")
     names = _env_names(spec)
     if names:
@@ -309,12 +301,24 @@ class PolicedRunai:
         replicas = auto.effective_max if auto else 1
         ask = Ask(
             replicas=replicas,
-            gpus=_compute_gpus(req.spec.compute if req.spec else None, replicas),
+            gpus=compute_gpus(req.spec.compute if req.spec else None, replicas),
         )
         summary = create_summary(req, project)
         await self.gate.require(
             self.asker, Action.CREATE, project, ask, name=req.name, summary=summary
         )
+        if self.gate.approvals is not None:
+            # Over the channel's approval threshold: a request instead of the call.
+            await self.gate.approvals.hold(
+                self.asker,
+                Action.CREATE,
+                project,
+                ask,
+                workload_id=None,
+                name=req.name,
+                request=req.to_api(),
+                summary=summary,
+            )
         try:
             created = await self.inner.create_inference(req)
         except Exception as exc:
@@ -374,7 +378,7 @@ class PolicedRunai:
             auto = spec.autoscaling or (current_spec.autoscaling if current_spec else None)
             replicas = auto.effective_max if auto else 1
             compute = spec.compute or (current_spec.compute if current_spec else None)
-            ask = Ask(replicas=replicas, gpus=_compute_gpus(compute, replicas))
+            ask = Ask(replicas=replicas, gpus=compute_gpus(compute, replicas))
         return action, project, name, ask, update_summary(name, req)
 
     async def check_update(self, workload_id: str, req: models.InferenceUpdateRequest) -> None:
@@ -401,6 +405,17 @@ class PolicedRunai:
         await self.gate.require(
             self.asker, action, project, ask, workload_id=workload_id, name=name, summary=summary
         )
+        if self.gate.approvals is not None:
+            await self.gate.approvals.hold(
+                self.asker,
+                action,
+                project,
+                ask,
+                workload_id=workload_id,
+                name=name,
+                request=req.to_api(),
+                summary=summary,
+            )
         return await self._audited(
             action,
             workload_id,

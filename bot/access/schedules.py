@@ -116,7 +116,17 @@ class PolicedFires:
                 decision.rule,
                 ":no_entry:",
             )
-        await client.update_inference(wid, request)  # audited `ok` (or `failed`) there
+        try:
+            await client.update_inference(wid, request)  # audited `ok` (or `failed`) there
+        except UserFacingError as exc:
+            # Over a binding's approval threshold (a request is posted, decided later), or
+            # refused at the last moment: the thread hears why.
+            return FireResult(
+                FireOutcome.DENIED,
+                rules.refused_note(schedule.id, str(exc)),
+                type(exc).__name__,
+                ":hourglass_flowing_sand:",
+            )
         return FireResult(
             FireOutcome.APPLIED,
             rules.fired_note(schedule.min_replicas, high),

@@ -165,3 +165,52 @@ async def record_auto_scaled(audit: AuditLog, done: AutoScaled) -> None:
             rule=done.rule,
         )
     )
+
+
+# --- what the App Home reads (bot/slack/home.py) --------------------------------------------
+
+
+async def created_by(log: AuditLog, user: str) -> dict[str, str]:
+    """Workloads `user` created through the bot (id → name), newest first."""
+    await log.flush()
+    query = (
+        select(audit_events.c.workload_id, audit_events.c.workload_name)
+        .where(
+            audit_events.c.user_id == user,
+            audit_events.c.action == "create",
+            audit_events.c.outcome == "ok",
+            audit_events.c.workload_id.is_not(None),
+        )
+        .order_by(audit_events.c.at.desc())
+        .limit(500)
+    )
+    async with log.engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    return {str(r[0]): str(r[1] or r[0]) for r in rows}
+
+
+async def channels_of(log: AuditLog, user: str) -> list[str]:
+    """The channels where `user` used the bot (any entry of theirs there)."""
+    await log.flush()
+    query = (
+        select(audit_events.c.channel_id)
+        .where(audit_events.c.user_id == user, audit_events.c.channel_id.is_not(None))
+        .distinct()
+    )
+    async with log.engine.connect() as conn:
+        return sorted(str(r[0]) for r in (await conn.execute(query)).all())
+
+
+async def users_concerned(log: AuditLog, *, workload_ids: set[str], channels: set[str]) -> set[str]:
+    """Users with an entry about one of `workload_ids` or in one of `channels`."""
+    if not workload_ids and not channels:
+        return set()
+    await log.flush()
+    conditions = []
+    if workload_ids:
+        conditions.append(audit_events.c.workload_id.in_(sorted(workload_ids)))
+    if channels:
+        conditions.append(audit_events.c.channel_id.in_(sorted(channels)))
+    query = select(audit_events.c.user_id).where(or_(*conditions)).distinct()
+    async with log.engine.connect() as conn:
+        return {str(r[0]) for r in (await conn.execute(query)).all() if r[0] != "bot"}

@@ -475,6 +475,31 @@ def views_update(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
     return {"ok": True, "view": record.to_slack()}
 
 
+def views_publish(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
+    """views.publish: a user's App Home (`type: home`, checked like any view: 100 blocks)."""
+    args = call.args
+    user = args.get("user_id")
+    if not user or fake.user(str(user)) is None:
+        raise ApiError("user_not_found")
+    view = _view_arg(args)
+    if view.get("type") != "home":
+        raise ApiError(
+            "invalid_arguments",
+            response_metadata={"messages": ["[ERROR] views.publish takes a view of type home"]},
+        )
+    shown = fake.homes.get(str(user))
+    record = ViewRecord(
+        id=shown[-1].id if shown else fake.next_id("V"),  # one Home per user, re-published
+        view=with_slack_ids(view),
+        hash=_new_hash(),
+        user_id=str(user),
+        opened_by="views.publish",
+    )
+    fake.homes.setdefault(str(user), []).append(record)
+    fake.notify(FakeEvent("home_published", view=record))
+    return {"ok": True, "view": record.to_slack()}
+
+
 def update_view(fake: FakeSlack, record: ViewRecord, view: dict[str, Any]) -> None:
     """Replace a view's content (views.update or response_action update)."""
     record.history.append(record.view)
@@ -583,6 +608,7 @@ METHODS: dict[str, Handler] = {
     "views.open": views_open,
     "views.push": views_push,
     "views.update": views_update,
+    "views.publish": views_publish,
     "files.getUploadURLExternal": files_get_upload_url_external,
     "files.completeUploadExternal": files_complete_upload_external,
     "files.info": files_info,

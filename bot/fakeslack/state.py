@@ -317,6 +317,7 @@ class FakeEvent:
         "view_updated",
         "view_closed",
         "file_shared",
+        "home_published",
     ]
     message: MessageRecord | None = None
     view: ViewRecord | None = None
@@ -364,6 +365,9 @@ class FakeSlack:
         self._by_ts: dict[tuple[str, str], list[MessageRecord]] = {}
         self._threads: dict[tuple[str, str], list[MessageRecord]] = {}
         self.views: dict[str, ViewRecord] = {}
+        # views.publish: every Home published per user, oldest first (the last is shown;
+        # `SlackDriver.click` presses its buttons like any view's).
+        self.homes: dict[str, list[ViewRecord]] = {}
         self.files: dict[str, FileRecord] = {}
         self.responses: list[ResponseRecord] = []
         self.triggers: dict[str, TriggerRecord] = {}
@@ -396,6 +400,7 @@ class FakeSlack:
         self._by_ts.clear()
         self._threads.clear()
         self.views.clear()
+        self.homes.clear()
         self.files.clear()
         self.responses.clear()
         self.triggers.clear()

@@ -15,11 +15,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.config import Settings
-from bot.modelinfo.hub import Gating, HubModelInfo
 from bot.runai import errors, models
+
+if TYPE_CHECKING:
+    from bot.modelinfo.hub import Gating, HubAnswer, HubModelInfo
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,40 @@ class ModelInfoLookup(Protocol):
         ...
 
 
+class HubLookup(Protocol):
+    """What the source needs of the Hub (`hub.HubModelInfo`, or `LazyHub` in front of it)."""
+
+    async def lookup(self, model_name: str, hf_token: str | None = None) -> HubAnswer:
+        """The Hub's answer for a model."""
+        ...
+
+
+class LazyHub:
+    """`HubModelInfo`, built (and `huggingface_hub` imported) at the first lookup: the
+    import takes ~0.4 s, which start-up (`/healthz` within 1 s) must not pay."""
+
+    def __init__(self, endpoint: str | None, timeout: float) -> None:
+        self._endpoint = endpoint
+        self._timeout = timeout
+        self._hub: HubModelInfo | None = None
+
+    def _built(self) -> HubModelInfo:
+        if self._hub is None:
+            from bot.modelinfo.hub import HubModelInfo
+
+            self._hub = HubModelInfo(self._endpoint, timeout=self._timeout)
+        return self._hub
+
+    @property
+    def endpoint(self) -> str:
+        """The Hub's base URL (builds the client: huggingface_hub resolves its default)."""
+        return self._built().endpoint
+
+    async def lookup(self, model_name: str, hf_token: str | None = None) -> HubAnswer:
+        """The Hub's answer for a model."""
+        return await self._built().lookup(model_name, hf_token)
+
+
 @dataclass(frozen=True)
 class SourcedModelInfo:
     """Model info and where it came from."""
@@ -69,7 +105,7 @@ class ModelInfoSource:
     """Model info from Run:ai, the Hub, or Run:ai falling back to the Hub."""
 
     def __init__(
-        self, mode: Mode | str, *, runai: ModelInfoLookup | None, hub: HubModelInfo | None
+        self, mode: Mode | str, *, runai: ModelInfoLookup | None, hub: HubLookup | None
     ) -> None:
         self.mode = Mode(mode)
         if self.mode is not Mode.HUGGINGFACE and runai is None:
@@ -78,6 +114,13 @@ class ModelInfoSource:
             raise ValueError(f"MODEL_INFO_SOURCE={self.mode.value} needs the Hub")
         self._runai = runai
         self._hub = hub
+
+    def over(self, runai: ModelInfoLookup) -> ModelInfoSource:
+        """The same source asking `runai` (e.g. the Run:ai client bound to a request's
+        asker, so its policy check applies); the Hub is shared."""
+        if self.mode is Mode.HUGGINGFACE:
+            return self
+        return ModelInfoSource(self.mode, runai=runai, hub=self._hub)
 
     async def _from_hub(
         self, model_name: str, hf_token: str | None, fell_back: bool
@@ -120,6 +163,6 @@ def build_source(settings: Settings, runai: ModelInfoLookup | None) -> ModelInfo
     hub = (
         None
         if mode is Mode.RUNAI
-        else HubModelInfo(settings.hf_endpoint, timeout=settings.runai_timeout_seconds)
+        else LazyHub(settings.hf_endpoint, timeout=settings.runai_timeout_seconds)
     )
     return ModelInfoSource(mode, runai=runai, hub=hub)

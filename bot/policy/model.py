@@ -11,6 +11,7 @@ I/O. A principal is a Slack user id (`U…`/`W…`), a user group id (`S…`) or
       C0TEAMB:                        # the long form adds per-binding options:
         projects: [team-b]
         idle: {after: 48h, action: scale-to-zero}   # see IdleRule
+        approval: {gpus_over: 4, replicas_over: 4, approvers: [U0LEAD, S0LEADS]}
     projects:
       team-a:                         # project name or id
         read: ["*"]                   # default: everyone
@@ -116,15 +117,59 @@ class IdleRule(_Strict):
         return value
 
 
+class ApprovalRule(_Strict):
+    """A binding's `approval:`: a create, update, scale or rollback asking for more than
+    `gpus_over` GPUs or `replicas_over` replicas (but within the caps) waits for one of
+    `approvers` (user ids, or user group ids `S…`, written `S…` or `@S…`) who is not the
+    requester."""
+
+    gpus_over: float | None = Field(default=None, ge=0)
+    replicas_over: int | None = Field(default=None, ge=0)
+    approvers: list[str]
+
+    @field_validator("approvers", mode="before")
+    @classmethod
+    def _check_approvers(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        names = [str(p).removeprefix("@") for p in value]
+        if not names:
+            raise ValueError("name at least one approver")
+        if EVERYONE in names:
+            raise ValueError("'*' cannot approve: name users or user groups")
+        return _principals(names)
+
+    @model_validator(mode="after")
+    def _some_threshold(self) -> ApprovalRule:
+        if self.gpus_over is None and self.replicas_over is None:
+            raise ValueError("set gpus_over, replicas_over or both")
+        return self
+
+    def exceeded(self, replicas: int | None, gpus: float | None) -> list[str]:
+        """What of a request goes over this rule's thresholds, in words (empty: nothing)."""
+        over: list[str] = []
+        if (
+            self.replicas_over is not None
+            and replicas is not None
+            and replicas > self.replicas_over
+        ):
+            over.append(f"{replicas} replicas (over {self.replicas_over})")
+        if self.gpus_over is not None and gpus is not None and gpus > self.gpus_over:
+            over.append(f"{gpus:g} GPUs (over {self.gpus_over:g})")
+        return over
+
+
 class BindingOptions(_Strict):
     """What a channel binding says beyond its projects (the long form of a binding)."""
 
     idle: IdleRule | None = None
+    approval: ApprovalRule | None = None
 
 
 class _Binding(_Strict):
     projects: list[str]
     idle: IdleRule | None = None
+    approval: ApprovalRule | None = None
 
 
 class Policy(_Strict):
@@ -154,7 +199,7 @@ class Policy(_Strict):
         if not isinstance(data, dict) or not isinstance(data.get("channels"), dict):
             return data
         if "binding_options" in data:
-            raise ValueError("write idle: under the channel's binding in channels:")
+            raise ValueError("write idle: under the channel's binding in channels: (approval: too)")
         channels: dict[str, Any] = {}
         options: dict[str, BindingOptions] = {}
         for channel, binding in data["channels"].items():
@@ -171,7 +216,7 @@ class Policy(_Strict):
                         )
                     ) from None
                 channels[channel] = long.projects
-                options[channel] = BindingOptions(idle=long.idle)
+                options[channel] = BindingOptions(idle=long.idle, approval=long.approval)
             else:
                 channels[channel] = binding
         return {**data, "channels": channels, "binding_options": options}
@@ -181,9 +226,17 @@ class Policy(_Strict):
         options = self.binding_options.get(channel or "")
         return options.idle if options else None
 
+    def approval_rule(self, channel: str | None) -> ApprovalRule | None:
+        """The `approval:` of the channel's binding, if it has one."""
+        options = self.binding_options.get(channel or "")
+        return options.approval if options else None
+
     def groups(self) -> set[str]:
         """Every user group id the policy mentions (to resolve membership)."""
         found = {p for p in self.admins if p.startswith("S")}
+        for options in self.binding_options.values():
+            if options.approval is not None:
+                found.update(p for p in options.approval.approvers if p.startswith("S"))
         for rights in (*self.projects.values(), self.default):
             for action in Action:
                 found.update(p for p in rights.who(action) or [] if p.startswith("S"))

@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.config import Settings
+from bot.modelinfo.source import build_source
 from bot.runai import RunaiCalls
 from bot.slack import actions, commands, idle_buttons, intake
 from bot.slack.commands import alerts as alert_commands
@@ -37,6 +38,9 @@ from bot.slack.reply import Replier, Sleep, retry_handlers
 from bot.slack.tasks import Background
 
 logger = logging.getLogger(__name__)
+
+Listeners = Callable[[AsyncApp, Deps, Replier], None]
+"""More listeners for `build_app` (the Home, approvals): registered before the catch-all."""
 
 COMMAND = "/inference"
 DEV_BOT_TOKEN = "xoxb-not-configured"
@@ -87,6 +91,7 @@ def build_app(
     care: CareLike | None = None,
     submit_budget: float = 1.5,
     background_limit: int = 8,
+    listeners: Sequence[Listeners] = (),
 ) -> AsyncApp:
     """The Bolt app with `/inference`, its modals and buttons; `app.deps` holds the parts.
 
@@ -99,6 +104,7 @@ def build_app(
         watcher=watcher,
         tasks=tasks or Background(background_limit),
         orgs=orgs if orgs is not None else OrgCache(runai),
+        model_info=build_source(settings, runai),
         submit_budget=submit_budget,
         access=access,
         care=care,
@@ -120,7 +126,7 @@ def build_app(
     app.use(parse_once)
     if access is not None:
         app.use(access.middleware(deps))
-    register(app, deps, replier)
+    register(app, deps, replier, listeners)
     app.deps = deps  # type: ignore[attr-defined]
     app.signing_secret = secret  # type: ignore[attr-defined]  # for build_http_app's check
     return app
@@ -141,7 +147,9 @@ async def parse_once(
     return response
 
 
-def register(app: AsyncApp, deps: Deps, replier: Replier) -> None:
+def register(
+    app: AsyncApp, deps: Deps, replier: Replier, listeners: Sequence[Listeners] = ()
+) -> None:
     """Attach every listener to `app`; each works with the parts bound to its request's
     asker (`Deps.bound`)."""
 
@@ -220,6 +228,9 @@ def register(app: AsyncApp, deps: Deps, replier: Replier) -> None:
     @app.action(re.compile(f"^({Action.SNOOZE_1H}|{Action.SNOOZE_24H})$"))
     async def _snooze(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
         await alert_commands.on_snooze(deps.bound(context), replier, ack, body)
+
+    for more in listeners:
+        more(app, deps, replier)
 
     @app.action(re.compile(".*"))
     async def _other(ack: Any) -> None:

@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cron import CronRule
+from bot.modelinfo.source import ModelInfoSource
 from bot.runai import RunaiCalls, models
 from bot.slack.tasks import Background
 from bot.watch.alert_store import AlertRule, AlertState
@@ -315,6 +316,8 @@ class Deps:
     watcher: WatcherLike
     tasks: Background
     orgs: OrgsLike
+    # `/inference model`: Run:ai, the Hugging Face Hub, or both (MODEL_INFO_SOURCE).
+    model_info: ModelInfoSource
     submit_budget: float = 1.5
     list_page_size: int = 20
     submitting: set[str] = field(default_factory=set)  # view ids with a submission running

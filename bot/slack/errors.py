@@ -8,6 +8,7 @@ template. Tracebacks go to the log, never to Slack.
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
 
 from bot.runai import errors as runai_errors
@@ -71,6 +72,10 @@ def describe(exc: BaseException, doing: Doing | None = None) -> Problem:
         return exc.problem
     if isinstance(exc, runai_errors.RunaiError):
         detail = _api_detail(exc)
+        # Hub errors exist only once the Hub module was imported (lazily, at a lookup).
+        hub = sys.modules.get("bot.modelinfo.hub")
+        if hub is not None and isinstance(exc, hub.HubUnavailableError):
+            return Problem("The Hugging Face Hub is unavailable, try again in a minute.", detail)
         if isinstance(exc, runai_errors.UnauthorizedError):
             return Problem("The bot's Run:ai credentials were refused; ask an admin.", detail)
         if isinstance(exc, runai_errors.ForbiddenError):

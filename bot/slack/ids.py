@@ -14,6 +14,7 @@ class Callback(StrEnum):
     UPDATE = "inference_update"
     HF_TOKEN = "inference_hf_token"
     RESULT = "inference_result"
+    APPROVAL_DENY = "inference_approval_deny"
 
 
 class Action(StrEnum):
@@ -39,6 +40,13 @@ class Action(StrEnum):
     ROLLBACK = "inference_rollback"
     CONFIRM_ROLLBACK = "inference_confirm_rollback"
     CANCEL_ROLLBACK = "inference_cancel_rollback"
+    # An approval request's buttons (value: the request id) and the Home's.
+    APPROVE = "inference_approve"
+    DENY = "inference_deny"
+    HOME_DEPLOY = "inference_home_deploy"
+    HOME_STATUS = "inference_home_status"
+    HOME_SCALE = "inference_home_scale"
+    HOME_METRICS = "inference_home_metrics"
 
 
 class Field(StrEnum):
@@ -66,6 +74,7 @@ class Field(StrEnum):
     THRESHOLD = "f_threshold"
     RETENTION = "f_retention"
     HF_TOKEN = "f_hf_token"
+    REASON = "f_reason"
 
 
 class Block(StrEnum):
@@ -74,3 +83,5 @@ class Block(StrEnum):
     ACTIONS = "b_actions"
     SCHEDULE = "b_schedule"  # `b_schedule_<id>`: one row of the schedules list
     ERROR = "b_error"
+    APPROVAL = "b_approval"  # `b_approval_<id>`: an approval request's message
+    HOME = "b_home"  # `b_home_<section>`: the App Home's sections

@@ -7,7 +7,12 @@ from typing import Any
 from bot.slack.present import phase_emoji
 from bot.slack.render import message
 
-ACTION_EMOJI = {"scale": ":straight_ruler:", "delete": ":wastebasket:", "denied": ":no_entry:"}
+ACTION_EMOJI = {
+    "scale": ":straight_ruler:",
+    "delete": ":wastebasket:",
+    "denied": ":no_entry:",
+    "approval": ":raised_hand:",
+}
 """The emoji of an action noted in a thread (anything else: a pencil)."""
 
 

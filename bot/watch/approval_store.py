@@ -283,6 +283,21 @@ class Approvals:
                     expired.append(found)
         return expired
 
+    async def unfinished_approvals(self, decided_before: datetime) -> list[Approval]:
+        """Approved requests not yet performed, decided before `decided_before` (their
+        replica died between the decision and `finish_approval`)."""
+        query = (
+            select(approvals)
+            .where(
+                approvals.c.state == ApprovalState.APPROVED,
+                approvals.c.performed_at.is_(None),
+                approvals.c.decided_at <= as_utc(decided_before),
+            )
+            .order_by(approvals.c.decided_at)
+        )
+        async with self.engine.connect() as conn:
+            return [Approval.from_row(row) for row in await conn.execute(query)]
+
     async def finish_approval(
         self,
         approval_id: str,

@@ -11,15 +11,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.fakeslack import RunningFakeSlack
-from bot.slack.deps import Deps
 from tests.conftest import EmulatorFactory
 from tests.e2e.slack_harness import Bot, running_bot
 from tests.fakehub.harness import GATED_MODEL, GRANTED_TOKEN, RunningHub, running_fake_hub
 
-pytestmark = pytest.mark.skipif(
-    "model_info" not in Deps.__dataclass_fields__,
-    reason="integration pending: Deps.model_info = build_source(settings, runai) (see report)",
-)
 MOVED = "/api/v2/somewhere-else/model-info"
 
 

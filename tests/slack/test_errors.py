@@ -43,3 +43,13 @@ def test_gated_refusal_is_told_apart_from_our_login() -> None:
     assert is_gated_refusal(gated)
     assert not is_gated_refusal(errors.UnauthorizedError(401, "invalid client credentials"))
     assert not is_gated_refusal(errors.NotFoundError(404, "gated"))
+
+
+def test_the_hub_unavailable_is_not_called_run_ai() -> None:
+    from bot.modelinfo.hub import HubUnavailableError
+
+    problem = describe(HubUnavailableError(503, "the Hugging Face Hub answered 503: busy"))
+    assert problem.sentence == "The Hugging Face Hub is unavailable, try again in a minute."
+    assert problem.detail == "the Hugging Face Hub answered 503: busy"
+    # Run:ai's own 503 keeps its words.
+    assert describe(errors.UnavailableError(503, "down")).sentence.startswith("Run:ai")

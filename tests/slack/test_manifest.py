@@ -30,3 +30,12 @@ def test_manifest_parses_with_command_and_scopes() -> None:
 
 def test_manifest_comments_name_the_http_url() -> None:
     assert "/slack/events" in MANIFEST.read_text()
+
+
+def test_manifest_declares_the_home_tab_and_its_event() -> None:
+    data = yaml.safe_load(MANIFEST.read_text())
+    home = data["features"]["app_home"]
+    assert home["home_tab_enabled"] is True
+    assert home["messages_tab_enabled"] is True  # Home buttons answer in the app's DM
+    assert data["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert "event_subscriptions.request_url" in MANIFEST.read_text()

@@ -31,6 +31,7 @@ from bot.slack.present import (
 )
 from tests.slack.payload_checks import HOSTILE, LONG, assert_valid_message, assert_valid_view
 from tests.slack.test_render_alerts import alert_messages
+from tests.slack.test_render_home import approval_messages, approval_views
 
 
 def _workload(name: str = "llama", text: str = HOSTILE) -> models.Workload:
@@ -163,6 +164,7 @@ def _messages(text: str) -> dict[str, Callable[[], dict[str, Any]]]:
         ),
         # alerts, why, history, rollback (watch_ ones too): samples in test_render_alerts
         **alert_messages(text),
+        **approval_messages(text),
     }
 
 
@@ -200,6 +202,7 @@ def _views(text: str) -> dict[str, Callable[[], dict[str, Any]]]:
             notice=Problem(text, text),
         ),
         "hf_token": lambda: render.view("hf_token", model=text, metadata=ctx.dump()),
+        **approval_views(text),
     }
 
 

@@ -150,3 +150,17 @@ async def test_a_home_is_republished_at_most_every_10_s_for_recent_visitors(
     await store.home_opened("U2", at=T0)
     assert await store.claim_home_publish("U2", at=T0)
     assert not await store.claim_home_publish("U1", at=T0 + timedelta(days=8))
+
+
+async def test_an_approved_request_left_unperformed_is_found_for_recovery(store: Store) -> None:
+    rid = await request(store)
+    other = await request(store, requester="U5")
+    at = T0 + timedelta(minutes=1)
+    assert await store.decide_approval(rid, ApprovalState.APPROVED, "U2", at=at)
+    assert await store.decide_approval(other, ApprovalState.APPROVED, "U2", at=at)
+    assert await store.finish_approval(other, "ok", at=at)
+    # Found only once it is older than the grace given to the replica performing it.
+    assert await store.unfinished_approvals(at - timedelta(seconds=1)) == []
+    assert [a.id for a in await store.unfinished_approvals(at + timedelta(seconds=30))] == [rid]
+    assert await store.finish_approval(rid, "ok", at=at + timedelta(seconds=31))
+    assert await store.unfinished_approvals(at + timedelta(minutes=5)) == []

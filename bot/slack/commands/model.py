@@ -1,4 +1,7 @@
-"""`model <hf-model>`: what it takes to serve a Hugging Face model, with a Deploy button."""
+"""`model <hf-model>`: what it takes to serve a Hugging Face model, with a Deploy button.
+
+The answer comes from `deps.model_info` (MODEL_INFO_SOURCE: Run:ai, the Hub, or Run:ai
+then the Hub) and the reply says which (`Source: …`)."""
 
 from __future__ import annotations
 
@@ -17,8 +20,9 @@ async def model_info(
 ) -> None:
     """Model info with a Deploy button; a gated model asks for a token."""
     model = command.model
+    hf_token: str | None = None  # a gated model asks for one in a modal (hf_token.py)
     try:
-        info = await deps.runai.model_info(model)
+        found = await deps.model_info.model_info(model, hf_token)
     except runai_errors.RunaiError as exc:
         if is_gated_refusal(exc):
             await hf_token_modal.ask_hf_token(replier, inv, model, exc.message)
@@ -28,7 +32,11 @@ async def model_info(
         ):
             raise UserFacingError(f"Hugging Face has no model {model}.", exc.message) from exc
         raise
-    await replier.respond(inv, create_modal.model_message(info, gated=False))
+    info = found.info
+    message = create_modal.model_message(
+        info, gated=hf_token is not None, source=found.origin.label
+    )
+    await replier.respond(inv, message)
 
 
 ROUTES = (Route(parsing.ModelInfo, model_info, "look up models"),)

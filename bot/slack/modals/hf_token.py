@@ -77,10 +77,11 @@ async def on_hf_token_submit(
 
     async def work() -> Outcome:
         try:
-            info = await deps.runai.model_info(model, token)
+            found = await deps.model_info.model_info(model, token)
         except (runai_errors.UnauthorizedError, runai_errors.ForbiddenError) as exc:
             return Outcome(errors={Field.HF_TOKEN: f"Hugging Face refused it: {exc.message}"})
-        message = model_message(info, gated=True)
+        info = found.info
+        message = model_message(info, gated=True, source=found.origin.label)
 
         async def after() -> None:
             if ctx.channel_id:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from bot.slack import commands, parsing, render
+from bot.slack.commands import workloads
 from bot.slack.deps import Deps, Invocation
 from bot.slack.errors import Doing
 from bot.slack.modals import create as create_modal
@@ -89,7 +90,7 @@ async def on_confirm_delete(
         return
     deps.tasks.fire(
         commands.report_failures(
-            replier, inv, commands.delete(deps, replier, inv, workload_id), Doing("delete", None)
+            replier, inv, workloads.delete(deps, replier, inv, workload_id), Doing("delete", None)
         ),
         name="delete",
     )
@@ -131,7 +132,7 @@ async def on_list_page(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str
         commands.report_failures(
             replier,
             inv,
-            commands.list_inferences(deps, replier, inv, query, replace=True),
+            workloads.list_inferences(deps, replier, inv, query, replace=True),
             Doing("list workloads"),
         ),
         name="list-page",

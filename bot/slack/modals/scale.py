@@ -1,7 +1,8 @@
 """The scale modal, and the one path every scale takes (typed `scale x 2 2` or the modal).
 
-View, validation, prefill and submit of the scale form; `apply_scaling` and
-`record_scaling` are shared with the typed command (`scale_command`).
+View, validation, prefill and submit of the scale form; `command_scaling`,
+`apply_scaling` and `record_scaling` are shared with the typed command
+(`commands.workloads.scale`).
 """
 
 from __future__ import annotations
@@ -169,18 +170,6 @@ def command_scaling(auto: models.AutoScaling | None, low: int, high: int) -> Sca
         threshold=auto.metric_threshold if auto and metric and scales else None,
         retention_seconds=auto.scale_to_zero_retention_seconds if auto and low == 0 else None,
     )
-
-
-async def scale_command(
-    deps: Deps, replier: Replier, inv: Invocation, ref: str, low: int, high: int
-) -> None:
-    """`scale <ref> <min> [max]`: PATCH autoscaling, keeping the current metric."""
-    workload = await resolve(deps.runai, ref)
-    current = await deps.runai.get_inference(workload.id)
-    auto = current.spec.autoscaling if current.spec and current.spec.autoscaling else None
-    scaling = command_scaling(auto, low, high)
-    summary = await apply_scaling(deps, workload.id, workload.name, scaling)
-    await replier.respond(inv, await record_scaling(deps, workload.id, inv.user_id, summary))
 
 
 # --- the modal ------------------------------------------------------------------------------

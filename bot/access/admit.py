@@ -101,6 +101,8 @@ def _asker_of(body: Mapping[str, Any], command: object) -> Asker | None:
             intent = Action.CREATE
         elif action_id == ActionId.CONFIRM_DELETE:
             intent = Action.DELETE
+        elif action_id == ActionId.CONFIRM_ROLLBACK:
+            intent = Action.UPDATE
         elif not action_id.startswith(ActionId.CHOOSE_WORKLOAD):
             intent = Action.READ
         return Asker(user, inv.channel_id, intent)

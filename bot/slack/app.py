@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.config import Settings
 from bot.runai import RunaiCalls
-from bot.slack import actions, commands, intake
+from bot.slack import actions, actions_explain, commands, intake
 from bot.slack.deps import AccessLike, Deps, OrgCache, OrgsLike, WatcherLike
 from bot.slack.ids import Action, Callback, Field
 from bot.slack.modals import create as create_modal
@@ -185,6 +185,22 @@ def register(app: AsyncApp, deps: Deps, replier: Replier) -> None:
     @app.action(re.compile(f"^{Action.LIST_PAGE}(_prev)?$"))
     async def _page(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
         await actions.on_list_page(deps.bound(context), replier, ack, body)
+
+    @app.action(Action.WHY.value)
+    async def _why(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await actions_explain.on_why(deps.bound(context), replier, ack, body)
+
+    @app.action(Action.ROLLBACK.value)
+    async def _rollback(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await actions_explain.on_rollback(deps.bound(context), replier, ack, body)
+
+    @app.action(Action.CONFIRM_ROLLBACK.value)
+    async def _confirm_rollback(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await actions_explain.on_confirm_rollback(deps.bound(context), replier, ack, body)
+
+    @app.action(Action.CANCEL_ROLLBACK.value)
+    async def _cancel_rollback(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await actions_explain.on_cancel_rollback(deps.bound(context), replier, ack, body)
 
     @app.action(re.compile(".*"))
     async def _other(ack: Any) -> None:

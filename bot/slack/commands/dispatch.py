@@ -15,7 +15,7 @@ from typing import Any
 
 from bot import telemetry
 from bot.slack import parsing
-from bot.slack.commands import access, metrics, model, usage, watching, workloads
+from bot.slack.commands import access, explain, metrics, model, usage, watching, workloads
 from bot.slack.commands.choose import choose_message
 from bot.slack.commands.route import Route
 from bot.slack.commands.usage import help_message
@@ -53,6 +53,7 @@ ROUTES = _by_command(
         *metrics.ROUTES,
         *watching.ROUTES,
         *access.ROUTES,
+        *explain.ROUTES,
     )
 )
 

@@ -72,24 +72,23 @@ def match_authors(
 ) -> dict[str, str]:
     """Revision id → the Slack user whose audited change made it (pure).
 
-    A change through the bot is audited just after Run:ai answered it: each revision
-    takes the nearest unused entry from 5 s before to 2 min after it; a revision with none
-    was made outside Slack.
+    A change through the bot is audited just after Run:ai answered it, so an entry may
+    name a revision from 5 s after to 2 min before it. Closest pairs first, each entry and
+    each revision used once; a revision left without one was made outside Slack.
     """
-    left = sorted(changes, key=lambda c: c[0])
-    used: set[int] = set()
+    pairs = sorted(
+        (abs(at - r.created_at), n, r.id, user)
+        for n, (at, user, _action) in enumerate(changes)
+        for r in revisions
+        if -AUTHOR_BEFORE <= at - r.created_at <= AUTHOR_AFTER
+    )
     authors: dict[str, str] = {}
-    for revision in sorted(revisions, key=lambda r: r.created_at):
-        best: int | None = None
-        for index, (at, _user, _action) in enumerate(left):
-            gap = at - revision.created_at
-            if index in used or not -AUTHOR_BEFORE <= gap <= AUTHOR_AFTER:
-                continue
-            if best is None or abs(gap) < abs(left[best][0] - revision.created_at):
-                best = index
-        if best is not None:
-            used.add(best)
-            authors[revision.id] = left[best][1]
+    used: set[int] = set()
+    for _gap, n, revision_id, user in pairs:
+        if n in used or revision_id in authors:
+            continue
+        used.add(n)
+        authors[revision_id] = user
     return authors
 
 

@@ -18,10 +18,11 @@ from bot.watch.watches import Change
 from tests.watch.conftest import pg_available, pg_store
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+NO_FLAP = Flap()
 
 
 def quiet(
-    only: set[str] | None = None, muted_until: datetime | None = None, flap: Flap = Flap()
+    only: set[str] | None = None, muted_until: datetime | None = None, flap: Flap = NO_FLAP
 ) -> WatchQuiet:
     return WatchQuiet(
         "w1",

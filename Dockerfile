@@ -2,7 +2,7 @@
 # Build stage: turn the project and its dependencies into wheels.
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY bot ./bot
 COPY templates ./templates
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import sys
-from collections.abc import Sequence
-
-from bot import aio
-from bot.config import SettingsError, load_settings
-from bot.logs import configure_logging
+from collections.abc import Iterator, Sequence
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,9 +27,41 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _importing() -> Iterator[None]:
+    """Import a command's modules without garbage collection, then freeze what they made.
+
+    Importing creates over a hundred thousand objects (modules, classes, functions) that
+    live as long as the process: collecting while importing is wasted work, and so is
+    traversing them in every later full collection. Frozen, no collection looks at them
+    again; the few cycles of garbage made while importing (about 2,000 objects) stay.
+    Together about 0.1 s of start-up CPU (bench/startup.py).
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = _parser().parse_args(argv)
+    # Each command imports only what it runs (`run` never loads the emulator or the demo).
+    with _importing():
+        from bot import aio
+        from bot.config import SettingsError, load_settings
+        from bot.logs import configure_logging
+
+        if args.command == "emulator":
+            from bot.emulator.server import serve_forever
+        elif args.command == "migrate":
+            from bot.watch.db.migrate import migrate
+        elif args.command == "run":
+            from bot.service import run_service
+        else:
+            from bot.demo import run_demo
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -43,21 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(level, settings.log_format)
     try:
         if args.command == "emulator":
-            from bot.emulator.server import serve_forever
-
             aio.run(serve_forever(settings, host=args.host, port=args.port))
         elif args.command == "migrate":
-            from bot.watch.db.migrate import migrate
-
             before, after = aio.run(migrate(settings.database_url, schema=args.db_schema))
             print(f"database at revision {after} (was {before or 'not migrated'})")
         elif args.command == "run":
-            from bot.service import run_service
-
             aio.run(run_service(settings))
         else:
-            from bot.demo import run_demo
-
             return aio.run(run_demo(settings))
     except KeyboardInterrupt:
         return 130

@@ -11,9 +11,9 @@ from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.durations import Duration
+from bot.runai.client import DEFAULT_MODEL_INFO_PATH
 from bot.watch.tuning import DEFAULTS as WATCH
 
-DEFAULT_MODEL_INFO_PATH = "/api/v1/workloads/inferences/model-info"
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
 

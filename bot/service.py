@@ -9,7 +9,6 @@ import signal
 from dataclasses import dataclass
 
 import aiohttp
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 
@@ -147,6 +146,9 @@ async def run_service(settings: Settings) -> None:
 
 
 async def _socket_mode(app: AsyncApp, settings: Settings, stop: asyncio.Event) -> None:
+    # Imported here: HTTP mode never needs the WebSocket client (bench/startup.py).
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
     assert settings.slack_app_token is not None
     deps: Deps = app.deps  # type: ignore[attr-defined]
     handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())

@@ -40,6 +40,11 @@ class RunningEmulator:
     client_secret: str
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first: spread over the workers at the start instead of ending the run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def free_port() -> int:
     """A loopback port nothing listens on (for servers started by port number)."""
     with socket.socket() as sock:

@@ -32,7 +32,7 @@ from openapi_schema_validator import (
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from bot.config import DEFAULT_MODEL_INFO_PATH
+from bot.runai.client import DEFAULT_MODEL_INFO_PATH
 
 SPEC_PATH = (
     Path(__file__).resolve().parents[1] / "bot" / "emulator" / "openapi-inference-subset.json"

@@ -37,6 +37,7 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert test in [line.strip() for line in ci]
 
 
+@pytest.mark.slow  # a fresh virtual environment and an install of every dependency
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 @pytest.mark.timeout(600)
 def test_first_command_on_a_fresh_clone(tmp_path: Path) -> None:

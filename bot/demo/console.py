@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
 from bot.demo.forms import (
+    HIDDEN,
     AnswerError,
     Choice,
     FormField,
@@ -45,19 +47,24 @@ SETTLE_MAX_SECONDS = 6.0
 
 
 class LineReader:
-    """Reads lines from a terminal (with prompts) or a pipe (echoing what it read)."""
+    """Reads lines from a terminal (with prompts) or a pipe (echoing what it read).
+
+    A secret is read as getpass does: with the terminal's echo off; from a pipe (no
+    terminal to silence) it is read as a line and shown as dots in the transcript.
+    """
 
     def __init__(self, stream: TextIO, out: TextIO) -> None:
         self._stream = stream
         self._out = out
         self._tty = stream.isatty()
 
-    async def read(self, prompt: str) -> str | None:
-        """One line without its newline, or None at end of input."""
+    async def read(self, prompt: str, *, secret: bool = False) -> str | None:
+        """One line without its newline, or None at end of input; a secret is not echoed."""
         loop = asyncio.get_running_loop()
         if self._tty and self._stream is sys.stdin:
+            ask = getpass.getpass if secret else input
             try:
-                return await loop.run_in_executor(None, input, prompt)
+                return await loop.run_in_executor(None, ask, prompt)
             except EOFError:
                 return None
         self._out.write(prompt)
@@ -67,7 +74,7 @@ class LineReader:
             self._out.write("\n")
             return None
         line = line.rstrip("\n")
-        self._out.write(line + "\n")
+        self._out.write((HIDDEN if secret and line else line) + "\n")
         return line
 
 
@@ -370,7 +377,7 @@ class Console:
             self.say(f"  ({f.hint})")
         shown = FormField(**{**f.__dict__, "initial": current})
         while True:
-            line = await self.reader.read(shown.prompt())
+            line = await self.reader.read(shown.prompt(), secret=f.secret)
             if line is None:
                 return _EOF
             if line.strip() == "cancel":

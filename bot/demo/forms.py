@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.demo.text import text_of
+from bot.slack.ids import Field
+
+# Inputs whose answer is a secret: read without echo, never shown back.
+SECRET_FIELDS = frozenset({Field.HF_TOKEN.value})
+HIDDEN = "••••••••"
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class FormField:
     initial: str | list[str] | None = None
     choices: tuple[Choice, ...] = field(default_factory=tuple)
     multiline: bool = False
+    secret: bool = False
 
     @property
     def multiple(self) -> bool:
@@ -46,6 +52,8 @@ class FormField:
         """The current value as the user would type it."""
         if self.initial is None:
             return ""
+        if self.secret:
+            return HIDDEN
         if isinstance(self.initial, list):
             return ",".join(self._choice_text(v) for v in self.initial)
         return self._choice_text(self.initial) if self.choices else self.initial
@@ -96,6 +104,7 @@ def form_fields(blocks: Sequence[Mapping[str, Any]]) -> list[FormField]:
                 initial=_initial(element),
                 choices=_choices(element),
                 multiline=bool(element.get("multiline")),
+                secret=str(element.get("action_id")) in SECRET_FIELDS,
             )
         )
     return fields

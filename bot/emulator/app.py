@@ -8,13 +8,13 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.config import DEFAULT_MODEL_INFO_PATH
 from bot.emulator.api import TOKEN_PATH, api_routes
 from bot.emulator.controls import control_routes
 from bot.emulator.errors import ApiError, error_body
 from bot.emulator.gateway import ApiGateway
 from bot.emulator.state import EmulatorState
 from bot.emulator.tokens import TokenIssuer
+from bot.runai.client import DEFAULT_MODEL_INFO_PATH
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

@@ -7,7 +7,6 @@ async with serve_fake_slack() as slack:            # slack.url, slack.api_url, s
     await slack.fake.wait_for(lambda: slack.fake.calls_to("views.open"))
 """
 
-from bot.fakeslack.blockkit import block_problems, view_problems
 from bot.fakeslack.driver import SlackDriver
 from bot.fakeslack.errors import ApiError, SlackDriverError
 from bot.fakeslack.server import RunningFakeSlack, create_fake_slack_app, serve_fake_slack
@@ -26,6 +25,7 @@ from bot.fakeslack.state import (
     ViewRecord,
     WaitTimeout,
 )
+from bot.slack.blockkit import block_problems, view_problems
 
 __all__ = [
     "BOT_ID",

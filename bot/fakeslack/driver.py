@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bot.fakeslack.blockkit import block_problems, input_block_ids, view_problems
 from bot.fakeslack.errors import SlackDriverError
 from bot.fakeslack.methods import new_view_hash, update_view, with_slack_ids
 from bot.fakeslack.payloads import action_payload, block_elements, find_element, state_values
@@ -24,9 +23,19 @@ from bot.fakeslack.state import (
     MessageRecord,
     ViewRecord,
 )
+from bot.slack.blockkit import block_problems, view_problems
 
 VERIFICATION_TOKEN = "fake-verification-token"
 SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
+
+
+def input_block_ids(view: dict[str, Any]) -> set[str]:
+    """block_ids of the view's input blocks (where response_action errors may point)."""
+    return {
+        str(b["block_id"])
+        for b in view.get("blocks") or []
+        if isinstance(b, dict) and b.get("type") == "input" and b.get("block_id")
+    }
 
 
 class SlackDriver:

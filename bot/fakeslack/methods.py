@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.fakeslack.blockkit import MESSAGE_TEXT_MAX, block_problems, view_problems
 from bot.fakeslack.errors import ApiError
 from bot.fakeslack.payloads import block_elements
 from bot.fakeslack.state import (
@@ -25,6 +24,12 @@ from bot.fakeslack.state import (
     FileRecord,
     MessageRecord,
     ViewRecord,
+)
+from bot.slack.blockkit import (
+    MESSAGE_TEXT_MAX,
+    MESSAGE_TEXT_TRUNCATED,
+    block_problems,
+    view_problems,
 )
 
 JSON_ARGS = ("blocks", "attachments", "view", "files", "metadata", "unfurls", "channels_list")
@@ -104,10 +109,9 @@ def _content(args: dict[str, Any]) -> tuple[str, list[dict[str, Any]], list[dict
             )
     if not text and not blocks and not attachments:
         raise ApiError("no_text")
-    if text is not None and len(str(text)) > MESSAGE_TEXT_MAX:
-        raise ApiError("msg_too_long")
     return (
-        str(text or ""),
+        # chat.postMessage truncates, it does not refuse (warning message_truncated).
+        str(text or "")[:MESSAGE_TEXT_TRUNCATED],
         list(blocks or []) if isinstance(blocks, list) else [],
         list(attachments or []) if isinstance(attachments, list) else [],
     )
@@ -191,6 +195,8 @@ def chat_update(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
             )
     if not args.get("text") and not args.get("blocks") and not args.get("attachments"):
         raise ApiError("no_text")
+    if len(str(args.get("text") or "")) > MESSAGE_TEXT_MAX:
+        raise ApiError("msg_too_long")
     msg.edits.append({"text": msg.text, "blocks": msg.blocks, "edited_ts": fake.next_ts()})
     if args.get("text") is not None:
         msg.text = str(args["text"])

@@ -17,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.fakeslack.blockkit import block_problems
 from bot.fakeslack.errors import ApiError
 from bot.fakeslack.methods import METHODS, ApiCall, normalise_args
 from bot.fakeslack.state import (
@@ -31,6 +30,7 @@ from bot.fakeslack.state import (
     ResponseRecord,
 )
 from bot.serving import serve
+from bot.slack.blockkit import block_problems
 
 logger = logging.getLogger(__name__)
 

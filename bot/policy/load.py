@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from bot.policy.model import OPEN_POLICY, Policy
@@ -19,6 +18,8 @@ class PolicyFileError(ValueError):
 
 def parse_policy(text: str, source: str = "policy") -> Policy:
     """YAML text → `Policy`; raises `PolicyFileError` with a readable reason."""
+    import yaml  # only when there is a policy file: the open policy needs no parser
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

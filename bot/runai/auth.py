@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
+import jwt
 from pydantic import SecretStr
 
 from bot.runai import errors, models
@@ -23,15 +22,12 @@ DEFAULT_LIFETIME_SECONDS = 300.0  # neither expiresIn nor a JWT exp: refresh eve
 
 def jwt_expiry(token: str) -> float | None:
     """The `exp` claim (epoch seconds) of a JWT, read without verifying it; else None."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
-        claims = json.loads(base64.urlsafe_b64decode(payload))
-    except ValueError:
+        # The token is only read here (to know when to refresh it); Run:ai checks it.
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
         return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
+    exp = claims.get("exp")
     return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
 
 

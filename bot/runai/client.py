@@ -45,6 +45,7 @@ logger = logging.getLogger("bot.runai")
 M = TypeVar("M")
 B = TypeVar("B", bound=BaseModel)
 
+# Where a cluster serves model info; settings may move it (RUNAI_MODEL_INFO_PATH).
 DEFAULT_MODEL_INFO_PATH = "/api/v1/workloads/inferences/model-info"
 INFERENCES_PATH = "/api/v1/workloads/inferences"
 WORKLOADS_PATH = "/api/v1/workloads"
@@ -136,6 +137,7 @@ class RunaiClient:
         backoff_max: float = 5.0,
         max_connections: int = 100,
         observer: Callable[[str, int, float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
@@ -155,7 +157,10 @@ class RunaiClient:
         self._timeout = timeout
         # Told (operation, HTTP status or 0 when no answer, seconds) after every exchange.
         self._observer = observer
-        self._auth = TokenManager(self._fetch_token, client_id, SecretStr(client_secret))
+        # `clock` times the token's life (tests move it instead of waiting for expiry).
+        self._auth = TokenManager(
+            self._fetch_token, client_id, SecretStr(client_secret), clock=clock
+        )
 
     def __repr__(self) -> str:
         return f"RunaiClient(base_url={self.base_url!r}, auth={self._auth!r})"

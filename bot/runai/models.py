@@ -68,6 +68,9 @@ class RunaiModel(BaseModel):
         extra="allow",
         # Ids are strings in the schema but examples show `"projectId": 1`.
         coerce_numbers_to_str=True,
+        # Validators are built on a model's first use, not at import: most of these models
+        # are never used by an idle process (bench/startup.py).
+        defer_build=True,
     )
 
     def to_api(self) -> dict[str, Any]:

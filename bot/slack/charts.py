@@ -1,4 +1,4 @@
-"""Metrics → a PNG chart (matplotlib Agg, run off the event loop)."""
+"""Metrics → a PNG chart (matplotlib Agg, imported on the first chart, run off the event loop)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,6 @@ import io
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.figure import Figure
 
 from bot.runai import models
 from bot.slack.present import METRIC_LABELS, UNITS
@@ -34,6 +28,13 @@ def _series(m: models.Measurement) -> tuple[list[datetime], list[float]]:
 
 def chart_png(title: str, measurements: Sequence[models.Measurement]) -> bytes:
     """One panel per series (throughput, latency), as PNG bytes. CPU-bound: use `render_chart`."""
+    # Imported on the first chart, not at start: matplotlib and numpy are about 55 MB and
+    # a second of start-up, and most processes never draw a chart (bench/startup.py).
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
     panels = [m for m in measurements if any(v.value is not None for v in m.values)]
     fig = Figure(figsize=(8, 2.6 * max(len(panels), 1)), dpi=100)
     axes = fig.subplots(max(len(panels), 1), 1, squeeze=False)

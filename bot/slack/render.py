@@ -9,8 +9,11 @@ nor break the JSON. Numbers may be printed as they are.
                                 (Slack never turns plain_text into mentions or links)
 - `{{ x | esc(max=150) }}`      also cut to at most 150 characters *after* escaping
 
-Rendered payloads are checked against the Slack limits that `slack_sdk.models` does not
-check (`check_message`, `check_view`).
+Either way bidirectional control characters (U+202A to U+202E, U+2066 to U+2069, U+200E/F,
+U+061C) are dropped: they could make a name read backwards.
+
+Rendered payloads are checked by the one Block Kit checker, `bot/slack/blockkit.py`
+(`check_message`, `check_view`), the same one the fake Slack refuses with.
 """
 
 from __future__ import annotations
@@ -20,10 +23,14 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import jinja2
 from markupsafe import Markup
+
+from bot.slack import blockkit
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 def _templates_dir() -> Path:
@@ -35,23 +42,10 @@ def _templates_dir() -> Path:
 
 TEMPLATES_DIR = _templates_dir()
 
-MAX_MESSAGE_BLOCKS = 50
-MAX_VIEW_BLOCKS = 100
-MAX_SECTION_TEXT = 3000
-MAX_FIELD_TEXT = 2000
-MAX_HEADER_TEXT = 150
-MAX_BUTTON_TEXT = 75
-MAX_BUTTON_VALUE = 2000
-MAX_OPTION_TEXT = 75
-MAX_OPTION_VALUE = 150
-MAX_CONTEXT_TEXT = 3000
-MAX_INPUT_LENGTH = 3000
-MAX_VIEW_TITLE = 24
-MAX_PRIVATE_METADATA = 3000
-MAX_MESSAGE_TEXT = 4000
-MAX_VIEW_BYTES = 250_000
-
 Mode = Literal["mrkdwn", "plain"]
+# Bidirectional controls (LRE RLE PDF LRO RLO, LRI RLI FSI PDI, LRM RLM, ALM): in a name they
+# can make it read backwards ("txt.exe" shown as "exe.txt"), so user text loses them.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 # What json.dumps(ensure_ascii=False) would change in a string: quotes, backslashes,
 # control characters.
 _JSON_SPECIAL = re.compile(r'["\\\x00-\x1f\x7f]')
@@ -79,7 +73,7 @@ def _cut(escaped: str, limit: int) -> str:
 
 def esc(value: Any, mode: Mode = "mrkdwn", max: int | None = None) -> Markup:
     """The one escaping filter; see the module docstring."""
-    text = "" if value is None else str(value)
+    text = _BIDI.sub("", "" if value is None else str(value))
     if mode == "mrkdwn":
         text = escape_mrkdwn(text)
     elif mode != "plain":
@@ -107,6 +101,10 @@ def _finalize(value: Any) -> Any:
 @lru_cache(maxsize=4)
 def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
     """The Jinja2 environment over `templates/` (shared with watch/)."""
+    # Imported on the first render, not at start: an idle bot renders nothing (and saves
+    # ~2 MB; bench/startup.py).
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         # On so that macro output is Markup; every printed value is still forced through esc.
@@ -149,103 +147,18 @@ def view(template: str, /, **context: Any) -> dict[str, Any]:
     return payload
 
 
-def _text_of(obj: Any) -> str:
-    if isinstance(obj, Mapping):
-        return str(obj.get("text", ""))
-    return ""
-
-
-def _check_len(what: str, text: str, limit: int, problems: list[str]) -> None:
-    if len(text) > limit:
-        problems.append(f"{what} is {len(text)} characters (limit {limit})")
-
-
-def _check_element(el: Mapping[str, Any], where: str, problems: list[str]) -> None:
-    kind = el.get("type")
-    if kind == "button":
-        _check_len(f"{where} button text", _text_of(el.get("text")), MAX_BUTTON_TEXT, problems)
-        _check_len(f"{where} button value", str(el.get("value", "")), MAX_BUTTON_VALUE, problems)
-    if kind == "plain_text_input":
-        max_length = el.get("max_length")
-        if max_length is not None and not 1 <= int(max_length) <= MAX_INPUT_LENGTH:
-            problems.append(f"{where} max_length {max_length} outside 1..{MAX_INPUT_LENGTH}")
-        min_length = el.get("min_length")
-        if min_length is not None and not 0 <= int(min_length) <= MAX_INPUT_LENGTH:
-            problems.append(f"{where} min_length {min_length} outside 0..{MAX_INPUT_LENGTH}")
-        initial = el.get("initial_value")
-        if initial is not None:
-            limit = int(max_length) if max_length is not None else MAX_INPUT_LENGTH
-            _check_len(f"{where} initial_value", str(initial), limit, problems)
-    if kind == "static_select" and not el.get("options") and not el.get("option_groups"):
-        problems.append(f"{where} static_select has no options")
-    options = list(el.get("options") or [])
-    if "initial_option" in el:
-        options.append(el["initial_option"])
-    for opt in options:
-        _check_len(f"{where} option text", _text_of(opt.get("text")), MAX_OPTION_TEXT, problems)
-        _check_len(f"{where} option value", str(opt.get("value", "")), MAX_OPTION_VALUE, problems)
-
-
-def _check_blocks(blocks: list[Mapping[str, Any]], problems: list[str]) -> None:
-    seen: set[str] = set()
-    for i, block in enumerate(blocks):
-        where = f"block {i} ({block.get('type')})"
-        block_id = block.get("block_id")
-        if block_id is not None:
-            if block_id in seen:
-                problems.append(f"{where} repeats block_id {block_id!r}")
-            seen.add(block_id)
-        kind = block.get("type")
-        if kind == "section":
-            _check_len(f"{where} text", _text_of(block.get("text")), MAX_SECTION_TEXT, problems)
-            for field in block.get("fields") or []:
-                _check_len(f"{where} field", _text_of(field), MAX_FIELD_TEXT, problems)
-            if "accessory" in block:
-                _check_element(block["accessory"], where, problems)
-        elif kind == "header":
-            _check_len(f"{where} text", _text_of(block.get("text")), MAX_HEADER_TEXT, problems)
-        elif kind == "context":
-            for el in block.get("elements") or []:
-                _check_len(f"{where} element", _text_of(el), MAX_CONTEXT_TEXT, problems)
-        elif kind == "actions":
-            for el in block.get("elements") or []:
-                _check_element(el, where, problems)
-        elif kind == "input":
-            _check_element(block.get("element") or {}, where, problems)
-
-
 def message_problems(payload: Mapping[str, Any]) -> list[str]:
-    """What in a message payload breaks a Slack limit the SDK models don't check."""
-    problems: list[str] = []
-    blocks = list(payload.get("blocks") or [])
-    if len(blocks) > MAX_MESSAGE_BLOCKS:
-        problems.append(f"{len(blocks)} blocks (limit {MAX_MESSAGE_BLOCKS})")
-    text = payload.get("text")
-    if not text:
+    """What in a rendered message Slack would refuse, or the bot's messages must not lack."""
+    problems = blockkit.message_problems(payload)
+    if not payload.get("text"):
+        # Slack takes blocks alone, but notifications and screen readers read `text`.
         problems.append("no top-level text (notifications and screen readers need it)")
-    else:
-        _check_len("text", str(text), MAX_MESSAGE_TEXT, problems)
-    _check_blocks(blocks, problems)
     return problems
 
 
 def view_problems(payload: Mapping[str, Any]) -> list[str]:
-    """What in a view payload breaks a Slack limit the SDK models don't check."""
-    problems: list[str] = []
-    blocks = list(payload.get("blocks") or [])
-    if len(blocks) > MAX_VIEW_BLOCKS:
-        problems.append(f"{len(blocks)} blocks (limit {MAX_VIEW_BLOCKS})")
-    for key in ("title", "submit", "close"):
-        if key in payload:
-            _check_len(key, _text_of(payload[key]), MAX_VIEW_TITLE, problems)
-    _check_len(
-        "private_metadata", str(payload.get("private_metadata", "")), MAX_PRIVATE_METADATA, problems
-    )
-    size = len(json.dumps(payload).encode())
-    if size > MAX_VIEW_BYTES:
-        problems.append(f"view is {size} bytes (limit {MAX_VIEW_BYTES})")
-    _check_blocks(blocks, problems)
-    return problems
+    """What in a rendered view Slack would refuse."""
+    return blockkit.view_problems(payload)
 
 
 def check_message(payload: Mapping[str, Any]) -> None:

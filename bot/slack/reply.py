@@ -7,8 +7,10 @@ handlers. A reply that can't be delivered is logged, never raised into a handler
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+import random
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -18,6 +20,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -30,12 +36,86 @@ TRIGGER_ERRORS = ("expired_trigger_id", "exchanged_trigger_id", "invalid_trigger
 _NOT_THERE = ("not_in_channel", "channel_not_found", "is_archived")
 
 
-def retry_handlers() -> list[AsyncRetryHandler]:
-    """Retry connection errors, 429 (after `Retry-After`) and 500/503, a few times."""
+# Waits between attempts; `asyncio.sleep` in the app, a recording stand-in in tests.
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def retry_after_seconds(response: HttpResponse | None) -> float:
+    """The whole seconds a 429 asks for (`Retry-After`), 1 when it says nothing usable."""
+    if response is not None:
+        for name, values in response.headers.items():
+            if name.lower() == "retry-after" and values:
+                try:
+                    return max(0.0, float(int(values[0])))
+                except ValueError:
+                    break
+    return 1.0
+
+
+class _SleepsThrough:
+    """Mixin for slack_sdk's retry handlers: wait through `self.sleep`, not `asyncio.sleep`.
+
+    slack_sdk sleeps inside its handlers; injecting the sleep lets tests see how long a
+    retry would wait (the Retry-After honoured) without spending that time.
+    """
+
+    sleep: Sleep
+    interval_calculator: RetryIntervalCalculator
+
+    def _pause(self, state: RetryState, response: HttpResponse | None) -> float:
+        """Seconds to wait before the next attempt: the handler's backoff with jitter."""
+        return self.interval_calculator.calculate_sleep_duration(state.current_attempt)
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        """Wait, then let the client send the next attempt."""
+        state.next_attempt_requested = True
+        await self.sleep(self._pause(state, response))
+        state.increment_current_attempt()
+
+
+class ConnectionErrorRetry(_SleepsThrough, AsyncConnectionErrorRetryHandler):
+    """Retry a call whose connection broke, after slack_sdk's backoff."""
+
+    def __init__(self, max_retry_count: int, sleep: Sleep = asyncio.sleep) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.sleep = sleep
+
+
+class ServerErrorRetry(_SleepsThrough, AsyncServerErrorRetryHandler):
+    """Retry a 500/503, after slack_sdk's backoff."""
+
+    def __init__(self, max_retry_count: int, sleep: Sleep = asyncio.sleep) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.sleep = sleep
+
+
+class RateLimitRetry(_SleepsThrough, AsyncRateLimitErrorRetryHandler):
+    """Retry a 429 after its `Retry-After`, plus up to a second of jitter (as slack_sdk)."""
+
+    def __init__(self, max_retry_count: int, sleep: Sleep = asyncio.sleep) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.sleep = sleep
+
+    def _pause(self, state: RetryState, response: HttpResponse | None) -> float:
+        return retry_after_seconds(response) + random.random()
+
+
+def retry_handlers(sleep: Sleep = asyncio.sleep) -> list[AsyncRetryHandler]:
+    """Retry connection errors, 429 (after `Retry-After`) and 500/503, a few times.
+
+    `sleep` does the waiting between attempts (tests inject one that records and returns).
+    """
     return [
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-        AsyncServerErrorRetryHandler(max_retry_count=2),
+        ConnectionErrorRetry(2, sleep),
+        RateLimitRetry(3, sleep),
+        ServerErrorRetry(2, sleep),
     ]
 
 
@@ -56,7 +136,8 @@ class Replier:
 
     def __init__(self, slack: AsyncWebClient) -> None:
         self.slack = slack
-        self._handlers = retry_handlers()
+        # response_url posts retry as the Web API client does (and wait through its sleep).
+        self._handlers: list[AsyncRetryHandler] = list(slack.retry_handlers)
 
     async def respond(
         self,

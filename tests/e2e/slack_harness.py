@@ -1,7 +1,11 @@
 """The real Slack app in HTTP mode, in-process, against the fake Slack and the emulator.
 
-`running_bot(emu, fake_slack)` serves `build_http_app(build_app(...))` on a loopback port
-and gives a `SlackDriver` that plays the user. `RecordingWatcher` stands in for the
+`running_bot(emu, fake_slack)` serves `build_http_app(build_app(...))` to a `SlackDriver`
+that plays the user. The driver reaches the app in-process (`httpx.ASGITransport`): these
+tests are about what the app does, not its socket (tests/e2e/test_commands_service.py and
+test_ops.py serve the bot over real HTTP). The emulator and the fake Slack stay real
+servers. The app's Slack client waits between retries through `Bot.slack_sleep`, which
+records the wait (a 429's Retry-After) instead of spending it. `RecordingWatcher` stands in for the
 watch room where a test only needs to see what the app asked of it.
 """
 
@@ -21,15 +25,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.fakeslack import FakeSlack, MessageRecord, RunningFakeSlack, SlackDriver, ViewRecord
 from bot.runai import RunaiCalls, RunaiClient, models
-from bot.serving import serve
 from bot.slack.app import build_app, build_http_app, make_slack_client
 from bot.slack.deps import AccessLike, Deps, OrgsLike, WatcherLike
+from tests.asgi import asgi_transport
 from tests.conftest import RunningEmulator
+from tests.timing import RecordedSleep
 
 SIGNING_SECRET = "e2e-signing-secret"
 BOT_TOKEN = "xoxb-e2e"
 USER = "U0001"
 CHANNEL = "C0001"
+BOT_URL = "http://bot.test"  # in-process: the driver's requests never leave the loop
 HOSTILE = "<!channel> <@U123> <https://evil|click> &"
 # A valid create form (values by block id), for tests that submit the modal.
 CREATE_FORM = {
@@ -126,6 +132,7 @@ class Bot:
     emu: RunningEmulator
     runai: RunaiClient
     watcher: Any
+    slack_sleep: RecordedSleep = field(default_factory=RecordedSleep)
 
     async def fault(self, status: int, count: int = 20, path_prefix: str = "/api") -> None:
         """Make the emulator fail the next `count` API calls."""
@@ -213,7 +220,8 @@ async def running_bot(
         emu.url, emu.client_id, emu.client_secret, max_retries=max_retries, backoff_base=0.01
     )
     session = aiohttp.ClientSession()
-    slack = make_slack_client(settings, session)
+    slack_sleep = RecordedSleep()
+    slack = make_slack_client(settings, session, sleep=slack_sleep)
     watcher = watcher if watcher is not None else RecordingWatcher()
     if access is None:
         app = build_app(settings, app_runai or runai, slack, watcher, submit_budget=submit_budget)
@@ -228,11 +236,15 @@ async def running_bot(
             access=parts,
             submit_budget=submit_budget,
         )
-    async with runai, serve(build_http_app(app)) as srv:
-        driver = SlackDriver(srv.url, SIGNING_SECRET, fake_slack.fake)
+    http_app = build_http_app(app)
+    # The app's lifespan as a server runs it: at the end, background work is drained.
+    async with runai, http_app.router.lifespan_context(http_app):
+        driver = SlackDriver(
+            BOT_URL, SIGNING_SECRET, fake_slack.fake, transport=asgi_transport(http_app)
+        )
         try:
             yield Bot(
-                url=srv.url,
+                url=BOT_URL,
                 app=app,
                 deps=app.deps,  # type: ignore[attr-defined]
                 driver=driver,
@@ -240,6 +252,7 @@ async def running_bot(
                 emu=emu,
                 runai=runai,
                 watcher=watcher,
+                slack_sleep=slack_sleep,
             )
         finally:
             await driver.aclose()

@@ -354,6 +354,7 @@ async def test_slack_429_on_the_chart_upload_is_retried(bot: Bot) -> None:
     await bot.reply_with("Chart posted in the channel")
     calls = bot.fake.calls_to("files.getUploadURLExternal")
     assert [c.status for c in calls] == [429, 200]
+    assert 1 <= bot.slack_sleep.waits[0] < 2  # Retry-After: 1, plus jitter
     assert bot.fake.calls_to("files.completeUploadExternal", ok=True)
 
 
@@ -365,6 +366,7 @@ async def test_slack_429_on_a_response_url_reply_is_retried(bot: Bot) -> None:
     assert message.source == "response_url"
     assert [r.status for r in bot.fake.responses] == [429, 200]
     assert not bot.fake.calls_to("chat.postEphemeral")  # answered once, where asked
+    assert 1 <= bot.slack_sleep.waits[0] < 2  # Retry-After: 1, plus jitter
 
 
 async def test_a_response_url_that_keeps_failing_still_answers_once(bot: Bot) -> None:
@@ -374,6 +376,7 @@ async def test_a_response_url_that_keeps_failing_still_answers_once(bot: Bot) ->
     message = await bot.reply_with("unlucky")
     assert message.source != "response_url"  # the fallback: chat.postEphemeral
     assert [r.status for r in bot.fake.responses] == [503, 503, 503]  # first try, 2 retries
+    assert len(bot.slack_sleep.waits) == 2  # a backoff before each retry
     assert len([m for m in bot.fake.messages if "unlucky" in str(m.blocks)]) == 1
 
 
@@ -393,6 +396,7 @@ async def test_slack_500_on_the_channel_post_is_retried(bot: Bot) -> None:
     await bot.reply_with("Chart posted in the channel")
     statuses = [c.status for c in bot.fake.calls_to("files.completeUploadExternal")]
     assert statuses == [500, 200]
+    assert len(bot.slack_sleep.waits) == 1  # a backoff before the retry
 
 
 async def test_chart_refused_by_slack_still_gives_the_numbers(bot: Bot) -> None:

@@ -176,7 +176,7 @@ async def test_create_when_runai_is_slow_finishes_in_the_modal(bot: Bot) -> None
     bot.deps.submit_budget = 0.2
     view = await _create_form(bot)
     await bot.runai.list_projects()
-    await _slow_next_create(bot, latency_ms=1500)
+    await _slow_next_create(bot, latency_ms=600)  # thrice the budget: too late for it
     await bot.driver.submit_view(view, VALID)
     assert not view.closed and view.callback_id == "inference_loading"
     await bot.fake.wait_for(lambda: view.callback_id == "inference_result", timeout=10)
@@ -197,6 +197,7 @@ async def test_views_open_rate_limited_is_retried(bot: Bot) -> None:
     assert view.callback_id == "inference_create"
     opens = bot.fake.calls_to("views.open")
     assert [c.status for c in opens] == [429, 200]
+    assert 1 <= bot.slack_sleep.waits[0] < 2  # Retry-After: 1, plus jitter
 
 
 async def test_scale_modal_prefilled_validated_and_applied(bot: Bot) -> None:
@@ -332,6 +333,7 @@ async def test_slack_429_on_the_ephemeral_after_a_modal_is_retried(bot: Bot) -> 
     assert view.closed
     await bot.reply_with("Scaled ephemeral-limited to 2 replicas")
     assert [c.status for c in bot.fake.calls_to("chat.postEphemeral")] == [429, 200]
+    assert 1 <= bot.slack_sleep.waits[0] < 2  # Retry-After: 1, plus jitter
 
 
 async def test_gated_model_with_a_stale_trigger_offers_a_button(bot: Bot) -> None:
@@ -370,7 +372,7 @@ async def test_double_submit_creates_once(bot: Bot) -> None:
     bot.deps.submit_budget = 0.2
     view = await _create_form(bot)
     await bot.runai.list_projects()
-    await _slow_next_create(bot, latency_ms=1000)
+    await _slow_next_create(bot, latency_ms=600)
     # The same form delivered twice at once (a double click, a retried delivery).
     await asyncio.gather(bot.driver.submit_view(view, VALID), bot.driver.submit_view(view, VALID))
     await bot.fake.wait_for(lambda: view.callback_id == "inference_result", timeout=10)

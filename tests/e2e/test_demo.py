@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 SCRIPT = """\
@@ -62,6 +63,7 @@ def run_demo(tmp_path: Path, script: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # a real `inference-bot demo` process through a workload's whole life
 def test_scripted_session_create_scale_metrics_delete(tmp_path: Path) -> None:
     done = run_demo(tmp_path, SCRIPT)
     out = done.stdout

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.fakeslack import RunningFakeSlack, SlackDriver
 from bot.ops import Readiness, ops_app
@@ -109,6 +110,7 @@ async def _wait_healthy(url: str, proc: asyncio.subprocess.Process) -> None:
     raise AssertionError("bot never became ready")
 
 
+@pytest.mark.slow  # a real `inference-bot run` process, stopped by a real SIGTERM
 async def test_sigterm_finishes_the_command_in_flight_and_hands_leadership_over(
     emulator: RunningEmulator, fake_slack: RunningFakeSlack, tmp_path: Path
 ) -> None:

@@ -30,6 +30,8 @@ from tests.watch.harness import (
 )
 
 pytest_plugins = ["tests.fakes.fixtures"]
+# Real worker processes, real SIGKILLs and real lease expiry: the timing is what they prove.
+pytestmark = pytest.mark.slow
 
 WORKLOADS = 3
 

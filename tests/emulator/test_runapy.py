@@ -11,26 +11,30 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import pytest
-from runai import models
-from runai.api.inferences_api import InferencesApi
-from runai.api_client import ApiClient
-from runai.configuration import Configuration
-from runai.exceptions import ApiException
 
 from bot.emulator import CLUSTER_ID
 from tests.conftest import RunningEmulator
 from tests.contract import assert_request_matches, assert_response_matches
 from tests.emulator.conftest import INFERENCE, INFERENCES, METRICS, POD_METRICS
 
+if TYPE_CHECKING:
+    from runai.api.inferences_api import InferencesApi
+
+# runapy is imported where it is used: importing it costs ~2 s of CPU, and every xdist
+# worker collects this module while only one of them runs these tests.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def sdk(emu: RunningEmulator, **options: Any) -> InferencesApi:
     """An InferencesApi configured the documented way (client id/secret, base URL)."""
+    from runai.api.inferences_api import InferencesApi
+    from runai.api_client import ApiClient
+    from runai.configuration import Configuration
+
     configuration = Configuration(
         client_id=emu.client_id,
         client_secret=emu.client_secret,
@@ -43,6 +47,8 @@ def sdk(emu: RunningEmulator, **options: Any) -> InferencesApi:
 
 def lifecycle(emu: RunningEmulator) -> dict[str, Any]:
     """create → get → PATCH autoscaling → metrics → pod metrics → delete, all via runapy."""
+    from runai import models
+
     api = sdk(emu)
     request = models.InferenceCreationRequest(
         name="sdk-llm",
@@ -103,6 +109,8 @@ def finish(
     api: InferencesApi, workload_id: str, pod: str, start: datetime, end: datetime
 ) -> dict[str, Any]:
     """Pod metrics and delete, then the 404 once the workload is gone."""
+    from runai import models
+
     # ...and passes strings through: the schema's example format, with a space.
     pod_metrics = api.get_inference_workload_pod_metrics(
         workload_id,
@@ -118,6 +126,8 @@ def finish(
 
 
 async def test_runapy_drives_the_whole_lifecycle(emulator: RunningEmulator) -> None:
+    from runai.exceptions import ApiException
+
     result = await asyncio.to_thread(lifecycle, emulator)
     assert result["created"]["name"] == "sdk-llm"
     assert result["created"]["createdBy"] == emulator.client_id
@@ -173,6 +183,9 @@ async def test_runapy_drives_the_whole_lifecycle(emulator: RunningEmulator) -> N
 
 
 async def test_runapy_sees_validation_errors(emulator: RunningEmulator) -> None:
+    from runai import models
+    from runai.exceptions import ApiException
+
     def submit() -> ApiException:
         api = sdk(emulator)
         request = models.InferenceCreationRequest(
@@ -198,6 +211,8 @@ async def test_runapy_sees_validation_errors(emulator: RunningEmulator) -> None:
 async def test_runapy_refreshes_by_exp_not_after_401(emulator_factory: Any) -> None:
     # runapy refreshes when `exp - now <= 60 s` by its own clock and never after a 401.
     # A 30 s token is therefore renewed before every call...
+    from runai.exceptions import ApiException
+
     unknown = "00000000-0000-4000-8000-000000000000"
 
     def status(api: InferencesApi) -> int:

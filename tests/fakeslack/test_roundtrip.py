@@ -11,8 +11,10 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.fakeslack import FakeSlack, RunningFakeSlack, SlackDriver, SlackDriverError, sign_request
+from bot.slack.reply import RateLimitRetry
 from tests.fakes.fixtures import MakeDriver
 from tests.fakeslack.smoke_bot import MODAL_CALLBACK, SIGNING_SECRET, serve_smoke_bot
+from tests.timing import RecordedSleep
 
 
 async def test_command_modal_errors_then_submit_posts_message(
@@ -130,16 +132,19 @@ async def test_button_with_confirm_and_replace_original(
 async def test_rate_limited_post_retried_by_slack_sdk(fake_slack: RunningFakeSlack) -> None:
     fake = fake_slack.fake
     fake.fail_next("chat.postMessage", count=1, retry_after=1)
+    # slack_sdk's rate-limit handler, waiting through a recorded sleep instead of for real.
+    sleep = RecordedSleep()
+    handler = RateLimitRetry(max_retry_count=2, sleep=sleep)
+    assert isinstance(handler, AsyncRateLimitErrorRetryHandler)
     client = AsyncWebClient(
-        token="xoxb-test",
-        base_url=fake_slack.api_url,
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+        token="xoxb-test", base_url=fake_slack.api_url, retry_handlers=[handler]
     )
     result = await client.chat_postMessage(channel="C0001", text="after the storm")
     assert result["ok"]
     calls = fake.calls_to("chat.postMessage")
     assert [c.status for c in calls] == [429, 200]
     assert calls[0].response == {"ok": False, "error": "ratelimited"}
+    assert len(sleep.waits) == 1 and 1 <= sleep.waits[0] < 2  # the fake's Retry-After: 1
 
 
 async def test_rate_limited_without_retry_handler_raises(fake_slack: RunningFakeSlack) -> None:

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.fakeslack import FakeSlack, RunningFakeSlack, WaitTimeout
+from bot.slack import render
 
 
 def section(text: str, block_id: str | None = None) -> dict[str, Any]:
@@ -233,6 +234,18 @@ async def test_fifty_blocks_accepted(client: AsyncWebClient) -> None:
     assert (await client.chat_postMessage(channel="C0001", text="x", blocks=[section("s")] * 50))[
         "ok"
     ]
+
+
+async def test_message_text_limits_are_slacks(client: AsyncWebClient) -> None:
+    # chat.update refuses text above 4,000 characters; chat.postMessage truncates above 40,000.
+    posted = await client.chat_postMessage(channel="C0001", text="y" * 40_001)
+    assert len(posted["message"]["text"]) == 40_000
+    await client.chat_update(channel="C0001", ts=posted["ts"], text="z" * 4000)
+    with pytest.raises(SlackApiError, match="msg_too_long"):
+        await client.chat_update(channel="C0001", ts=posted["ts"], text="z" * 4001)
+    # The renderer holds every message to the same 4,000: it may be updated later.
+    assert render.message_problems({"text": "z" * 4000}) == []
+    assert render.message_problems({"text": "z" * 4001})
 
 
 async def test_views_open_update_push(client: AsyncWebClient, fake_slack: RunningFakeSlack) -> None:

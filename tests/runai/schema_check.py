@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 import httpx
 import jsonschema
 
-from bot.config import DEFAULT_MODEL_INFO_PATH
+from bot.runai.client import DEFAULT_MODEL_INFO_PATH
 from tests import contract
 from tests.contract import resolve, spec
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -151,8 +152,17 @@ async def test_short_lived_tokens_are_refreshed_before_they_expire(
     start_emulator: EmulatorFactory, make_client: ClientFactory
 ) -> None:
     emulator = await start_emulator(token_ttl_seconds=2)
-    client, transport = await make_client(base_url=emulator.url)
-    await poll(lambda: client.list_workloads(limit=1), lambda _: client.token_refreshes >= 3)
+    shift = [0.0]  # the client's clock runs ahead with the emulator's, no waiting
+    client, transport = await make_client(
+        base_url=emulator.url, clock=lambda: time.monotonic() + shift[0]
+    )
+    await client.list_workloads(limit=1)
+    for refreshes in (2, 3, 4):
+        # 1.9 s on: the token is still good on the server, and the client renews it now.
+        shift[0] += 1.9
+        await emulator.advance_clock(1.9)
+        await client.list_workloads(limit=1)
+        assert client.token_refreshes == refreshes, "the client waited for the token to expire"
     assert 401 not in transport.outcomes("GET", "/api/"), "the client let a token expire"
     assert (await emulator.stats())["POST /api/v1/token"] == client.token_refreshes
 

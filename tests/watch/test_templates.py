@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from slack_sdk.models.blocks import Block
 
 from bot.slack.render import check_message
 from bot.slack.threads import thread_message
@@ -50,10 +49,7 @@ def parent(**kw: Any) -> dict[str, Any]:
 
 
 def check(payload: dict[str, Any]) -> str:
-    check_message(payload)
-    for block in payload["blocks"]:
-        assert Block.parse(block) is not None
-        Block.parse(block).validate_json()  # type: ignore[union-attr]
+    check_message(payload)  # the one Block Kit checker: slack_sdk models + what they skip
     text = str(payload)
     assert "<!channel>" not in text and "<https://evil" not in text
     return text

@@ -1,0 +1,204 @@
+"""Start-up time and idle memory of `inference-bot run` (HTTP mode, real RUNAI_URL, SQLite).
+
+The Run:ai emulator runs in its own process, started once, so the bot sees a real
+RUNAI_URL as in production (it neither embeds nor imports the emulator). Then, `--runs`
+times: start `python -m bot run` on a fresh SQLite database, poll GET /healthz every 5 ms
+and time the first 200 from the moment the process was started; let it settle
+(`--settle` seconds, the poller ticking), then read its resident memory from /proc
+(VmRSS). Last, one more start under `python -X importtime` to list where import time goes.
+
+Prints /healthz time, the CPU the process had used by then (which other load on the host
+does not inflate) and idle RSS (median, min, max), and the import-time top ten: the
+packages whose modules took the most time to import (the sum of their own, "self", times).
+Goals: /healthz within 1.0 s, idle RSS ≤ 90 MB.
+
+    .venv/bin/python bench/startup.py [--runs 5] [--settle 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.emulator_process import ROOT, free_port, start_emulator
+
+CLIENT_ID, CLIENT_SECRET = "bench", "bench-secret"
+HEALTHZ_GOAL_SECONDS = 1.0
+RSS_GOAL_MB = 90.0
+
+
+def _wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> float:
+    """Poll `url` until it answers 200; the monotonic time it first did."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the process exited with {proc.returncode} before {url} answered")
+        with (
+            contextlib.suppress(urllib.error.URLError, ConnectionError, OSError),
+            urllib.request.urlopen(url, timeout=1) as response,
+        ):
+            if response.status == 200:
+                return time.monotonic()
+        time.sleep(0.005)
+    raise TimeoutError(f"{url} did not answer 200 within {timeout:g}s")
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident set size of a process, from /proc/<pid>/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used, from /proc/<pid>/stat (robust to a busy host)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _bot_env(runai_url: str, db_dir: Path, port: int) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "RUNAI_", "DATABASE_"))
+    }
+    env.update(
+        {
+            "RUNAI_URL": runai_url,
+            "RUNAI_CLIENT_ID": CLIENT_ID,
+            "RUNAI_CLIENT_SECRET": CLIENT_SECRET,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{db_dir / 'bot.db'}",
+            "PORT": str(port),
+            "SLACK_SIGNING_SECRET": "bench-signing-secret",
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            # Nothing listens there: start-up must not wait for Slack.
+            "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    return env
+
+
+@contextlib.contextmanager
+def _bot(
+    runai_url: str, *python_flags: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str, float, Path]]:
+    """A started `python -m bot run`: (process, /healthz URL, start time, stderr file)."""
+    with tempfile.TemporaryDirectory(prefix="startup-") as tmp:
+        port = free_port()
+        err = Path(tmp) / "stderr"
+        with err.open("wb") as stderr:
+            started = time.monotonic()
+            proc = subprocess.Popen(
+                [sys.executable, *python_flags, "-m", "bot", "run"],
+                cwd=tmp,
+                env=_bot_env(runai_url, Path(tmp), port),
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+            try:
+                yield proc, f"http://127.0.0.1:{port}/healthz", started, err
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def measure(runai_url: str, settle: float) -> tuple[float, float, float]:
+    """One start: seconds to the first /healthz 200, CPU seconds used by then, and idle
+    RSS in MB after `settle`."""
+    with _bot(runai_url) as (proc, healthz, started, err):
+        try:
+            ready = _wait_http(healthz, 30, proc)
+        except (RuntimeError, TimeoutError):
+            sys.stderr.write(err.read_text()[-3000:])
+            raise
+        cpu = _cpu_seconds(proc.pid)
+        time.sleep(settle)
+        return ready - started, cpu, _rss_mb(proc.pid)
+
+
+def import_top_ten(runai_url: str) -> list[tuple[str, float, int]]:
+    """(package, self import time in ms summed over its modules, modules) of one start."""
+    with _bot(runai_url, "-X", "importtime") as (proc, healthz, _, err):
+        _wait_http(healthz, 30, proc)
+        lines = err.read_text().splitlines()
+    by_package: dict[str, float] = defaultdict(float)
+    modules: dict[str, int] = defaultdict(int)
+    for line in lines:
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        self_us, _, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
+        if not self_us.isdigit():
+            continue  # the header line
+        package = name.split(".")[0]
+        by_package[package] += int(self_us) / 1000
+        modules[package] += 1
+    top = sorted(by_package.items(), key=lambda kv: kv[1], reverse=True)[:10]
+    return [(name, ms, modules[name]) for name, ms in top]
+
+
+def main() -> int:
+    """Run the benchmark and print the report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds idle before RSS")
+    args = parser.parse_args()
+
+    port = free_port()
+    emulator = start_emulator(port, CLIENT_ID, CLIENT_SECRET, phase_seconds=2.0)
+    try:
+        runai_url = f"http://127.0.0.1:{port}"
+        _wait_http(f"{runai_url}/emulator/stats", 30, emulator)
+        runs = [measure(runai_url, args.settle) for _ in range(args.runs)]
+        top = import_top_ten(runai_url)
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=15)
+
+    healthz = sorted(r[0] for r in runs)
+    cpu = sorted(r[1] for r in runs)
+    rss = sorted(r[2] for r in runs)
+    print(
+        f"inference-bot run, HTTP mode, RUNAI_URL = an emulator process, SQLite; {args.runs} starts"
+    )
+    print(
+        f"/healthz after start: median {statistics.median(healthz):.2f} s "
+        f"(min {min(healthz):.2f}, max {max(healthz):.2f}); goal ≤ {HEALTHZ_GOAL_SECONDS:g} s"
+    )
+    print(
+        f"CPU used by then: median {statistics.median(cpu):.2f} s "
+        f"(min {min(cpu):.2f}, max {max(cpu):.2f}); on a busy host wall time exceeds it"
+    )
+    print(
+        f"idle RSS after {args.settle:g} s: median {statistics.median(rss):.1f} MB "
+        f"(min {min(rss):.1f}, max {max(rss):.1f}); goal ≤ {RSS_GOAL_MB:g} MB"
+    )
+    print("import time, top ten packages (self time summed over their modules):")
+    for name, ms, count in top:
+        print(f"  {name:<24} {ms:7.1f} ms  ({count} modules)")
+    met = (
+        statistics.median(healthz) <= HEALTHZ_GOAL_SECONDS and statistics.median(rss) <= RSS_GOAL_MB
+    )
+    print("goals met" if met else "goals NOT met")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""`inference-bot run` loads only what serving needs: what is needed only sometimes (a
+chart, a render, a policy file, Socket Mode, the emulator) is imported when it is needed.
+bench/startup.py measures the time and memory this saves."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# What `run` imports before it serves: bot.cli's `run` branch and service.assemble's imports.
+RUN_IMPORTS = "import bot.cli, bot.service, bot.guard.install, bot.watch.runtime"
+
+NOT_AT_START = {
+    "matplotlib": "charts: imported on the first chart",
+    "numpy": "charts",
+    "jinja2": "templates: imported on the first render",
+    "yaml": "the policy file parser: imported only when POLICY_FILE is set",
+    "slack_bolt.adapter.socket_mode": "Socket Mode only",
+    "bot.emulator": "the embedded emulator: only without RUNAI_URL",
+    "jsonschema": "the emulator's request validation",
+    "openapi_schema_validator": "the emulator's request validation",
+    "bot.fakeslack": "the demo and the tests",
+    "bot.demo": "the demo",
+}
+
+
+def test_run_imports_nothing_it_needs_only_sometimes() -> None:
+    code = f"{RUN_IMPORTS}; import json, sys; print(json.dumps([bot.__file__, *sys.modules]))"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
+    where, *names = json.loads(done.stdout)
+    assert Path(where).is_relative_to(ROOT)
+    loaded = set(names)
+    assert "sqlalchemy" in loaded and "slack_bolt" in loaded  # the check itself works
+    early = {
+        name: why
+        for name, why in NOT_AT_START.items()
+        if any(m == name or m.startswith(name + ".") for m in loaded)
+    }
+    assert not early, f"imported at start: {early}"

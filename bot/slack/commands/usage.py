@@ -43,8 +43,4 @@ ROUTES = (
     Route(parsing.Alert, answer_help, "do that"),
     Route(parsing.Alerts, answer_help, "do that"),
     Route(parsing.Unalert, answer_help, "do that"),
-    Route(parsing.Mute, answer_help, "do that"),
-    Route(parsing.Unmute, answer_help, "do that"),
-    Route(parsing.Why, answer_help, "do that"),
-    Route(parsing.History, answer_help, "do that"),
 )

@@ -45,22 +45,29 @@ async def on_why(deps: Deps, replier: Replier, ack: Ack, body: Mapping[str, Any]
     inv = Invocation.from_action(body)
     workload_id = _value(body)
     thread_ts = _thread_of(body)
-    if not parsing.is_workload_id(workload_id) or not inv.channel_id or thread_ts is None:
+    if not parsing.is_workload_id(workload_id):
         await replier.problem(inv, "That button doesn't name a workload.")
         return
     deps.tasks.fire(
         report_failures(
             replier,
             inv,
-            _post_why(deps, inv.channel_id, thread_ts, workload_id),
+            _post_why(deps, replier, inv, thread_ts, workload_id),
             Doing("read", workload_id),
         ),
         name="why",
     )
 
 
-async def _post_why(deps: Deps, channel: str, thread_ts: str, workload_id: str) -> None:
+async def _post_why(
+    deps: Deps, replier: Replier, inv: Invocation, thread_ts: str | None, workload_id: str
+) -> None:
     message = await why_message(deps, workload_id)
+    channel = inv.channel_id
+    if channel is None or thread_ts is None:
+        # A button in a message only its reader sees (no thread to answer in): to them.
+        await replier.respond(inv, message)
+        return
     try:
         await deps.slack.chat_postMessage(
             channel=channel,

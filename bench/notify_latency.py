@@ -3,7 +3,7 @@
     .venv/bin/python bench/notify_latency.py [--samples 120] [--workloads 10] [--interval 2]
 
 The emulator and the fake Slack are served in this process; the bot's watch room runs as
-its own process (`python -m bot.watch.worker`, POLL_INTERVAL_SECONDS=--interval, default
+its own process (`python -m bot.worker`, POLL_INTERVAL_SECONDS=--interval, default
 tuning: 1 message/s per channel, lease renewals, SQLite store). Each watched workload has
 its own channel. Every workload loops: pause uniform(0, interval), force a phase
 (Running ↔ Degraded, neither transitional, so the plain poll interval applies), wait for
@@ -95,7 +95,7 @@ async def main() -> None:
             "LOG_LEVEL": "WARNING",
         }
         worker = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.watch.worker", cwd=str(ROOT), env=env,
+            sys.executable, "-m", "bot.worker", cwd=str(ROOT), env=env,
             stdout=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         latencies: list[float] = []

@@ -12,7 +12,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.durations import Duration
 from bot.runai.client import DEFAULT_MODEL_INFO_PATH
-from bot.watch.tuning import DEFAULTS as WATCH
 
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
@@ -54,8 +53,9 @@ class Settings(BaseSettings):
     # Socket Mode has no HTTP server of its own: /healthz, /readyz and /metrics live here.
     health_port: int = Field(default=8080, ge=0, le=65535)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
-    poll_interval_seconds: float = Field(default=WATCH.poll_interval, gt=0)
-    reconcile_interval_seconds: float = Field(default=WATCH.reconcile_interval, gt=0)
+    # Unset: the watch room's own defaults (bot/watch/tuning.py, the one home of every knob).
+    poll_interval_seconds: float | None = Field(default=None, gt=0)
+    reconcile_interval_seconds: float | None = Field(default=None, gt=0)
 
     # Alerts: how often the lease holder evaluates the rules, and when a workload still in
     # Pending, Creating or Initializing gets its one "stuck" reply.

@@ -88,6 +88,7 @@ async def assemble(settings: Settings, stack: contextlib.AsyncExitStack) -> Asse
     built over it: everything `run` and `demo` share. Closed by `stack`.
     """
     from bot.access import access_for_service
+    from bot.care import start_care
     from bot.slack.threads import thread_message
     from bot.watch.runtime import start_watch
 
@@ -115,7 +116,10 @@ async def assemble(settings: Settings, stack: contextlib.AsyncExitStack) -> Asse
     runtime.leadership.on_change(lambda leader: telemetry.LEADER.set(int(leader)))
     telemetry.LEADER.set(int(runtime.leadership.is_leader()))
     access = await access_for_service(settings, runtime, runai, slack)
-    app = build_app(settings, access.runai, slack, access.watcher, orgs=access.orgs, access=access)
+    care = start_care(settings, runtime, runai, slack, access)
+    app = build_app(
+        settings, access.runai, slack, access.watcher, orgs=access.orgs, access=access, care=care
+    )
     readiness = Readiness({"store": runtime.store.ping, "runai": runai.check_auth})
     return Assembled(settings, app, runai, runtime, readiness)
 

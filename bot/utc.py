@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import overload
+
+_ZERO = timedelta(0)
 
 
 @overload
@@ -22,7 +24,14 @@ def as_utc(value: datetime | None) -> datetime | None:
     """
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    zone = value.tzinfo
+    if zone is UTC:
+        return value
+    # Naive, or a zero offset (pydantic parses `Z` into its own tzinfo, whose astimezone
+    # is ~20 µs): label it UTC without converting.
+    if zone is None or value.utcoffset() == _ZERO:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def utcnow() -> datetime:

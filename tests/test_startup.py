@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 # What `run` imports before it serves: bot.cli's `run` branch and service.assemble's imports.
-RUN_IMPORTS = "import bot.cli, bot.service, bot.guard.install, bot.watch.runtime"
+RUN_IMPORTS = "import bot.cli, bot.service, bot.access.build, bot.watch.runtime"
 
 NOT_AT_START = {
     "matplotlib": "charts: imported on the first chart",

@@ -103,6 +103,10 @@ def _asker_of(body: Mapping[str, Any], command: object) -> Asker | None:
             intent = Action.DELETE
         elif action_id == ActionId.CONFIRM_ROLLBACK:
             intent = Action.UPDATE
+        elif action_id in (ActionId.IDLE_SCALE_TO_ZERO, ActionId.IDLE_KEEP):
+            intent = Action.SCALE  # Keep also stops the policy's automatic scale
+        elif action_id == ActionId.IDLE_DELETE:
+            intent = Action.DELETE
         elif not action_id.startswith(ActionId.CHOOSE_WORKLOAD):
             intent = Action.READ
         return Asker(user, inv.channel_id, intent)

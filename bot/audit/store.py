@@ -19,6 +19,7 @@ from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.utc import as_utc, utcnow
+from bot.watch.care.idle_check import POLICY_USER, AutoScaled
 from bot.watch.db import upgrade
 from bot.watch.db.schema import audit_events
 
@@ -146,3 +147,21 @@ class AuditLog:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [AuditEntry.from_row(r) for r in rows]
+
+
+async def record_auto_scaled(audit: AuditLog, done: AutoScaled) -> None:
+    """Write down a scale to zero that a binding's `idle:` rule made (user `policy`)."""
+    await audit.add(
+        AuditEntry(
+            user_id=POLICY_USER,
+            channel_id=None,
+            action="scale",
+            workload_id=done.workload_id,
+            workload_name=done.workload_name,
+            project=None,
+            project_id=None,
+            summary=done.summary,
+            outcome=done.outcome,
+            rule=done.rule,
+        )
+    )

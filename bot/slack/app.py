@@ -24,8 +24,8 @@ from starlette.routing import BaseRoute, Route
 
 from bot.config import Settings
 from bot.runai import RunaiCalls
-from bot.slack import actions, actions_explain, commands, intake
-from bot.slack.deps import AccessLike, Deps, OrgCache, OrgsLike, WatcherLike
+from bot.slack import actions, actions_explain, commands, idle_buttons, intake
+from bot.slack.deps import AccessLike, CareLike, Deps, OrgCache, OrgsLike, WatcherLike
 from bot.slack.ids import Action, Callback, Field
 from bot.slack.modals import create as create_modal
 from bot.slack.modals import hf_token as hf_token_modal
@@ -82,6 +82,7 @@ def build_app(
     orgs: OrgsLike | None = None,
     access: AccessLike | None = None,
     tasks: Background | None = None,
+    care: CareLike | None = None,
     submit_budget: float = 1.5,
     background_limit: int = 8,
 ) -> AsyncApp:
@@ -98,6 +99,7 @@ def build_app(
         orgs=orgs if orgs is not None else OrgCache(runai),
         submit_budget=submit_budget,
         access=access,
+        care=care,
     )
     replier = Replier(slack_client)
     secret = signing_secret(settings)
@@ -188,6 +190,18 @@ def register(app: AsyncApp, deps: Deps, replier: Replier) -> None:
     @app.action(Action.CANCEL_DELETE.value)
     async def _cancel(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
         await actions.on_cancel_delete(deps.bound(context), replier, ack, body)
+
+    @app.action(Action.IDLE_SCALE_TO_ZERO.value)
+    async def _idle_scale(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await idle_buttons.on_idle_button(deps.bound(context), replier, ack, body, "scale")
+
+    @app.action(Action.IDLE_DELETE.value)
+    async def _idle_delete(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await idle_buttons.on_idle_button(deps.bound(context), replier, ack, body, "delete")
+
+    @app.action(Action.IDLE_KEEP.value)
+    async def _idle_keep(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await idle_buttons.on_idle_button(deps.bound(context), replier, ack, body, "keep")
 
     @app.action(re.compile(f"^{Action.LIST_PAGE}(_prev)?$"))
     async def _page(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:

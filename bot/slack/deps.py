@@ -218,6 +218,45 @@ class AccessLike(Protocol):
         ...
 
 
+class CareLike(Protocol):
+    """What the idle nudge's buttons and `digest` need of the watch room
+    (`care_desk.CareDesk`)."""
+
+    async def nudged(self, workload_id: str) -> bool:
+        """Whether the workload has an open, nudged idle episode."""
+        ...
+
+    async def keep(self, workload_id: str, *, name: str, user: str, channel: str | None) -> Any:
+        """Silence the workload's idle nudges for a week; until when."""
+        ...
+
+    async def pressed(
+        self,
+        workload_id: str,
+        *,
+        name: str,
+        user: str,
+        channel: str | None,
+        action: str,
+        summary: str,
+        note: bool = True,
+    ) -> None:
+        """Audit a press and note it in the threads."""
+        ...
+
+    async def digest_at(self, channel: str, at_time: str, zone: str, user: str) -> Any:
+        """Turn the channel's daily digest on."""
+        ...
+
+    async def digest_off(self, channel: str, user: str) -> bool:
+        """Turn the channel's daily digest off; False when it was not on."""
+        ...
+
+    async def digest_now(self, channel: str, zone: str) -> bool:
+        """Post the channel's digest now; False when digests are not set up."""
+        ...
+
+
 @dataclass
 class Deps:
     """Everything a handler may use; built once by `app.build_app`."""
@@ -232,6 +271,7 @@ class Deps:
     submitting: set[str] = field(default_factory=set)  # view ids with a submission running
     access: AccessLike | None = None
     answers: OwnAnswers | None = None  # policy and audit; None without access control
+    care: CareLike | None = None  # the idle nudge's buttons; None without the watch room
 
     def bound(self, context: Mapping[str, Any]) -> Deps:
         """The parts for one request: bound to the asker in Bolt's `context`, if any."""

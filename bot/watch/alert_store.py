@@ -17,13 +17,14 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.utc import as_utc, utcnow
+from bot.utc import as_utc
 from bot.watch.alerts.flapping import Flap
-from bot.watch.claims import ThreadPost, enqueue_posts, insert_once, insert_with_short_id
+from bot.watch.claims import ThreadPost, at_or_now, claim_row, insert_new_row, update_once
 from bot.watch.db.schema import alert_rules, alert_state, stuck_episodes, watches
+from bot.watch.rows import Record, every, first, where_given
 
 MUTED_FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 """`muted_until` of a mute without a duration (`mute <name>`)."""
@@ -37,7 +38,7 @@ class AlertStatus(StrEnum):
 
 
 @dataclass(frozen=True)
-class AlertRule:
+class AlertRule(Record):
     """`<metric> <op> <value> for <for_seconds>` on a workload, told in a channel."""
 
     id: str
@@ -53,28 +54,9 @@ class AlertRule:
     removed_at: datetime | None
     removed_by: str | None
 
-    @classmethod
-    def from_row(cls, row: Any) -> AlertRule:
-        """Build from a result row of `alert_rules`."""
-        m = row._mapping
-        return cls(
-            id=m["id"],
-            workload_id=m["workload_id"],
-            workload_name=m["workload_name"],
-            channel=m["channel"],
-            author=m["author"],
-            metric=m["metric"],
-            op=m["op"],
-            value=float(m["value"]),
-            for_seconds=m["for_seconds"],
-            created_at=as_utc(m["created_at"]),
-            removed_at=as_utc(m["removed_at"]),
-            removed_by=m["removed_by"],
-        )
-
 
 @dataclass(frozen=True)
-class AlertState:
+class AlertState(Record):
     """A rule's state; `episode` is the number of its latest fire (0: never fired)."""
 
     rule_id: str
@@ -93,25 +75,13 @@ class AlertState:
         return self.snoozed_until is not None and self.snoozed_until > as_utc(now)
 
     @classmethod
-    def from_row(cls, row: Any) -> AlertState:
-        """Build from a result row of `alert_state`."""
-        m = row._mapping
-        return cls(
-            rule_id=m["rule_id"],
-            status=AlertStatus(m["state"]),
-            episode=m["episode"],
-            since=as_utc(m["since"]),
-            fired_at=as_utc(m["fired_at"]),
-            resolved_at=as_utc(m["resolved_at"]),
-            snoozed_until=as_utc(m["snoozed_until"]),
-            snoozed_by=m["snoozed_by"],
-            last_value=m["last_value"],
-            evaluated_at=as_utc(m["evaluated_at"]),
-        )
+    def from_row(cls, row: Any, **given: Any) -> AlertState:
+        """Build from a result row of `alert_state` (whose `state` column is `status`)."""
+        return super().from_row(row, status=AlertStatus(row._mapping["state"]), **given)
 
 
 @dataclass(frozen=True)
-class WatchQuiet:
+class WatchQuiet(Record):
     """How quiet a channel's thread of a workload is."""
 
     workload_id: str
@@ -136,20 +106,17 @@ class WatchQuiet:
         )
 
     @classmethod
-    def from_row(cls, row: Any) -> WatchQuiet:
+    def from_row(cls, row: Any, **given: Any) -> WatchQuiet:
         """Build from a result row holding the quiet columns of `watches`."""
         m = row._mapping
         only = m["only_phases"]
         recent = [_recent_entry(e) for e in (m["recent_changes"] or [])]
-        return cls(
-            workload_id=m["workload_id"],
-            channel=m["channel"],
+        return super().from_row(
+            row,
             only_phases=frozenset(p for p in only.split(",") if p) if only is not None else None,
-            muted_until=as_utc(m["muted_until"]),
             recent_changes=tuple(at for at, _ in recent),
-            flapping_since=as_utc(m["flapping_since"]),
-            flap_summary_at=as_utc(m["flap_summary_at"]),
-            recent_phases=tuple(phase for _, phase in recent) if recent else (),
+            recent_phases=tuple(phase for _, phase in recent),
+            **given,
         )
 
 
@@ -165,8 +132,16 @@ def recent_json(flap: Flap) -> list[list[str]]:
     return [[as_utc(at).isoformat(), phase] for at, phase in flap.changes]
 
 
-def _now(at: datetime | None) -> datetime:
-    return as_utc(at) if at is not None else utcnow()
+def _active_rule(rule_id: str) -> Select[Any]:
+    """The rule's id while it is not removed (a subquery: a removed rule's state is frozen)."""
+    return select(alert_rules.c.id).where(
+        alert_rules.c.id == rule_id, alert_rules.c.removed_at.is_(None)
+    )
+
+
+def _watch(workload_id: str, channel: str) -> ColumnElement[bool]:
+    """The `watches` row of this channel's thread of the workload."""
+    return and_(watches.c.workload_id == workload_id, watches.c.channel == channel)
 
 
 QUIET_COLUMNS = (
@@ -199,7 +174,7 @@ class Alerts:
         at: datetime | None = None,
     ) -> AlertRule:
         """Store a rule under a fresh short id (`a…`), in state ok at episode 0."""
-        now = _now(at)
+        now = at_or_now(at)
         values = {
             "workload_id": workload_id,
             "workload_name": workload_name,
@@ -212,20 +187,16 @@ class Alerts:
             "created_at": now,
         }
         async with self.engine.begin() as conn:
-            new = await insert_with_short_id(conn, alert_rules, "a", values)
+            row = await insert_new_row(conn, alert_rules, "a", values)
             await conn.execute(
-                alert_state.insert().values(rule_id=new, state=AlertStatus.OK, episode=0)
+                alert_state.insert().values(rule_id=row.id, state=AlertStatus.OK, episode=0)
             )
-            row = (await conn.execute(select(alert_rules).where(alert_rules.c.id == new))).one()
         return AlertRule.from_row(row)
 
     async def get_alert_rule(self, rule_id: str) -> AlertRule | None:
         """One rule, active or removed."""
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(select(alert_rules).where(alert_rules.c.id == rule_id))
-            ).first()
-        return AlertRule.from_row(row) if row is not None else None
+        query = select(alert_rules).where(alert_rules.c.id == rule_id)
+        return await first(self.engine, query, AlertRule.from_row)
 
     async def list_alert_rules(
         self,
@@ -242,27 +213,22 @@ class Alerts:
             .join(alert_state, alert_state.c.rule_id == alert_rules.c.id)
             .order_by(alert_rules.c.created_at, alert_rules.c.id)
         )
-        if channel is not None:
-            query = query.where(alert_rules.c.channel == channel)
-        if workload_id is not None:
-            query = query.where(alert_rules.c.workload_id == workload_id)
-        if author is not None:
-            query = query.where(alert_rules.c.author == author)
+        query = where_given(
+            query,
+            (alert_rules.c.channel, channel),
+            (alert_rules.c.workload_id, workload_id),
+            (alert_rules.c.author, author),
+        )
         if not include_removed:
             query = query.where(alert_rules.c.removed_at.is_(None))
-        async with self.engine.connect() as conn:
-            return [
-                (AlertRule.from_row(row), AlertState.from_row(row))
-                for row in await conn.execute(query)
-            ]
+        return await every(
+            self.engine, query, lambda row: (AlertRule.from_row(row), AlertState.from_row(row))
+        )
 
     async def alert_state_of(self, rule_id: str) -> AlertState | None:
         """A rule's state."""
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(select(alert_state).where(alert_state.c.rule_id == rule_id))
-            ).first()
-        return AlertState.from_row(row) if row is not None else None
+        query = select(alert_state).where(alert_state.c.rule_id == rule_id)
+        return await first(self.engine, query, AlertState.from_row)
 
     async def remove_alert_rule(
         self,
@@ -273,16 +239,13 @@ class Alerts:
         posts: Sequence[ThreadPost] = (),
     ) -> bool:
         """Remove a rule; True for the one call that removed it."""
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(alert_rules)
-                .where(alert_rules.c.id == rule_id, alert_rules.c.removed_at.is_(None))
-                .values(removed_at=_now(at), removed_by=by)
-            )
-            if result.rowcount != 1:
-                return False
-            await enqueue_posts(conn, posts)
-        return True
+        return await update_once(
+            self.engine,
+            update(alert_rules)
+            .where(alert_rules.c.id == rule_id, alert_rules.c.removed_at.is_(None))
+            .values(removed_at=at_or_now(at), removed_by=by),
+            posts,
+        )
 
     async def fire_alert(
         self,
@@ -296,33 +259,27 @@ class Alerts:
     ) -> bool:
         """Start firing episode `episode` (the state's episode + 1) of an active rule; True
         for the one call that did, whose `posts` are queued with it."""
-        now = _now(at)
-        active = select(alert_rules.c.id).where(
-            alert_rules.c.id == rule_id, alert_rules.c.removed_at.is_(None)
-        )
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(alert_state)
-                .where(
-                    alert_state.c.rule_id == rule_id,
-                    alert_state.c.state == AlertStatus.OK,
-                    alert_state.c.episode == episode - 1,
-                    alert_state.c.rule_id.in_(active),
-                )
-                .values(
-                    state=AlertStatus.FIRING,
-                    episode=episode,
-                    since=as_utc(since),
-                    fired_at=now,
-                    resolved_at=None,
-                    last_value=value,
-                    evaluated_at=now,
-                )
+        now = at_or_now(at)
+        return await update_once(
+            self.engine,
+            update(alert_state)
+            .where(
+                alert_state.c.rule_id == rule_id,
+                alert_state.c.state == AlertStatus.OK,
+                alert_state.c.episode == episode - 1,
+                alert_state.c.rule_id.in_(_active_rule(rule_id)),
             )
-            if result.rowcount != 1:
-                return False
-            await enqueue_posts(conn, posts)
-        return True
+            .values(
+                state=AlertStatus.FIRING,
+                episode=episode,
+                since=as_utc(since),
+                fired_at=now,
+                resolved_at=None,
+                last_value=value,
+                evaluated_at=now,
+            ),
+            posts,
+        )
 
     async def resolve_alert(
         self,
@@ -334,21 +291,18 @@ class Alerts:
         posts: Sequence[ThreadPost] = (),
     ) -> bool:
         """End firing episode `episode`; True for the one call that did."""
-        now = _now(at)
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(alert_state)
-                .where(
-                    alert_state.c.rule_id == rule_id,
-                    alert_state.c.state == AlertStatus.FIRING,
-                    alert_state.c.episode == episode,
-                )
-                .values(state=AlertStatus.OK, resolved_at=now, last_value=value, evaluated_at=now)
+        now = at_or_now(at)
+        return await update_once(
+            self.engine,
+            update(alert_state)
+            .where(
+                alert_state.c.rule_id == rule_id,
+                alert_state.c.state == AlertStatus.FIRING,
+                alert_state.c.episode == episode,
             )
-            if result.rowcount != 1:
-                return False
-            await enqueue_posts(conn, posts)
-        return True
+            .values(state=AlertStatus.OK, resolved_at=now, last_value=value, evaluated_at=now),
+            posts,
+        )
 
     async def snooze_alert(
         self,
@@ -359,19 +313,13 @@ class Alerts:
         posts: Sequence[ThreadPost] = (),
     ) -> bool:
         """Silence a rule until `until`; False when it is gone (removed or unknown)."""
-        active = select(alert_rules.c.id).where(
-            alert_rules.c.id == rule_id, alert_rules.c.removed_at.is_(None)
+        return await update_once(
+            self.engine,
+            update(alert_state)
+            .where(alert_state.c.rule_id.in_(_active_rule(rule_id)))
+            .values(snoozed_until=as_utc(until), snoozed_by=by),
+            posts,
         )
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(alert_state)
-                .where(alert_state.c.rule_id.in_(active))
-                .values(snoozed_until=as_utc(until), snoozed_by=by)
-            )
-            if result.rowcount != 1:
-                return False
-            await enqueue_posts(conn, posts)
-        return True
 
     async def note_alert_values(
         self, values: Mapping[str, float | None], *, at: datetime | None = None
@@ -379,7 +327,7 @@ class Alerts:
         """Remember each rule's latest value (one batched UPDATE; no state change)."""
         if not values:
             return
-        now = _now(at)
+        now = at_or_now(at)
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(alert_state)
@@ -405,21 +353,18 @@ class StuckEpisodes:
         posts: Sequence[ThreadPost] = (),
     ) -> bool:
         """Take the stuck reply of this (workload, phase, phase start); True once, ever."""
-        async with self.engine.begin() as conn:
-            won = await insert_once(
-                conn,
-                stuck_episodes,
-                {
-                    "workload_id": workload_id,
-                    "phase": phase,
-                    "phase_since": as_utc(phase_since),
-                    "claimed_by": holder,
-                    "claimed_at": _now(at),
-                },
-            )
-            if won:
-                await enqueue_posts(conn, posts)
-        return won
+        return await claim_row(
+            self.engine,
+            stuck_episodes,
+            {
+                "workload_id": workload_id,
+                "phase": phase,
+                "phase_since": as_utc(phase_since),
+                "claimed_by": holder,
+                "claimed_at": at_or_now(at),
+            },
+            posts,
+        )
 
 
 class QuietWatches:
@@ -429,17 +374,12 @@ class QuietWatches:
     engine: AsyncEngine
 
     async def _set_quiet(self, workload_id: str, channel: str, **values: Any) -> bool:
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(watches)
-                .where(
-                    watches.c.workload_id == workload_id,
-                    watches.c.channel == channel,
-                    watches.c.active.is_(True),
-                )
-                .values(**values)
-            )
-            return bool(result.rowcount == 1)
+        return await update_once(
+            self.engine,
+            update(watches)
+            .where(_watch(workload_id, channel), watches.c.active.is_(True))
+            .values(**values),
+        )
 
     async def set_only_phases(
         self, workload_id: str, channel: str, phases: Iterable[str] | None
@@ -474,15 +414,8 @@ class QuietWatches:
 
     async def watch_quiet(self, workload_id: str, channel: str) -> WatchQuiet | None:
         """The quiet settings of one watch (active or not)."""
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(*QUIET_COLUMNS).where(
-                        watches.c.workload_id == workload_id, watches.c.channel == channel
-                    )
-                )
-            ).first()
-        return WatchQuiet.from_row(row) if row is not None else None
+        query = select(*QUIET_COLUMNS).where(_watch(workload_id, channel))
+        return await first(self.engine, query, WatchQuiet.from_row)
 
     async def quiet_watches(
         self, workload_ids: Iterable[str] | None = None
@@ -515,7 +448,7 @@ class QuietWatches:
 
         The poller writes the same column in its compare-and-set (`Watches.apply`); this
         is the single-change form."""
-        key = and_(watches.c.workload_id == workload_id, watches.c.channel == channel)
+        key = _watch(workload_id, channel)
         async with self.engine.begin() as conn:
             row = (await conn.execute(select(*QUIET_COLUMNS).where(key).with_for_update())).first()
             if row is None:
@@ -540,36 +473,22 @@ class QuietWatches:
         posts: Sequence[ThreadPost] = (),
     ) -> bool:
         """Start a flapping spell (from `since`) with its one summary; True once per spell."""
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(watches)
-                .where(
-                    watches.c.workload_id == workload_id,
-                    watches.c.channel == channel,
-                    watches.c.flapping_since.is_(None),
-                )
-                .values(flapping_since=as_utc(since), flap_summary_at=_now(at))
-            )
-            if result.rowcount != 1:
-                return False
-            await enqueue_posts(conn, posts)
-        return True
+        return await update_once(
+            self.engine,
+            update(watches)
+            .where(_watch(workload_id, channel), watches.c.flapping_since.is_(None))
+            .values(flapping_since=as_utc(since), flap_summary_at=at_or_now(at)),
+            posts,
+        )
 
     async def end_flapping(
         self, workload_id: str, channel: str, *, posts: Sequence[ThreadPost] = ()
     ) -> bool:
         """End the flapping spell (after the quiet minutes); True for the call that did."""
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(watches)
-                .where(
-                    watches.c.workload_id == workload_id,
-                    watches.c.channel == channel,
-                    watches.c.flapping_since.is_not(None),
-                )
-                .values(flapping_since=None)
-            )
-            if result.rowcount != 1:
-                return False
-            await enqueue_posts(conn, posts)
-        return True
+        return await update_once(
+            self.engine,
+            update(watches)
+            .where(_watch(workload_id, channel), watches.c.flapping_since.is_not(None))
+            .values(flapping_since=None),
+            posts,
+        )

@@ -31,12 +31,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.utc import as_utc, utcnow
-from bot.watch.claims import ThreadPost, enqueue_posts, insert_once, insert_with_short_id
+from bot.utc import as_utc
+from bot.watch.claims import ThreadPost, at_or_now, insert_new_row, insert_once, update_once
 from bot.watch.db.schema import approvals, home_users
+from bot.watch.rows import Record, every, first, where_given
 
 # Keys whose string value is a credential, whatever the nesting (compared without case,
 # `_` or `-`).
@@ -126,7 +127,7 @@ class ApprovalState(StrEnum):
 
 
 @dataclass(frozen=True)
-class Approval:
+class Approval(Record):
     """A request for an action over a threshold, waiting for (or decided by) an approver."""
 
     id: str
@@ -149,35 +150,9 @@ class Approval:
     performed_at: datetime | None
     outcome: str | None
 
-    @classmethod
-    def from_row(cls, row: Any) -> Approval:
-        """Build from a result row of `approvals`."""
-        m = row._mapping
-        return cls(
-            id=m["id"],
-            channel=m["channel"],
-            requester=m["requester"],
-            action=m["action"],
-            workload_id=m["workload_id"],
-            workload_name=m["workload_name"],
-            project=m["project"],
-            request=dict(m["request"]),
-            summary=m["summary"],
-            state=ApprovalState(m["state"]),
-            created_at=as_utc(m["created_at"]),
-            expires_at=as_utc(m["expires_at"]),
-            decided_by=m["decided_by"],
-            decided_at=as_utc(m["decided_at"]),
-            reason=m["reason"],
-            message_channel=m["message_channel"],
-            message_ts=m["message_ts"],
-            performed_at=as_utc(m["performed_at"]),
-            outcome=m["outcome"],
-        )
-
 
 @dataclass(frozen=True)
-class HomeUser:
+class HomeUser(Record):
     """When a user last opened their Home and when it was last published."""
 
     user_id: str
@@ -185,20 +160,13 @@ class HomeUser:
     last_published_at: datetime | None
     wanted_at: datetime | None
 
-    @classmethod
-    def from_row(cls, row: Any) -> HomeUser:
-        """Build from a result row of `home_users`."""
-        m = row._mapping
-        return cls(
-            user_id=m["user_id"],
-            last_opened_at=as_utc(m["last_opened_at"]),
-            last_published_at=as_utc(m["last_published_at"]),
-            wanted_at=as_utc(m["wanted_at"]),
-        )
 
-
-def _now(at: datetime | None) -> datetime:
-    return as_utc(at) if at is not None else utcnow()
+def _may_publish(now: datetime, min_interval: timedelta) -> ColumnElement[bool]:
+    """The user's Home was not published in the last `min_interval` (the pacing)."""
+    return or_(
+        home_users.c.last_published_at.is_(None),
+        home_users.c.last_published_at <= now - min_interval,
+    )
 
 
 class Approvals:
@@ -235,31 +203,26 @@ class Approvals:
             "request": request,
             "summary": summary,
             "state": ApprovalState.PENDING,
-            "created_at": _now(at),
+            "created_at": at_or_now(at),
             "expires_at": as_utc(expires_at),
         }
         async with self.engine.begin() as conn:
-            new = await insert_with_short_id(conn, approvals, "r", values)
-            row = (await conn.execute(select(approvals).where(approvals.c.id == new))).one()
+            row = await insert_new_row(conn, approvals, "r", values)
         return Approval.from_row(row)
 
     async def get_approval(self, approval_id: str) -> Approval | None:
         """One request, whatever its state."""
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(select(approvals).where(approvals.c.id == approval_id))
-            ).first()
-        return Approval.from_row(row) if row is not None else None
+        query = select(approvals).where(approvals.c.id == approval_id)
+        return await first(self.engine, query, Approval.from_row)
 
     async def set_approval_message(self, approval_id: str, channel: str, ts: str) -> bool:
         """Remember where the request message is (to edit it when decided)."""
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(approvals)
-                .where(approvals.c.id == approval_id)
-                .values(message_channel=channel, message_ts=ts)
-            )
-            return bool(result.rowcount == 1)
+        return await update_once(
+            self.engine,
+            update(approvals)
+            .where(approvals.c.id == approval_id)
+            .values(message_channel=channel, message_ts=ts),
+        )
 
     async def pending_approvals(
         self, *, channel: str | None = None, requester: str | None = None
@@ -270,12 +233,10 @@ class Approvals:
             .where(approvals.c.state == ApprovalState.PENDING)
             .order_by(approvals.c.created_at, approvals.c.id)
         )
-        if channel is not None:
-            query = query.where(approvals.c.channel == channel)
-        if requester is not None:
-            query = query.where(approvals.c.requester == requester)
-        async with self.engine.connect() as conn:
-            return [Approval.from_row(row) for row in await conn.execute(query)]
+        query = where_given(
+            query, (approvals.c.channel, channel), (approvals.c.requester, requester)
+        )
+        return await every(self.engine, query, Approval.from_row)
 
     async def decide_approval(
         self,
@@ -290,20 +251,17 @@ class Approvals:
     ) -> bool:
         """Move a request from `from_state` to `to_state`, once: True for the one call that
         did. Approving or denying needs the request not expired at `at`."""
-        now = _now(at)
+        now = at_or_now(at)
         query = update(approvals).where(
             approvals.c.id == approval_id, approvals.c.state == from_state
         )
         if to_state in (ApprovalState.APPROVED, ApprovalState.DENIED):
             query = query.where(approvals.c.expires_at > now)
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                query.values(state=to_state, decided_by=by, decided_at=now, reason=reason)
-            )
-            if result.rowcount != 1:
-                return False
-            await enqueue_posts(conn, posts)
-        return True
+        return await update_once(
+            self.engine,
+            query.values(state=to_state, decided_by=by, decided_at=now, reason=reason),
+            posts,
+        )
 
     async def expire_approvals(self, now: datetime) -> list[Approval]:
         """Expire the pending requests past their time; the ones this call expired."""
@@ -334,20 +292,17 @@ class Approvals:
         posts: Sequence[ThreadPost] = (),
     ) -> bool:
         """Record how performing an approved request went (ok | failed | denied), once."""
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(approvals)
-                .where(
-                    approvals.c.id == approval_id,
-                    approvals.c.state == ApprovalState.APPROVED,
-                    approvals.c.performed_at.is_(None),
-                )
-                .values(performed_at=_now(at), outcome=outcome)
+        return await update_once(
+            self.engine,
+            update(approvals)
+            .where(
+                approvals.c.id == approval_id,
+                approvals.c.state == ApprovalState.APPROVED,
+                approvals.c.performed_at.is_(None),
             )
-            if result.rowcount != 1:
-                return False
-            await enqueue_posts(conn, posts)
-        return True
+            .values(performed_at=at_or_now(at), outcome=outcome),
+            posts,
+        )
 
 
 class HomeUsers:
@@ -358,7 +313,7 @@ class HomeUsers:
 
     async def home_opened(self, user_id: str, *, at: datetime | None = None) -> None:
         """The user opened their Home (`app_home_opened`)."""
-        now = _now(at)
+        now = at_or_now(at)
         async with self.engine.begin() as conn:
             if not await insert_once(conn, home_users, {"user_id": user_id, "last_opened_at": now}):
                 await conn.execute(
@@ -369,11 +324,8 @@ class HomeUsers:
 
     async def get_home_user(self, user_id: str) -> HomeUser | None:
         """The user's Home bookkeeping."""
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(select(home_users).where(home_users.c.user_id == user_id))
-            ).first()
-        return HomeUser.from_row(row) if row is not None else None
+        query = select(home_users).where(home_users.c.user_id == user_id)
+        return await first(self.engine, query, HomeUser.from_row)
 
     async def want_home_publish(
         self,
@@ -384,7 +336,7 @@ class HomeUsers:
     ) -> set[str]:
         """Ask for a republish of these users' Homes (those who opened it within
         `opened_within`); the users marked."""
-        now = _now(at)
+        now = at_or_now(at)
         ids = sorted(set(user_ids))
         if not ids:
             return set()
@@ -405,17 +357,11 @@ class HomeUsers:
         self, *, at: datetime | None = None, min_interval: timedelta = timedelta(seconds=10)
     ) -> list[str]:
         """Users whose wanted republish may go now (none in the last `min_interval`)."""
-        now = _now(at)
+        now = at_or_now(at)
         async with self.engine.connect() as conn:
             result = await conn.execute(
                 select(home_users.c.user_id)
-                .where(
-                    home_users.c.wanted_at.is_not(None),
-                    or_(
-                        home_users.c.last_published_at.is_(None),
-                        home_users.c.last_published_at <= now - min_interval,
-                    ),
-                )
+                .where(home_users.c.wanted_at.is_not(None), _may_publish(now, min_interval))
                 .order_by(home_users.c.wanted_at)
             )
             return [row[0] for row in result]
@@ -431,18 +377,14 @@ class HomeUsers:
         """Take the right to publish the user's Home now: True at most once per
         `min_interval`, and only if they opened it within `opened_within` (clears the
         wanted mark)."""
-        now = _now(at)
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(home_users)
-                .where(
-                    home_users.c.user_id == user_id,
-                    home_users.c.last_opened_at >= now - opened_within,
-                    or_(
-                        home_users.c.last_published_at.is_(None),
-                        home_users.c.last_published_at <= now - min_interval,
-                    ),
-                )
-                .values(last_published_at=now, wanted_at=None)
+        now = at_or_now(at)
+        return await update_once(
+            self.engine,
+            update(home_users)
+            .where(
+                home_users.c.user_id == user_id,
+                home_users.c.last_opened_at >= now - opened_within,
+                _may_publish(now, min_interval),
             )
-            return bool(result.rowcount == 1)
+            .values(last_published_at=now, wanted_at=None),
+        )

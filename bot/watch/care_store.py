@@ -16,12 +16,21 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.utc import as_utc, utcnow
-from bot.watch.claims import ThreadPost, enqueue_posts, insert_once, insert_with_short_id
+from bot.utc import as_utc
+from bot.watch.claims import (
+    ThreadPost,
+    at_or_now,
+    claim_row,
+    enqueue_posts,
+    insert_new_row,
+    insert_once,
+    update_once,
+)
 from bot.watch.db.schema import digest_posts, digests, idle_episodes, schedule_fires, schedules
+from bot.watch.rows import Record, every, first, where_given
 
 
 class FireOutcome(StrEnum):
@@ -35,7 +44,7 @@ class FireOutcome(StrEnum):
 
 
 @dataclass(frozen=True)
-class Schedule:
+class Schedule(Record):
     """A scale rule on a cron: at each fire, set the workload's replicas to min..max."""
 
     id: str
@@ -57,29 +66,9 @@ class Schedule:
         """Still firing."""
         return self.ended_at is None
 
-    @classmethod
-    def from_row(cls, row: Any) -> Schedule:
-        """Build from a result row of `schedules`."""
-        m = row._mapping
-        return cls(
-            id=m["id"],
-            workload_id=m["workload_id"],
-            workload_name=m["workload_name"],
-            channel=m["channel"],
-            author=m["author"],
-            cron=m["cron"],
-            tz=m["tz"],
-            min_replicas=m["min_replicas"],
-            max_replicas=m["max_replicas"],
-            created_at=as_utc(m["created_at"]),
-            ended_at=as_utc(m["ended_at"]),
-            ended_reason=m["ended_reason"],
-            ended_by=m["ended_by"],
-        )
-
 
 @dataclass(frozen=True)
-class ScheduleFire:
+class ScheduleFire(Record):
     """One claimed fire of a schedule; `outcome` None while it is being applied."""
 
     schedule_id: str
@@ -90,23 +79,9 @@ class ScheduleFire:
     detail: str | None
     finished_at: datetime | None
 
-    @classmethod
-    def from_row(cls, row: Any) -> ScheduleFire:
-        """Build from a result row of `schedule_fires`."""
-        m = row._mapping
-        return cls(
-            schedule_id=m["schedule_id"],
-            fire_at=as_utc(m["fire_at"]),
-            claimed_by=m["claimed_by"],
-            claimed_at=as_utc(m["claimed_at"]),
-            outcome=FireOutcome(m["outcome"]) if m["outcome"] is not None else None,
-            detail=m["detail"],
-            finished_at=as_utc(m["finished_at"]),
-        )
-
 
 @dataclass(frozen=True)
-class IdleEpisode:
+class IdleEpisode(Record):
     """One idle spell of a workload, from idle until it serves traffic again."""
 
     id: int
@@ -123,29 +98,9 @@ class IdleEpisode:
     ended_at: datetime | None
     ended_reason: str | None
 
-    @classmethod
-    def from_row(cls, row: Any) -> IdleEpisode:
-        """Build from a result row of `idle_episodes`."""
-        m = row._mapping
-        return cls(
-            id=m["id"],
-            workload_id=m["workload_id"],
-            workload_name=m["workload_name"],
-            idle_since=as_utc(m["idle_since"]),
-            opened_at=as_utc(m["opened_at"]),
-            nudged_at=as_utc(m["nudged_at"]),
-            kept_until=as_utc(m["kept_until"]),
-            kept_by=m["kept_by"],
-            auto_action=m["auto_action"],
-            auto_action_due_at=as_utc(m["auto_action_due_at"]),
-            auto_action_done_at=as_utc(m["auto_action_done_at"]),
-            ended_at=as_utc(m["ended_at"]),
-            ended_reason=m["ended_reason"],
-        )
-
 
 @dataclass(frozen=True)
-class Digest:
+class Digest(Record):
     """A channel's daily digest setting."""
 
     channel: str
@@ -154,23 +109,6 @@ class Digest:
     author: str
     enabled: bool
     updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: Any) -> Digest:
-        """Build from a result row of `digests`."""
-        m = row._mapping
-        return cls(
-            channel=m["channel"],
-            at_time=m["at_time"],
-            tz=m["tz"],
-            author=m["author"],
-            enabled=bool(m["enabled"]),
-            updated_at=as_utc(m["updated_at"]),
-        )
-
-
-def _now(at: datetime | None) -> datetime:
-    return as_utc(at) if at is not None else utcnow()
 
 
 def fire_key(fire_at: datetime) -> datetime:
@@ -207,20 +145,16 @@ class Schedules:
             "tz": tz,
             "min_replicas": min_replicas,
             "max_replicas": max_replicas,
-            "created_at": _now(at),
+            "created_at": at_or_now(at),
         }
         async with self.engine.begin() as conn:
-            new = await insert_with_short_id(conn, schedules, "s", values)
-            row = (await conn.execute(select(schedules).where(schedules.c.id == new))).one()
+            row = await insert_new_row(conn, schedules, "s", values)
         return Schedule.from_row(row)
 
     async def get_schedule(self, schedule_id: str) -> Schedule | None:
         """One schedule, active or ended."""
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(select(schedules).where(schedules.c.id == schedule_id))
-            ).first()
-        return Schedule.from_row(row) if row is not None else None
+        query = select(schedules).where(schedules.c.id == schedule_id)
+        return await first(self.engine, query, Schedule.from_row)
 
     async def list_schedules(
         self,
@@ -233,16 +167,15 @@ class Schedules:
         """Schedules, oldest first: all, or a channel's, a workload's, an author's (the
         Home); active only by default."""
         query = select(schedules).order_by(schedules.c.created_at, schedules.c.id)
-        if channel is not None:
-            query = query.where(schedules.c.channel == channel)
-        if author is not None:
-            query = query.where(schedules.c.author == author)
-        if workload_id is not None:
-            query = query.where(schedules.c.workload_id == workload_id)
+        query = where_given(
+            query,
+            (schedules.c.channel, channel),
+            (schedules.c.author, author),
+            (schedules.c.workload_id, workload_id),
+        )
         if not include_ended:
             query = query.where(schedules.c.ended_at.is_(None))
-        async with self.engine.connect() as conn:
-            return [Schedule.from_row(row) for row in await conn.execute(query)]
+        return await every(self.engine, query, Schedule.from_row)
 
     async def end_schedule(
         self,
@@ -255,33 +188,29 @@ class Schedules:
     ) -> bool:
         """End a schedule (removed, workload deleted…); True for the one call that ended it,
         whose `posts` are queued with it."""
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(schedules)
-                .where(schedules.c.id == schedule_id, schedules.c.ended_at.is_(None))
-                .values(ended_at=_now(at), ended_reason=reason, ended_by=by)
-            )
-            if result.rowcount != 1:
-                return False
-            await enqueue_posts(conn, posts)
-        return True
+        return await update_once(
+            self.engine,
+            update(schedules)
+            .where(schedules.c.id == schedule_id, schedules.c.ended_at.is_(None))
+            .values(ended_at=at_or_now(at), ended_reason=reason, ended_by=by),
+            posts,
+        )
 
     async def claim_fire(
         self, schedule_id: str, fire_at: datetime, holder: str, *, at: datetime | None = None
     ) -> bool:
         """Take the fire of `schedule_id` at `fire_at` (to the second); True exactly once per
         pair, ever."""
-        async with self.engine.begin() as conn:
-            return await insert_once(
-                conn,
-                schedule_fires,
-                {
-                    "schedule_id": schedule_id,
-                    "fire_at": fire_key(fire_at),
-                    "claimed_by": holder,
-                    "claimed_at": _now(at),
-                },
-            )
+        return await claim_row(
+            self.engine,
+            schedule_fires,
+            {
+                "schedule_id": schedule_id,
+                "fire_at": fire_key(fire_at),
+                "claimed_by": holder,
+                "claimed_at": at_or_now(at),
+            },
+        )
 
     async def finish_fire(
         self,
@@ -294,30 +223,26 @@ class Schedules:
         posts: Sequence[ThreadPost] = (),
     ) -> bool:
         """Record how a claimed fire ended (once), queueing its thread `posts` with it."""
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(schedule_fires)
-                .where(
-                    schedule_fires.c.schedule_id == schedule_id,
-                    schedule_fires.c.fire_at == fire_key(fire_at),
-                    schedule_fires.c.outcome.is_(None),
-                )
-                .values(outcome=str(outcome), detail=detail, finished_at=_now(at))
+        return await update_once(
+            self.engine,
+            update(schedule_fires)
+            .where(
+                schedule_fires.c.schedule_id == schedule_id,
+                schedule_fires.c.fire_at == fire_key(fire_at),
+                schedule_fires.c.outcome.is_(None),
             )
-            if result.rowcount != 1:
-                return False
-            await enqueue_posts(conn, posts)
-        return True
+            .values(outcome=str(outcome), detail=detail, finished_at=at_or_now(at)),
+            posts,
+        )
 
     async def schedule_fires_of(self, schedule_id: str) -> list[ScheduleFire]:
         """Every claimed fire of a schedule, oldest first."""
-        async with self.engine.connect() as conn:
-            result = await conn.execute(
-                select(schedule_fires)
-                .where(schedule_fires.c.schedule_id == schedule_id)
-                .order_by(schedule_fires.c.fire_at)
-            )
-            return [ScheduleFire.from_row(row) for row in result]
+        query = (
+            select(schedule_fires)
+            .where(schedule_fires.c.schedule_id == schedule_id)
+            .order_by(schedule_fires.c.fire_at)
+        )
+        return await every(self.engine, query, ScheduleFire.from_row)
 
     async def last_fires(self, schedule_ids: Iterable[str] | None = None) -> dict[str, datetime]:
         """The latest claimed fire time of each schedule that has one (misfires on takeover
@@ -354,7 +279,7 @@ class IdleEpisodes:
                     "workload_id": workload_id,
                     "workload_name": workload_name,
                     "idle_since": as_utc(idle_since),
-                    "opened_at": _now(at),
+                    "opened_at": at_or_now(at),
                 },
             )
             row = (await conn.execute(_open_episode(workload_id))).one()
@@ -362,27 +287,21 @@ class IdleEpisodes:
 
     async def idle_episode(self, workload_id: str) -> IdleEpisode | None:
         """The workload's open episode, if any."""
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(_open_episode(workload_id))).first()
-        return IdleEpisode.from_row(row) if row is not None else None
+        return await first(self.engine, _open_episode(workload_id), IdleEpisode.from_row)
 
     async def get_idle_episode(self, episode_id: int) -> IdleEpisode | None:
         """One episode by id, open or ended (a button carries the id)."""
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(select(idle_episodes).where(idle_episodes.c.id == episode_id))
-            ).first()
-        return IdleEpisode.from_row(row) if row is not None else None
+        query = select(idle_episodes).where(idle_episodes.c.id == episode_id)
+        return await first(self.engine, query, IdleEpisode.from_row)
 
     async def open_idle_episodes(self) -> list[IdleEpisode]:
         """Every open episode, oldest first."""
-        async with self.engine.connect() as conn:
-            result = await conn.execute(
-                select(idle_episodes)
-                .where(idle_episodes.c.ended_at.is_(None))
-                .order_by(idle_episodes.c.id)
-            )
-            return [IdleEpisode.from_row(row) for row in result]
+        query = (
+            select(idle_episodes)
+            .where(idle_episodes.c.ended_at.is_(None))
+            .order_by(idle_episodes.c.id)
+        )
+        return await every(self.engine, query, IdleEpisode.from_row)
 
     async def claim_idle_nudge(
         self,
@@ -395,32 +314,23 @@ class IdleEpisodes:
     ) -> bool:
         """Mark the episode nudged (with the automatic action it announces) and queue the
         nudge `posts`; True once per episode, and never while the workload is kept."""
-        now = _now(at)
-        kept = idle_episodes.alias("kept")
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(idle_episodes)
-                .where(
-                    idle_episodes.c.id == episode_id,
-                    idle_episodes.c.nudged_at.is_(None),
-                    idle_episodes.c.ended_at.is_(None),
-                    ~exists(
-                        select(kept.c.id).where(
-                            kept.c.workload_id == idle_episodes.c.workload_id,
-                            kept.c.kept_until > now,
-                        )
-                    ),
-                )
-                .values(
-                    nudged_at=now,
-                    auto_action=auto_action,
-                    auto_action_due_at=as_utc(auto_action_due_at),
-                )
+        now = at_or_now(at)
+        return await update_once(
+            self.engine,
+            update(idle_episodes)
+            .where(
+                idle_episodes.c.id == episode_id,
+                idle_episodes.c.nudged_at.is_(None),
+                idle_episodes.c.ended_at.is_(None),
+                _not_kept(now),
             )
-            if result.rowcount != 1:
-                return False
-            await enqueue_posts(conn, posts)
-        return True
+            .values(
+                nudged_at=now,
+                auto_action=auto_action,
+                auto_action_due_at=as_utc(auto_action_due_at),
+            ),
+            posts,
+        )
 
     async def keep_idle(
         self,
@@ -483,29 +393,20 @@ class IdleEpisodes:
         self, episode_id: int, *, at: datetime | None = None, posts: Sequence[ThreadPost] = ()
     ) -> bool:
         """Take the episode's automatic action; True once, only when due and not kept."""
-        now = _now(at)
-        kept = idle_episodes.alias("kept")
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(idle_episodes)
-                .where(
-                    idle_episodes.c.id == episode_id,
-                    idle_episodes.c.ended_at.is_(None),
-                    idle_episodes.c.auto_action_due_at <= now,
-                    idle_episodes.c.auto_action_done_at.is_(None),
-                    ~exists(
-                        select(kept.c.id).where(
-                            kept.c.workload_id == idle_episodes.c.workload_id,
-                            kept.c.kept_until > now,
-                        )
-                    ),
-                )
-                .values(auto_action_done_at=now)
+        now = at_or_now(at)
+        return await update_once(
+            self.engine,
+            update(idle_episodes)
+            .where(
+                idle_episodes.c.id == episode_id,
+                idle_episodes.c.ended_at.is_(None),
+                idle_episodes.c.auto_action_due_at <= now,
+                idle_episodes.c.auto_action_done_at.is_(None),
+                _not_kept(now),
             )
-            if result.rowcount != 1:
-                return False
-            await enqueue_posts(conn, posts)
-        return True
+            .values(auto_action_done_at=now),
+            posts,
+        )
 
     async def end_idle_episode(
         self,
@@ -525,7 +426,7 @@ class IdleEpisodes:
             result = await conn.execute(
                 update(idle_episodes)
                 .where(idle_episodes.c.id == episode.id, idle_episodes.c.ended_at.is_(None))
-                .values(ended_at=_now(at), ended_reason=reason)
+                .values(ended_at=at_or_now(at), ended_reason=reason)
             )
             if result.rowcount != 1:
                 return None
@@ -534,6 +435,17 @@ class IdleEpisodes:
                 await conn.execute(select(idle_episodes).where(idle_episodes.c.id == episode.id))
             ).one()
         return IdleEpisode.from_row(row)
+
+
+def _not_kept(now: datetime) -> ColumnElement[bool]:
+    """No episode of the same workload is kept past `now` (a Keep silences the workload,
+    whichever of its episodes it was set on)."""
+    kept = idle_episodes.alias("kept")
+    return ~exists(
+        select(kept.c.id).where(
+            kept.c.workload_id == idle_episodes.c.workload_id, kept.c.kept_until > now
+        )
+    )
 
 
 def _open_episode(workload_id: str) -> Any:
@@ -556,7 +468,7 @@ class Digests:
             "tz": tz,
             "author": author,
             "enabled": True,
-            "updated_at": _now(at),
+            "updated_at": at_or_now(at),
         }
         async with self.engine.begin() as conn:
             if not await insert_once(conn, digests, {"channel": channel, **values}):
@@ -568,36 +480,30 @@ class Digests:
 
     async def disable_digest(self, channel: str, *, at: datetime | None = None) -> bool:
         """Turn the channel's digest off; False when it was not on."""
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(digests)
-                .where(digests.c.channel == channel, digests.c.enabled.is_(True))
-                .values(enabled=False, updated_at=_now(at))
-            )
-            return bool(result.rowcount == 1)
+        return await update_once(
+            self.engine,
+            update(digests)
+            .where(digests.c.channel == channel, digests.c.enabled.is_(True))
+            .values(enabled=False, updated_at=at_or_now(at)),
+        )
 
     async def get_digest(self, channel: str) -> Digest | None:
         """The channel's digest setting, on or off."""
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(digests).where(digests.c.channel == channel))).first()
-        return Digest.from_row(row) if row is not None else None
+        query = select(digests).where(digests.c.channel == channel)
+        return await first(self.engine, query, Digest.from_row)
 
     async def enabled_digests(self) -> list[Digest]:
         """Every channel's digest that is on."""
-        async with self.engine.connect() as conn:
-            result = await conn.execute(
-                select(digests).where(digests.c.enabled.is_(True)).order_by(digests.c.channel)
-            )
-            return [Digest.from_row(row) for row in result]
+        query = select(digests).where(digests.c.enabled.is_(True)).order_by(digests.c.channel)
+        return await every(self.engine, query, Digest.from_row)
 
     async def claim_digest_post(
         self, channel: str, day: date, holder: str, *, at: datetime | None = None
     ) -> bool:
         """Take the channel's daily digest of `day` (its local date); True once per pair.
         (`digest now` posts outside this: it is not the daily one.)"""
-        async with self.engine.begin() as conn:
-            return await insert_once(
-                conn,
-                digest_posts,
-                {"channel": channel, "day": day, "claimed_by": holder, "claimed_at": _now(at)},
-            )
+        return await claim_row(
+            self.engine,
+            digest_posts,
+            {"channel": channel, "day": day, "claimed_by": holder, "claimed_at": at_or_now(at)},
+        )

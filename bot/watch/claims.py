@@ -7,7 +7,8 @@ stuck phase); the first INSERT wins and every later one, from this process, anot
 replica or a deposed leader, does nothing. PostgreSQL makes a concurrent second INSERT
 wait for the first transaction and then skip (`ON CONFLICT DO NOTHING`); SQLite serialises
 writers. State changes (an alert firing, an approval decided) are compare-and-set UPDATEs
-on the state they leave, which the second writer finds gone.
+on the state they leave, which the second writer finds gone. `claim_row` and
+`update_once` are those two shapes, each queueing the winner's posts with its claim.
 """
 
 from __future__ import annotations
@@ -15,17 +16,24 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, Update, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.utc import as_utc, utcnow
 from bot.watch.db.schema import outbox
 from bot.watch.outbox import queued
 
 # No 0/o, 1/l/i: ids are read in Slack and typed back.
 ID_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+
+
+def at_or_now(at: datetime | None) -> datetime:
+    """The time a claim or change is stamped with: the caller's `at` (in UTC), else now."""
+    return as_utc(at) if at is not None else utcnow()
 
 
 def short_id(prefix: str, length: int = 5) -> str:
@@ -59,6 +67,14 @@ async def insert_with_short_id(
     raise RuntimeError(f"no free id for {table.name}")  # pragma: no cover - 28 M ids
 
 
+async def insert_new_row(
+    conn: AsyncConnection, table: Table, prefix: str, values: Mapping[str, Any]
+) -> Any:
+    """INSERT a row under a fresh short id and read it back (with its defaults)."""
+    new = await insert_with_short_id(conn, table, prefix, values)
+    return (await conn.execute(select(table).where(table.c.id == new))).one()
+
+
 @dataclass(frozen=True)
 class ThreadPost:
     """A reply to queue in a workload's thread, at most once per `dedupe_key`.
@@ -87,6 +103,34 @@ class ThreadPost:
 async def enqueue_posts(conn: AsyncConnection, posts: Sequence[ThreadPost]) -> int:
     """Queue `posts` in the caller's transaction, skipping keys already queued; how many."""
     return sum([await insert_once(conn, outbox, post.row()) for post in posts])
+
+
+async def claim_row(
+    engine: AsyncEngine,
+    table: Table,
+    values: Mapping[str, Any],
+    posts: Sequence[ThreadPost] = (),
+) -> bool:
+    """INSERT a claim row once (`insert_once`) and, for the call that won, queue `posts` in
+    the same transaction; True for that call."""
+    async with engine.begin() as conn:
+        won = await insert_once(conn, table, values)
+        if won:
+            await enqueue_posts(conn, posts)
+    return won
+
+
+async def update_once(
+    engine: AsyncEngine, statement: Update, posts: Sequence[ThreadPost] = ()
+) -> bool:
+    """Run a compare-and-set UPDATE; True when it moved exactly one row (the state it
+    leaves was still there), and then `posts` are queued in the same transaction."""
+    async with engine.begin() as conn:
+        result = await conn.execute(statement)
+        if result.rowcount != 1:
+            return False
+        await enqueue_posts(conn, posts)
+    return True
 
 
 class ThreadPosts:

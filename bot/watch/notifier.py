@@ -326,7 +326,9 @@ class Notifier:
                 i.workload_id == head.workload_id and "parent" in i.payload
                 for i in channel_items[1:]
             )
-            if superseded:
+            # A thread post without a parent to edit (the care, alerts and approvals
+            # features' `ThreadPost`) is done once posted.
+            if superseded or "parent" not in head.payload:
                 await self.store.mark_delivered([head.id])
             else:
                 await self._edit_parent([head])

@@ -45,12 +45,20 @@ class WatchRuntime:
     watcher: Watcher
     scheduler: AsyncIOScheduler
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _stopped: bool = False
 
     async def stop(self) -> None:
-        """Stop jobs, give the lease up and close the database."""
-        self.scheduler.shutdown(wait=False)
+        """Stop jobs, give the lease up and close the database (once; later calls return)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        # Pause first: no new run starts, and the poll in flight finishes its transaction.
+        # Shutting the scheduler down at once would cancel it mid-way (APScheduler's asyncio
+        # executor cancels running jobs on shutdown) and log that as a failed job.
+        self.scheduler.pause()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.poller.idle(), timeout=10)
+        self.scheduler.shutdown(wait=False)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -94,8 +102,8 @@ async def start_watch(
     """
     tuning = replace(
         tuning,
-        poll_interval=settings.poll_interval_seconds,
-        reconcile_interval=settings.reconcile_interval_seconds,
+        poll_interval=settings.poll_interval_seconds or tuning.poll_interval,
+        reconcile_interval=settings.reconcile_interval_seconds or tuning.reconcile_interval,
     )
     if tuning.lease_ttl - tuning.lease_renew_every <= tuning.send_timeout + CLAIM_SLACK:
         raise ValueError("lease_ttl - lease_renew_every must exceed send_timeout + 0.5 s")

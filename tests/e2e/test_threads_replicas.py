@@ -1,4 +1,4 @@
-"""Crashes and replicas: real `python -m bot.watch.worker` processes, killed with SIGKILL,
+"""Crashes and replicas: real `python -m bot.worker` processes, killed with SIGKILL,
 against the emulator and the fake Slack over HTTP. Every transition is told exactly once."""
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from slack_sdk.models.blocks import Block
 
 from bot.runai import models
 from bot.runai import observability as obs
@@ -29,9 +28,8 @@ from bot.slack.why import why_card
 from bot.watch.alerts.episodes import Episode, State, snooze
 from bot.watch.alerts.flapping import Flap, on_change, summary
 from bot.watch.alerts.rules import Metric, Op, Rule
+from tests.slack.payload_checks import HOSTILE, LONG, assert_valid_message
 
-HOSTILE = "<!channel> <@U123> <https://evil|click> & <!here>"
-LONG = (HOSTILE + " ") * 400
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
 WID = "0b9a5c43-3f5e-4e7a-9d35-2f6a1b8c7d10"
@@ -200,32 +198,10 @@ def revision_spec(text: str) -> models.InferenceSpecSpec:
     )
 
 
-def _mrkdwn_texts(node: Any) -> list[str]:
-    found: list[str] = []
-    if isinstance(node, dict):
-        if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
-            found.append(node["text"])
-        for value in node.values():
-            found.extend(_mrkdwn_texts(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.extend(_mrkdwn_texts(item))
-    return found
-
-
-def _check(payload: dict[str, Any]) -> None:
-    assert render.message_problems(payload) == []
-    for block in Block.parse_all(payload["blocks"]):
-        block.validate_json()
-    for text in [*_mrkdwn_texts(payload), payload["text"]]:
-        for raw in ("<!channel>", "<@U123>", "<https://evil|click>", "<!here>"):
-            assert raw not in text, text[:200]
-
-
 @pytest.mark.parametrize("text", ["llama-chat", HOSTILE, LONG])
 @pytest.mark.parametrize("name", sorted(alert_messages("x")))
 def test_templates(name: str, text: str) -> None:
-    _check(alert_messages(text)[name]())
+    assert_valid_message(alert_messages(text)[name]())
 
 
 def test_firing_reply_says_value_rule_and_since_with_its_buttons() -> None:
@@ -302,12 +278,12 @@ def test_every_id_in_these_templates_is_declared() -> None:
 @settings(max_examples=40, deadline=None)
 @given(st.text(max_size=3000))
 def test_any_runai_text_stays_within_limits(text: str) -> None:
-    _check(
+    assert_valid_message(
         render.message(
             "why",
             card=why_card(workload(text or "x"), events(text), pods(text), history(text), NOW),
         )
     )
-    _check(
+    assert_valid_message(
         render.message("watch_stuck", card=stuck_card(WID, text, "Pending", MIN, events(text), NOW))
     )

@@ -131,7 +131,7 @@ class NoLease:
 
 @dataclass
 class Worker:
-    """A `python -m bot.watch.worker` subprocess."""
+    """A `python -m bot.worker` subprocess."""
 
     proc: asyncio.subprocess.Process
     log: Path
@@ -183,7 +183,7 @@ async def spawn_worker(
     args = [
         sys.executable,
         "-m",
-        "bot.watch.worker",
+        "bot.worker",
         "--lease-ttl",
         str(lease_ttl),
         "--renew-every",

@@ -17,6 +17,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.fakeslack import RunningFakeSlack
 from bot.slack.threads import thread_message
+from bot.watch.claims import ThreadPost
 from bot.watch.diff import Observation, Transition, WatchUpdate, observed_parent
 from bot.watch.notifier import Notifier, classify, group_for, reply_context
 from bot.watch.outbox import OutboxItem
@@ -299,3 +300,42 @@ async def test_a_parent_post_waits_out_retry_after_on_the_injected_time(
     fake_slack.fake.fail_next("chat.postMessage", status=429, retry_after=15, count=1)
     with pytest.raises(SlackApiError, match="ratelimited"):
         await notifier(store, slack, Lease(store, "A"), t).post_parent("C0001", PARENT, patience=10)
+
+
+async def test_a_thread_post_posted_before_a_crash_is_delivered_not_stuck(
+    served: tuple[Store, AsyncWebClient],
+    fake_slack: RunningFakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A leader killed between recording a feature's reply and marking it delivered: the
+    next one marks it delivered (it has no parent to edit) instead of failing the channel
+    for ever."""
+    store, slack = served
+    t = FakeTime()
+    fake = fake_slack.fake
+    parent = await slack.chat_postMessage(channel="C0001", text="parent")
+    post = ThreadPost(
+        workload_id="w1",
+        channel="C0001",
+        thread_ts=parent["ts"],
+        kind="care_idle_note",
+        dedupe_key="note-1",
+        payload={"template": "care_idle_note", "context": {"emoji": ":zzz:", "text": "hi"}},
+    )
+    assert await store.enqueue_thread_post(post)
+    a = Lease(store, "A")
+    await a.take()
+
+    async def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("process died before marking it delivered")
+
+    monkeypatch.setattr(store, "mark_delivered", crash)
+    await notifier(store, slack, a, t).drain_once()
+    monkeypatch.undo()
+    assert [i.state for i in await store.all_items()] == ["posted"]
+
+    b = Lease(store, "B")
+    await b.take()
+    await drain(notifier(store, slack, b, t), store, t)
+    assert [i.state for i in await store.all_items()] == ["delivered"]
+    assert len(fake.thread_replies("C0001", parent["ts"])) == 1

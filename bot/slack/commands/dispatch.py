@@ -15,7 +15,16 @@ from typing import Any
 
 from bot import telemetry
 from bot.slack import parsing
-from bot.slack.commands import access, explain, metrics, model, usage, watching, workloads
+from bot.slack.commands import (
+    access,
+    digest,
+    explain,
+    metrics,
+    model,
+    usage,
+    watching,
+    workloads,
+)
 from bot.slack.commands.choose import choose_message
 from bot.slack.commands.route import Route
 from bot.slack.commands.usage import help_message
@@ -54,6 +63,7 @@ ROUTES = _by_command(
         *watching.ROUTES,
         *access.ROUTES,
         *explain.ROUTES,
+        *digest.ROUTES,
     )
 )
 

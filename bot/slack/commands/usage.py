@@ -39,7 +39,6 @@ ROUTES = (
     Route(parsing.Schedule, answer_help, "do that"),
     Route(parsing.Schedules, answer_help, "do that"),
     Route(parsing.Unschedule, answer_help, "do that"),
-    Route(parsing.Digest, answer_help, "do that"),
     Route(parsing.Alert, answer_help, "do that"),
     Route(parsing.Alerts, answer_help, "do that"),
     Route(parsing.Unalert, answer_help, "do that"),

@@ -4,6 +4,9 @@ what the queries are written against, and a test holds the two equal."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -24,6 +27,25 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+
+def _time(name: str, **options: Any) -> Column[datetime]:
+    """A point in time: always stored with its zone (the bot stores UTC, bot/utc.py)."""
+    return Column(name, DateTime(timezone=True), **options)
+
+
+def _rule_head() -> list[Column[Any]]:
+    """The first columns of a rule a user sets on a workload (a schedule, an alert rule):
+    the short id people type (bot/watch/claims.py), the workload and its name when set,
+    the channel it speaks in and its author."""
+    return [
+        Column("id", String(16), primary_key=True),
+        Column("workload_id", String(64), nullable=False, index=True),
+        Column("workload_name", Text),
+        Column("channel", String(64), nullable=False, index=True),
+        Column("author", String(64), nullable=False),
+    ]
+
+
 watches = Table(
     "watches",
     metadata,
@@ -37,11 +59,11 @@ watches = Table(
     Column("url", Text),
     Column("last_phase", String(32), index=True),
     Column("phase_message", Text),
-    Column("phase_updated_at", DateTime(timezone=True)),
+    _time("phase_updated_at"),
     Column("reason", String(16), nullable=False),
     Column("created_by", String(64)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("workload_created_at", DateTime(timezone=True)),
+    _time("created_at", nullable=False),
+    _time("workload_created_at"),
     Column("ready_announced", Boolean, nullable=False),
     Column("pending_action", String(16)),
     Column("pending_user", String(64)),
@@ -53,12 +75,12 @@ watches = Table(
     # never make the poller lose a transition it is writing.
     # Comma-separated phases the thread follows; NULL: every phase.
     Column("only_phases", Text),
-    Column("muted_until", DateTime(timezone=True)),
+    _time("muted_until"),
     # Flapping: recent phase-change times (JSON list of ISO strings, newest last), the
     # start of the current flapping spell and when its one summary was claimed.
     Column("recent_changes", JSON),
-    Column("flapping_since", DateTime(timezone=True)),
-    Column("flap_summary_at", DateTime(timezone=True)),
+    _time("flapping_since"),
+    _time("flap_summary_at"),
 )
 
 outbox = Table(
@@ -70,14 +92,14 @@ outbox = Table(
     Column("thread_ts", String(32), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("payload", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    _time("created_at", nullable=False),
     # An `OutboxState` (bot/watch/outbox.py).
     Column("state", String(16), nullable=False, index=True),
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", Float, nullable=False),
     Column("claimed_by", String(128)),
     Column("reply_ts", String(32)),
-    Column("delivered_at", DateTime(timezone=True)),
+    _time("delivered_at"),
     Column("last_error", Text),
     # Thread posts of the care/alerts/approvals features (0005): a caller-chosen key that
     # makes "post this once" hold across restarts and replicas (NULL for transitions and
@@ -99,7 +121,7 @@ audit_events = Table(
     "audit_events",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    _time("at", nullable=False, index=True),
     Column("user_id", String(64), nullable=False),
     Column("channel_id", String(64)),
     Column("action", String(16), nullable=False),
@@ -121,18 +143,13 @@ audit_events = Table(
 schedules = Table(
     "schedules",
     metadata,
-    # Short id people type in `unschedule <id>`.
-    Column("id", String(16), primary_key=True),
-    Column("workload_id", String(64), nullable=False, index=True),
-    Column("workload_name", Text),
-    Column("channel", String(64), nullable=False, index=True),
-    Column("author", String(64), nullable=False),
+    *_rule_head(),  # its id is what people type in `unschedule <id>`
     Column("cron", String(128), nullable=False),
     Column("tz", String(64), nullable=False),
     Column("min_replicas", Integer, nullable=False),
     Column("max_replicas", Integer),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("ended_at", DateTime(timezone=True), index=True),
+    _time("created_at", nullable=False),
+    _time("ended_at", index=True),
     # removed | workload-deleted | right-revoked | …
     Column("ended_reason", String(32)),
     Column("ended_by", String(64)),
@@ -143,13 +160,13 @@ schedule_fires = Table(
     metadata,
     # The key that makes a fire happen once: (schedule, scheduled time in UTC).
     Column("schedule_id", String(16), primary_key=True),
-    Column("fire_at", DateTime(timezone=True), primary_key=True),
+    _time("fire_at", primary_key=True),
     Column("claimed_by", String(128), nullable=False),
-    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    _time("claimed_at", nullable=False),
     # NULL while being applied; then a `FireOutcome`.
     Column("outcome", String(16)),
     Column("detail", Text),
-    Column("finished_at", DateTime(timezone=True)),
+    _time("finished_at"),
 )
 
 idle_episodes = Table(
@@ -158,17 +175,17 @@ idle_episodes = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("workload_id", String(64), nullable=False),
     Column("workload_name", Text),
-    Column("idle_since", DateTime(timezone=True), nullable=False),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
-    Column("nudged_at", DateTime(timezone=True)),
-    Column("kept_until", DateTime(timezone=True)),
+    _time("idle_since", nullable=False),
+    _time("opened_at", nullable=False),
+    _time("nudged_at"),
+    _time("kept_until"),
     Column("kept_by", String(64)),
     Column("auto_action", String(32)),
-    Column("auto_action_due_at", DateTime(timezone=True)),
-    Column("auto_action_done_at", DateTime(timezone=True)),
+    _time("auto_action_due_at"),
+    _time("auto_action_done_at"),
     # Set when the workload served traffic again (or went away): the next idle spell is a
     # new episode.
-    Column("ended_at", DateTime(timezone=True)),
+    _time("ended_at"),
     Column("ended_reason", String(32)),
 )
 # At most one open episode per workload, whoever opens it.
@@ -189,7 +206,7 @@ digests = Table(
     Column("tz", String(64), nullable=False),
     Column("author", String(64), nullable=False),
     Column("enabled", Boolean, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    _time("updated_at", nullable=False),
 )
 
 digest_posts = Table(
@@ -199,7 +216,7 @@ digest_posts = Table(
     Column("channel", String(64), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("claimed_by", String(128), nullable=False),
-    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    _time("claimed_at", nullable=False),
 )
 
 # --- alerts (0003): metric rules, their state, stuck episodes ------------------------------
@@ -207,17 +224,13 @@ digest_posts = Table(
 alert_rules = Table(
     "alert_rules",
     metadata,
-    Column("id", String(16), primary_key=True),
-    Column("workload_id", String(64), nullable=False, index=True),
-    Column("workload_name", Text),
-    Column("channel", String(64), nullable=False, index=True),
-    Column("author", String(64), nullable=False),
+    *_rule_head(),
     Column("metric", String(16), nullable=False),  # latency | throughput | gpu | replicas
     Column("op", String(2), nullable=False),  # > >= < <=
     Column("value", Float, nullable=False),
     Column("for_seconds", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("removed_at", DateTime(timezone=True), index=True),
+    _time("created_at", nullable=False),
+    _time("removed_at", index=True),
     Column("removed_by", String(64)),
 )
 
@@ -229,13 +242,13 @@ alert_state = Table(
     # Number of the current (firing) or last episode; each fire moves it on by one, which is
     # what makes one fire and one resolve per episode.
     Column("episode", Integer, nullable=False),
-    Column("since", DateTime(timezone=True)),  # when the breach began (firing)
-    Column("fired_at", DateTime(timezone=True)),
-    Column("resolved_at", DateTime(timezone=True)),
-    Column("snoozed_until", DateTime(timezone=True)),
+    _time("since"),  # when the breach began (firing)
+    _time("fired_at"),
+    _time("resolved_at"),
+    _time("snoozed_until"),
     Column("snoozed_by", String(64)),
     Column("last_value", Float),
-    Column("evaluated_at", DateTime(timezone=True)),
+    _time("evaluated_at"),
 )
 
 stuck_episodes = Table(
@@ -244,9 +257,9 @@ stuck_episodes = Table(
     # One "stuck" reply per workload, phase and the time it entered that phase.
     Column("workload_id", String(64), primary_key=True),
     Column("phase", String(32), primary_key=True),
-    Column("phase_since", DateTime(timezone=True), primary_key=True),
+    _time("phase_since", primary_key=True),
     Column("claimed_by", String(128), nullable=False),
-    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    _time("claimed_at", nullable=False),
 )
 
 # --- approvals and the App Home (0004) -----------------------------------------------------
@@ -266,15 +279,15 @@ approvals = Table(
     # What exceeds the threshold, in words.
     Column("summary", Text, nullable=False),
     Column("state", String(16), nullable=False, index=True),  # an `ApprovalState`
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    _time("created_at", nullable=False),
+    _time("expires_at", nullable=False, index=True),
     Column("decided_by", String(64)),
-    Column("decided_at", DateTime(timezone=True)),
+    _time("decided_at"),
     Column("reason", Text),
     Column("message_channel", String(64)),
     Column("message_ts", String(32)),
     # After approval: when the action was performed and how it went (ok | failed | denied).
-    Column("performed_at", DateTime(timezone=True)),
+    _time("performed_at"),
     Column("outcome", String(16)),
 )
 
@@ -282,8 +295,8 @@ home_users = Table(
     "home_users",
     metadata,
     Column("user_id", String(64), primary_key=True),
-    Column("last_opened_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("last_published_at", DateTime(timezone=True)),
+    _time("last_opened_at", nullable=False, index=True),
+    _time("last_published_at"),
     # A republish was asked for and not done yet (the 10 s pacing held it back).
-    Column("wanted_at", DateTime(timezone=True), index=True),
+    _time("wanted_at", index=True),
 )

@@ -1,11 +1,13 @@
 """A process that runs only the watch room (poller + notifier + lease), no Slack app.
 
 Used by the multi-replica tests and handy to run a dedicated watcher next to HTTP
-replicas. Settings come from the environment like the bot's (`DATABASE_URL`,
-`RUNAI_URL`, `RUNAI_CLIENT_ID`, `RUNAI_CLIENT_SECRET`, `SLACK_API_URL`,
-`SLACK_BOT_TOKEN`, `POLL_INTERVAL_SECONDS`, `RECONCILE_INTERVAL_SECONDS`).
+replicas. It assembles a process, as `service.py` does, so it stands beside it, above
+both the watch room and the Slack presentation it hands in. Settings come from the
+environment like the bot's (`DATABASE_URL`, `RUNAI_URL`, `RUNAI_CLIENT_ID`,
+`RUNAI_CLIENT_SECRET`, `SLACK_API_URL`, `SLACK_BOT_TOKEN`, `POLL_INTERVAL_SECONDS`,
+`RECONCILE_INTERVAL_SECONDS`).
 
-    python -m bot.watch.worker [--db-schema S] [--lease-ttl 15] [--renew-every 3]
+    python -m bot.worker [--db-schema S] [--lease-ttl 15] [--renew-every 3]
 """
 
 from __future__ import annotations
@@ -16,20 +18,24 @@ import contextlib
 import signal
 import sys
 from collections.abc import Sequence
+from functools import partial
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import aio
+from bot.audit import AuditLog, record_auto_scaled
 from bot.config import Settings
 from bot.logs import configure_logging
+from bot.policy import load_policy
 from bot.runai import RunaiClient
 from bot.slack.threads import thread_message
+from bot.watch.care.idle_check import idle_check_for, schedule_idle_check
 from bot.watch.runtime import start_watch
 from bot.watch.tuning import DEFAULTS, WatchTuning
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot.watch.worker")
+    parser = argparse.ArgumentParser(prog="python -m bot.worker")
     parser.add_argument("--db-schema", default=None, help="PostgreSQL schema of the tables")
     parser.add_argument("--lease-ttl", type=float, default=DEFAULTS.lease_ttl)
     parser.add_argument("--renew-every", type=float, default=DEFAULTS.lease_renew_every)
@@ -70,6 +76,16 @@ async def run(argv: Sequence[str] | None = None) -> int:
     ) as runai:
         slack = AsyncWebClient(token=token, base_url=settings.slack_api_url)
         runtime = await start_watch(settings, runai, slack, tuning, render=thread_message)
+        # The idle check runs here too: whichever process holds the lease does it.
+        check = idle_check_for(
+            settings,
+            runtime.store,
+            runai,
+            policy=load_policy(settings.policy_file),
+            on_auto_scaled=partial(record_auto_scaled, AuditLog(runtime.store.engine)),
+            wake=runtime.notifier.wake,
+        )
+        schedule_idle_check(runtime, check, settings.idle_check_interval_seconds)
         print(f"watch worker ready holder={runtime.leadership.holder}", flush=True)
         with contextlib.suppress(asyncio.CancelledError):
             await stop.wait()
@@ -78,7 +94,7 @@ async def run(argv: Sequence[str] | None = None) -> int:
 
 
 def main() -> int:
-    """Entry point of `python -m bot.watch.worker`."""
+    """Entry point of `python -m bot.worker`."""
     return aio.run(run())
 
 

@@ -1,0 +1,223 @@
+"""Benchmark: the care loops at scale.
+
+    .venv/bin/python bench/care_scale.py [--workloads 1000] [--idle-share 0.1] [--checks 3]
+
+Idle part (`idle_check`): the emulator runs as a subprocess (`python -m bot emulator`)
+with N inference workloads of one GPU each, created through the API and all watched
+(rows written straight into a SQLite store, 20 channels). A share of them (10 %) stops
+serving (`POST /emulator/workloads/{id}/traffic` with 0 requests/s and 0 % GPU); the
+emulator clock moves past `IDLE_AFTER` (the bot's clock follows). Then one idle check runs
+and the checks below run, each printing:
+
+- the Run:ai API calls of the check (the emulator's own counter, `GET /emulator/stats`),
+  against the goal: one list call set + one metrics call per idle candidate;
+- the CPU ms of the check in this process (`time.process_time`), goal ≤ 100 ms;
+- the nudges it claimed (each with its broadcast posts queued in the same transaction).
+
+The checks: the first sight of the candidates (each measured once: one metrics call per
+candidate); one a minute later (quiet for less than the window since their last request:
+no metrics call); one past the window (measured again, nudged); steady checks (nudged
+already, still idle: nothing to measure). The second list call of the nudging check is the
+client's retry after a 401: the emulator's clock jumped an hour, past the token's expiry.
+
+Each process pays ~60 ms once for the first parse of a list page and of a metrics answer;
+a running bot paid it long before (its poller lists all the time), so both are warmed up
+before the measured checks.
+
+Other parts of the care loops add a function of their own and a line in `main`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere
+
+from bench.emulator_process import free_port, start_emulator  # noqa: E402
+from bot import aio  # noqa: E402
+from bot.runai import RunaiClient, models  # noqa: E402
+from bot.watch.care.idle_check import IdleCheck  # noqa: E402
+from bot.watch.db.schema import watches  # noqa: E402
+from bot.watch.store import Store  # noqa: E402
+
+CLIENT_ID = "bench"
+CLIENT_SECRET = "bench-secret"
+CLUSTER = "71f69d83-ba66-4822-adf5-55ce55efd210"
+IDLE_AFTER = timedelta(hours=1)
+CHANNELS = 20
+
+
+async def wait_ready(http: httpx.AsyncClient, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("emulator exited")
+        try:
+            await http.get("/emulator/stats")
+            return
+        except httpx.TransportError:
+            await asyncio.sleep(0.1)
+    raise RuntimeError("emulator did not start")
+
+
+async def api_calls(http: httpx.AsyncClient) -> dict[str, int]:
+    """Run:ai API calls so far by route kind (token calls left out)."""
+    calls = (await http.get("/emulator/stats")).json()["calls"]
+    out = {"list": 0, "metrics": 0, "other": 0}
+    for key, n in calls.items():
+        if " /api/" not in key or "/token" in key:
+            continue
+        method, path = key.split(" ", 1)
+        if method == "GET" and path.rstrip("/").endswith("/api/v1/workloads"):
+            out["list"] += n
+        elif path.endswith("/metrics"):
+            out["metrics"] += n
+        else:
+            out["other"] += n
+    return out
+
+
+def diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: after[k] - before[k] for k in after}
+
+
+async def create_many(runai: RunaiClient, n: int) -> list[str]:
+    sem = asyncio.Semaphore(32)
+
+    async def one(i: int) -> str:
+        async with sem:
+            created = await runai.create_inference(
+                models.InferenceCreationRequest(
+                    name=f"svc-{i:05d}",
+                    project_id="1",
+                    cluster_id=CLUSTER,
+                    spec=models.InferenceSpecSpec(
+                        image="vllm/vllm-openai:v0.6.3",
+                        serving_port=models.ServingPort(container=8000),
+                        compute=models.Compute(gpu_devices_request=1),
+                    ),
+                )
+            )
+        assert created.workload_id is not None
+        return created.workload_id
+
+    return list(await asyncio.gather(*(one(i) for i in range(n))))
+
+
+async def seed_watches(store: Store, ids: list[str]) -> None:
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "workload_id": workload_id,
+            "channel": f"C{n % CHANNELS:04d}",
+            "parent_ts": f"{n}.000100",
+            "name": f"svc-{n:05d}",
+            "last_phase": "Running",
+            "phase_updated_at": None,
+            "reason": "watch",
+            "created_at": now,
+            "ready_announced": False,
+            "active": True,
+            "version": 0,
+        }
+        for n, workload_id in enumerate(ids)
+    ]
+    async with store.engine.begin() as conn:
+        await conn.execute(watches.insert(), rows)
+
+
+async def idle_check(workloads: int, idle_share: float, checks: int) -> None:
+    """One idle check over `workloads` watched workloads, `idle_share` of them idle."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = start_emulator(port, CLIENT_ID, CLIENT_SECRET, phase_seconds=1)
+    tmp = tempfile.TemporaryDirectory()
+    try:
+        async with (
+            httpx.AsyncClient(base_url=url, timeout=120) as http,
+            RunaiClient(url, CLIENT_ID, CLIENT_SECRET, timeout=120) as runai,
+        ):
+            await wait_ready(http, proc)
+            ids = await create_many(runai, workloads)
+            idle_ids = ids[: int(workloads * idle_share)]
+            for workload_id in idle_ids:
+                r = await http.post(
+                    f"/emulator/workloads/{workload_id}/traffic",
+                    json={"requestsPerSecond": 0, "gpuUtilization": 0},
+                )
+                r.raise_for_status()
+            # Idle for a minute only: every candidate is measured, none is idle long enough.
+            offset = 60.0
+            await http.post("/emulator/clock", json={"advanceSeconds": offset})
+            store = Store(f"sqlite:///{tmp.name}/bench.db")
+            await store.create_schema()
+            await seed_watches(store, ids)
+
+            def clock() -> datetime:
+                return datetime.fromtimestamp(time.time() + offset, UTC)
+
+            check = IdleCheck(store, runai, idle_after=IDLE_AFTER, clock=clock)
+            # A running bot has listed workloads (its poller, all the time) and read metrics
+            # (the previous checks) before: the first parse of each kind of answer costs
+            # ~60 ms once per process, so warm both up before measuring.
+            await runai.list_workloads(filter_by=["idleAllocatedGpus>=0.01"], limit=10)
+            await runai.inference_metrics(
+                ids[-1], clock() - IDLE_AFTER, clock(), number_of_samples=60
+            )
+            goal = f"goal: 1 list call set + at most {len(idle_ids)} metrics"
+
+            async def measured(label: str) -> None:
+                before = await api_calls(http)
+                cpu = time.process_time()
+                wall = time.perf_counter()
+                report = await check.run()
+                cpu_ms = (time.process_time() - cpu) * 1000
+                wall_ms = (time.perf_counter() - wall) * 1000
+                calls = diff(await api_calls(http), before)
+                print(
+                    f"N={workloads} idle={len(idle_ids):>4} {label:<24}"
+                    f" list={calls['list']} metrics={calls['metrics']:>3} other={calls['other']}"
+                    f"  cpu={cpu_ms:6.1f} ms  wall={wall_ms:7.1f} ms  nudged={len(report.nudged)}"
+                )
+
+            print(f"N={workloads} idle={len(idle_ids)}: {goal}, CPU <= 100 ms")
+            await measured("first sight (measures)")
+            await http.post("/emulator/clock", json={"advanceSeconds": 60})
+            offset += 60
+            await measured("check (within window)")
+            more = IDLE_AFTER.total_seconds()
+            await http.post("/emulator/clock", json={"advanceSeconds": more})
+            offset += more
+            await measured("check that nudges")
+            for _ in range(checks):
+                await measured("steady check (nudged)")
+            posts = await store.count_open()
+            print(f"N={workloads} nudge posts queued (broadcast, one per channel): {posts}")
+            await store.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        tmp.cleanup()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workloads", type=int, default=1000)
+    parser.add_argument("--idle-share", type=float, default=0.1)
+    parser.add_argument("--checks", type=int, default=3, help="steady checks after the first")
+    args = parser.parse_args()
+    await idle_check(args.workloads, args.idle_share, args.checks)
+
+
+if __name__ == "__main__":
+    aio.run(main())

@@ -1,0 +1,55 @@
+"""Start the care loops of a bot process: the idle check and the daily digest on the
+lease holder, and the desk the idle nudge's buttons and `digest` work with. It assembles
+a process, as `service.py` does, so it stands beside it, above both the watch room and
+the Slack presentation it hands in."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.access.build import Access
+from bot.audit import AuditLog, record_auto_scaled
+from bot.config import Settings
+from bot.runai import RunaiClient
+from bot.slack.care_desk import CareDesk
+from bot.slack.threads import thread_message
+from bot.watch.care.digest_job import DigestJob, schedule_digests
+from bot.watch.care.idle_check import OnAutoScaled, idle_check_for, schedule_idle_check
+from bot.watch.runtime import WatchRuntime
+
+
+def start_care(
+    settings: Settings,
+    runtime: WatchRuntime,
+    runai: RunaiClient,
+    slack: AsyncWebClient,
+    access: Access,
+) -> CareDesk:
+    """Schedule the idle check on `runtime` (leader only); the buttons' desk."""
+    check = idle_check_for(
+        settings,
+        runtime.store,
+        runai,
+        policy=access.gate.policy,
+        on_auto_scaled=auto_scaled_recorder(access.gate.audit),
+        wake=runtime.notifier.wake,
+    )
+    schedule_idle_check(runtime, check, settings.idle_check_interval_seconds)
+    digests = DigestJob(
+        runtime.store,
+        runai,
+        slack,
+        render=thread_message,
+        holder=runtime.leadership.holder,
+        price=settings.gpu_hour_cost,
+        currency=settings.cost_currency,
+    )
+    schedule_digests(runtime, digests)
+    return CareDesk(runtime.store, access.gate.audit, wake=runtime.notifier.wake, digests=digests)
+
+
+def auto_scaled_recorder(audit: AuditLog | None) -> OnAutoScaled | None:
+    """What the idle check calls after a policy scale to zero: an audit entry, if audited."""
+    return partial(record_auto_scaled, audit) if audit is not None else None

@@ -1,0 +1,571 @@
+"""The idle check: on the lease holder, every `IDLE_CHECK_INTERVAL_SECONDS`.
+
+Frugal with Run:ai: one paged list call set narrows the cluster to workloads whose GPUs
+sit idle (`filterBy=idleAllocatedGpus>=…`); only those a channel follows get one metrics
+call each (THROUGHPUT over the idle window). The pure verdict is `care.idle.decide`; the
+"once" is the store's: `claim_idle_nudge` queues the nudge (one broadcast reply per
+following channel) in the same transaction, `claim_idle_action` the policy's automatic
+scale-to-zero. An episode ends when the workload's GPUs are busy again or released, or it
+served traffic (`end_idle_episode`); only then can a new one start.
+
+A workload followed in several channels is judged by the longest idle window among their
+bindings (`idle.after`, else `IDLE_AFTER`), and scaled to zero automatically when any of
+those bindings says `action: scale-to-zero`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.config import Settings
+from bot.policy import Policy
+from bot.policy.model import IdleAction, IdleRule
+from bot.runai import errors as runai_errors
+from bot.runai import models
+from bot.utc import as_utc, utcnow
+from bot.watch.care import idle
+from bot.watch.care.usage import Sample, samples_of
+from bot.watch.care_store import IdleEpisode as StoredEpisode
+from bot.watch.claims import ThreadPost
+from bot.watch.db.schema import idle_episodes
+from bot.watch.runtime import WatchRuntime
+from bot.watch.store import Store
+from bot.watch.watches import Watch
+
+logger = logging.getLogger(__name__)
+
+IDLE_FILTER = "idleAllocatedGpus>=0.01"
+"""The list filter that narrows the cluster to workloads holding idle GPUs (Run:ai counts
+fractions of a GPU; a hundredth is below any fraction it hands out)."""
+
+PAGE_SIZE = 500
+SAMPLES = 60
+"""THROUGHPUT samples over the window: enough that a burst of traffic shows."""
+METRICS_CONCURRENCY = 8
+"""Metrics calls in flight at once (Run:ai is shared; the list narrowed them already)."""
+
+AUTO_ACTION = str(IdleAction.SCALE_TO_ZERO)
+POLICY_USER = "policy"
+"""Who the audit trail names for the policy's automatic scale-to-zero."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AutoScaled:
+    """A scale to zero made by a binding's `idle:` rule, for the audit trail.
+
+    The watch room says what happened; whoever assembles the process writes it down
+    (the audit trail keeps its table in this room's database, so it stands above it).
+    """
+
+    workload_id: str
+    workload_name: str | None
+    outcome: str
+    rule: str | None
+    summary: str
+
+
+OnAutoScaled = Callable[[AutoScaled], Awaitable[None]]
+
+NUDGE_TEMPLATE = "care_idle_nudge"
+NOTE_TEMPLATE = "care_idle_note"
+
+
+class IdleReader(Protocol):
+    """The Run:ai calls the idle check makes (`RunaiClient`)."""
+
+    async def list_workloads(
+        self,
+        *,
+        filter_by: Sequence[str] = (),
+        limit: int = ...,
+        offset: int = 0,
+        sort_by: str | None = None,
+    ) -> models.WorkloadPage:
+        """A page of workloads."""
+        ...
+
+    async def inference_metrics(
+        self,
+        workload_id: str,
+        start: datetime,
+        end: datetime,
+        *,
+        metric_types: Sequence[models.MetricType | str] = ...,
+        number_of_samples: int = ...,
+    ) -> models.MetricsResponse:
+        """Throughput/latency series of an inference."""
+        ...
+
+    async def get_inference(self, workload_id: str) -> models.Inference:
+        """An inference with its spec."""
+        ...
+
+    async def update_inference(
+        self, workload_id: str, req: models.InferenceUpdateRequest
+    ) -> models.Inference:
+        """PATCH an inference."""
+        ...
+
+
+def allocated_gpus(workload: models.Workload) -> float:
+    """`allocatedResources.gpu` of a list row (0 when absent)."""
+    extra = workload.model_extra or {}
+    resources = extra.get("allocatedResources") or {}
+    value = resources.get("gpu") if isinstance(resources, Mapping) else None
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def idle_gpus(workload: models.Workload) -> float:
+    """`idleAllocatedGpus` of a list row (0 when absent)."""
+    value = (workload.model_extra or {}).get("idleAllocatedGpus")
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckReport:
+    """What one idle check did (logs, tests and the benchmark read it)."""
+
+    list_calls: int = 0
+    metrics_calls: int = 0
+    candidates: int = 0
+    nudged: tuple[str, ...] = ()
+    ended: tuple[str, ...] = ()
+    acted: tuple[str, ...] = ()
+    failed: bool = False
+
+
+def pure_episode(stored: StoredEpisode | None, kept_until: datetime | None) -> idle.IdleEpisode:
+    """The stored episode as `idle.decide` reads it (a Keep of an earlier episode counts)."""
+    if stored is None:
+        return idle.IdleEpisode(kept_until=kept_until)
+    return idle.IdleEpisode(
+        nudged_at=stored.nudged_at,
+        kept_until=max((t for t in (stored.kept_until, kept_until) if t), default=None),
+        kept_by=stored.kept_by,
+        act_at=stored.auto_action_due_at,
+        acted_at=stored.auto_action_done_at,
+    )
+
+
+def note_post(watch: Watch, key: str, emoji: str, text: str) -> ThreadPost:
+    """A line in a workload's thread (escaped by the template)."""
+    return ThreadPost(
+        workload_id=watch.workload_id,
+        channel=watch.channel,
+        thread_ts=watch.parent_ts,
+        kind=NOTE_TEMPLATE,
+        dedupe_key=key,
+        payload={"template": NOTE_TEMPLATE, "context": {"emoji": emoji, "text": text}},
+    )
+
+
+def settled(stored: StoredEpisode | None, kept_until: datetime | None, now: datetime) -> bool:
+    """An episode nudged already, whose Keep (if any) has not run out: nothing to measure.
+    Its end shows in the list (its GPUs busy or released), its automatic action is due by
+    the clock; a metrics call would change nothing."""
+    if stored is None or stored.nudged_at is None:
+        return False
+    ran_out = kept_until is not None and stored.nudged_at < kept_until <= now
+    return not ran_out
+
+
+class IdleCheck:
+    """One idle check at a time over a reader, the store and the policy's bindings."""
+
+    def __init__(
+        self,
+        store: Store,
+        runai: IdleReader,
+        *,
+        idle_after: timedelta,
+        policy: Policy | None = None,
+        price: Decimal | None = None,
+        currency: str = "USD",
+        on_auto_scaled: OnAutoScaled | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.runai = runai
+        self.idle_after = idle_after
+        self.policy = policy
+        self.price = price
+        self.currency = currency
+        self.on_auto_scaled = on_auto_scaled
+        self.clock = clock
+        self.wake = wake
+
+    def rule_of(self, channel: str) -> IdleRule | None:
+        """The channel binding's `idle:` rule, if the policy gives one."""
+        return self.policy.idle_rule(channel) if self.policy is not None else None
+
+    def judged_by(self, channels: Iterable[str]) -> tuple[timedelta, IdleRule]:
+        """The window and rule of a workload followed in `channels`: the longest window;
+        the automatic action when any binding asks for it."""
+        rules = [self.rule_of(c) for c in channels]
+        window = max([idle.window_of(self.idle_after, r) for r in rules] or [self.idle_after])
+        auto = any(r is not None and r.action is IdleAction.SCALE_TO_ZERO for r in rules)
+        return window, IdleRule(
+            after=window, action=IdleAction.SCALE_TO_ZERO if auto else IdleAction.NUDGE
+        )
+
+    async def candidates(self) -> tuple[list[models.Workload], int]:
+        """Workloads holding idle GPUs (every page), and how many list calls it took."""
+        found: list[models.Workload] = []
+        offset, calls = 0, 0
+        while True:
+            page = await self.runai.list_workloads(
+                filter_by=[IDLE_FILTER], limit=PAGE_SIZE, offset=offset
+            )
+            calls += 1
+            found.extend(page.workloads)
+            if not page.workloads or page.next is None or page.next <= offset:
+                return found, calls
+            offset = page.next
+
+    async def run(self) -> CheckReport:
+        """One check: narrow, measure the followed candidates, nudge, end, act."""
+        now = as_utc(self.clock())
+        try:
+            rows, list_calls = await self.candidates()
+        except runai_errors.RunaiError as exc:
+            logger.warning("idle check: list failed", extra={"error": type(exc).__name__})
+            return CheckReport(failed=True)
+        following: dict[str, list[Watch]] = {}
+        for w in await self.store.active_watches([r.id for r in rows]):
+            following.setdefault(w.workload_id, []).append(w)
+        idle_now = {r.id: r for r in rows if r.id in following and idle_gpus(r) > 0}
+        open_episodes = {e.workload_id: e for e in await self.store.open_idle_episodes()}
+        ended: list[str] = []
+        # The GPUs of a workload with an open episode are no longer idle (busy or
+        # released): the episode is over.
+        for workload_id in open_episodes.keys() - idle_now.keys():
+            if await self.store.end_idle_episode(workload_id, reason="busy", at=now):
+                ended.append(workload_id)
+        kept_until = await self.kept_until(list(idle_now))
+        todo = [
+            workload_id
+            for workload_id in idle_now
+            if self.due(
+                open_episodes.get(workload_id),
+                kept_until.get(workload_id),
+                self.judged_by(w.channel for w in following[workload_id])[0],
+                now,
+            )
+        ]
+        answers = await self.throughputs(todo, following, now)
+        nudged: list[str] = []
+        quiet: dict[str, tuple[str, datetime]] = {}
+        for workload_id in todo:
+            series = answers.get(workload_id)
+            if series is None:
+                continue  # metrics unavailable: judged at the next check
+            row, watches = idle_now[workload_id], following[workload_id]
+            window, rule = self.judged_by(w.channel for w in watches)
+            obs = idle.IdleObservation(
+                workload_id=workload_id,
+                name=row.name,
+                gpus=allocated_gpus(row) or idle_gpus(row),
+                held_since=as_utc(row.created_at) if row.created_at else None,
+                throughput=series,
+            )
+            stored = open_episodes.get(workload_id)
+            episode = pure_episode(stored, kept_until.get(workload_id))
+            decision = idle.decide(obs, episode, now, self.idle_after, rule)
+            if decision.step is idle.Step.END and stored is not None:
+                if await self.store.end_idle_episode(workload_id, reason="traffic", at=now):
+                    ended.append(workload_id)
+            elif decision.step is idle.Step.NUDGE:
+                if await self._nudge(obs, stored, decision, window, rule, watches, now):
+                    nudged.append(workload_id)
+            elif decision.activity in (idle.Activity.SERVING, idle.Activity.WARMING):
+                # Quiet since its last request (or since it holds GPUs): measured again
+                # only once a whole window has passed since then.
+                served = [x.at for x in series if x.value is not None and x.value > 0]
+                since = max(served) if served else obs.held_since or now
+                quiet[workload_id] = (row.name, since)
+        await self.remember_quiet(quiet, open_episodes, now)
+        metrics_calls = len(todo)
+        acted = await self.act_due(now, {k for k in idle_now if k not in ended})
+        if nudged or ended or acted:
+            self.wake()
+        report = CheckReport(
+            list_calls=list_calls,
+            metrics_calls=metrics_calls,
+            candidates=len(idle_now),
+            nudged=tuple(nudged),
+            ended=tuple(ended),
+            acted=tuple(acted),
+        )
+        logger.info("idle check", extra=dataclasses.asdict(report))
+        return report
+
+    def due(
+        self,
+        stored: StoredEpisode | None,
+        kept_until: datetime | None,
+        window: timedelta,
+        now: datetime,
+    ) -> bool:
+        """Whether a candidate is worth a metrics call now: not kept, not nudged already,
+        and a whole window has passed since it was last seen serving."""
+        if kept_until is not None and kept_until > now:
+            return False  # nothing to say until the Keep's date
+        if settled(stored, kept_until, now):
+            return False
+        if stored is not None and stored.nudged_at is None:
+            return now - stored.idle_since >= window
+        return True
+
+    async def remember_quiet(
+        self,
+        quiet: Mapping[str, tuple[str, datetime]],
+        open_episodes: Mapping[str, StoredEpisode],
+        now: datetime,
+    ) -> None:
+        """Open (or move the start of) the episodes of candidates not idle long enough
+        yet, all in one transaction."""
+        if not quiet:
+            return
+        new = [
+            {
+                "workload_id": workload_id,
+                "workload_name": name,
+                "idle_since": as_utc(since),
+                "opened_at": now,
+            }
+            for workload_id, (name, since) in quiet.items()
+            if workload_id not in open_episodes
+        ]
+        async with self.store.engine.begin() as conn:
+            if new:
+                # One statement for all; the unique index of open episodes lets in only a
+                # workload that has none (another replica may just have opened it).
+                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+                await conn.execute(
+                    dialect.insert(idle_episodes).values(new).on_conflict_do_nothing()
+                )
+            for workload_id, (_name, since) in quiet.items():
+                stored = open_episodes.get(workload_id)
+                if stored is not None and stored.nudged_at is None:
+                    await conn.execute(
+                        update(idle_episodes)
+                        .where(
+                            idle_episodes.c.id == stored.id,
+                            idle_episodes.c.nudged_at.is_(None),
+                            idle_episodes.c.ended_at.is_(None),
+                        )
+                        .values(idle_since=as_utc(since))
+                    )
+
+    async def kept_until(self, workload_ids: Sequence[str]) -> dict[str, datetime]:
+        """Until when a Keep silences each workload (one query for all candidates)."""
+        found: dict[str, datetime] = {}
+        async with self.store.engine.connect() as conn:
+            for start in range(0, len(workload_ids), 500):
+                chunk = list(workload_ids[start : start + 500])
+                result = await conn.execute(
+                    select(idle_episodes.c.workload_id, func.max(idle_episodes.c.kept_until))
+                    .where(
+                        idle_episodes.c.workload_id.in_(chunk),
+                        idle_episodes.c.kept_until.is_not(None),
+                    )
+                    .group_by(idle_episodes.c.workload_id)
+                )
+                found.update((w, as_utc(t)) for w, t in result if t is not None)
+        return found
+
+    async def throughputs(
+        self, workload_ids: Sequence[str], following: Mapping[str, Sequence[Watch]], now: datetime
+    ) -> dict[str, list[Sample]]:
+        """One THROUGHPUT call per workload over its window, a few at a time; a workload
+        whose call failed is left out."""
+        gate = asyncio.Semaphore(METRICS_CONCURRENCY)
+        found: dict[str, list[Sample]] = {}
+
+        async def one(workload_id: str) -> None:
+            window, _rule = self.judged_by(w.channel for w in following[workload_id])
+            async with gate:
+                try:
+                    answer = await self.runai.inference_metrics(
+                        workload_id,
+                        now - window,
+                        now,
+                        metric_types=[models.MetricType.THROUGHPUT],
+                        number_of_samples=SAMPLES,
+                    )
+                except runai_errors.RunaiError as exc:
+                    logger.info(
+                        "idle check: metrics unavailable",
+                        extra={"workload_id": workload_id, "error": type(exc).__name__},
+                    )
+                    return
+            series = next(
+                (m for m in answer.measurements if m.type == models.MetricType.THROUGHPUT), None
+            )
+            found[workload_id] = samples_of(series)
+
+        await asyncio.gather(*(one(w) for w in workload_ids))
+        return found
+
+    async def _nudge(
+        self,
+        obs: idle.IdleObservation,
+        stored: StoredEpisode | None,
+        decision: idle.IdleDecision,
+        window: timedelta,
+        rule: IdleRule,
+        watches: Sequence[Watch],
+        now: datetime,
+    ) -> bool:
+        if stored is not None and stored.nudged_at is not None:
+            # A Keep ran out while still idle: that is a new episode.
+            await self.store.end_idle_episode(obs.workload_id, reason="kept-expired", at=now)
+            stored = None
+        if stored is None:
+            stored = await self.store.open_idle_episode(
+                obs.workload_id, now - window, workload_name=obs.name, at=now
+            )
+        words = idle.nudge(obs, window, self.price, self.currency, rule)
+        context = {"n": dataclasses.asdict(words)}
+        posts = [
+            ThreadPost(
+                workload_id=w.workload_id,
+                channel=w.channel,
+                thread_ts=w.parent_ts,
+                kind=NUDGE_TEMPLATE,
+                dedupe_key=f"idle:{stored.id}:nudge:{w.channel}",
+                payload={"template": NUDGE_TEMPLATE, "context": context},
+                broadcast=True,
+            )
+            for w in watches
+        ]
+        act_at = decision.episode.act_at
+        return await self.store.claim_idle_nudge(
+            stored.id,
+            at=now,
+            auto_action=AUTO_ACTION if act_at is not None else None,
+            auto_action_due_at=act_at,
+            posts=posts,
+        )
+
+    async def act_due(self, now: datetime, still_idle: set[str]) -> list[str]:
+        """The policy's automatic scale-to-zero of every due, unkept, still idle episode."""
+        acted: list[str] = []
+        for episode in await self.store.due_idle_actions(now):
+            if episode.workload_id not in still_idle:
+                continue
+            watches = await self.store.active_watches([episode.workload_id])
+            name = episode.workload_name or episode.workload_id
+            posts = [
+                note_post(
+                    w,
+                    f"idle:{episode.id}:act:{w.channel}",
+                    ":robot_face:",
+                    f"Scaling {name} to zero, as this channel's policy says for an idle "
+                    "endpoint (nobody pressed Keep).",
+                )
+                for w in watches
+            ]
+            if not await self.store.claim_idle_action(episode.id, at=now, posts=posts):
+                continue
+            outcome, detail = "ok", None
+            try:
+                current = await self.runai.get_inference(episode.workload_id)
+                auto = idle.scale_to_zero(current.spec.autoscaling if current.spec else None)
+                await self.runai.update_inference(
+                    episode.workload_id,
+                    models.InferenceUpdateRequest(
+                        spec=models.InferenceUpdateSpec(autoscaling=auto)
+                    ),
+                )
+                acted.append(episode.workload_id)
+            except runai_errors.RunaiError as exc:
+                outcome, detail = "failed", type(exc).__name__
+                await self.store.enqueue_thread_posts(
+                    [
+                        note_post(
+                            w,
+                            f"idle:{episode.id}:act-failed:{w.channel}",
+                            ":warning:",
+                            f"Could not scale {name} to zero: Run:ai answered {detail}.",
+                        )
+                        for w in watches
+                    ]
+                )
+            await self._audit(episode, outcome, detail)
+        return acted
+
+    async def _audit(self, episode: StoredEpisode, outcome: str, rule: str | None) -> None:
+        if self.on_auto_scaled is None:
+            return
+        done = AutoScaled(
+            workload_id=episode.workload_id,
+            workload_name=episode.workload_name,
+            outcome=outcome,
+            rule=rule,
+            summary=f"idle: scale {episode.workload_name or episode.workload_id} to zero "
+            "(policy idle.action scale-to-zero)",
+        )
+        try:
+            await self.on_auto_scaled(done)
+        except Exception as exc:  # the trail must never break the check
+            logger.warning("audit entry lost", extra={"error": type(exc).__name__})
+
+
+IDLE_CHECK_JOB = "care-idle-check"
+FIRST_CHECK_AFTER = timedelta(seconds=30)
+"""The first check waits for the lease to settle after a start."""
+
+
+def idle_check_for(
+    settings: Settings,
+    store: Store,
+    runai: IdleReader,
+    *,
+    policy: Policy | None = None,
+    on_auto_scaled: OnAutoScaled | None = None,
+    wake: Callable[[], None] = lambda: None,
+    clock: Callable[[], datetime] = utcnow,
+) -> IdleCheck:
+    """The idle check with the bot's settings (`IDLE_AFTER`, `GPU_HOUR_COST`…)."""
+    return IdleCheck(
+        store,
+        runai,
+        idle_after=settings.idle_after,
+        policy=policy,
+        price=settings.gpu_hour_cost,
+        currency=settings.cost_currency,
+        on_auto_scaled=on_auto_scaled,
+        clock=clock,
+        wake=wake,
+    )
+
+
+def schedule_idle_check(runtime: WatchRuntime, check: IdleCheck, interval: float) -> None:
+    """Every `interval` seconds, on the lease holder only, one idle check."""
+
+    async def job() -> None:
+        if not runtime.leadership.is_leader():
+            return
+        try:
+            await check.run()
+        except Exception:
+            logger.exception("idle check failed")
+
+    runtime.scheduler.add_job(
+        job,
+        "interval",
+        seconds=interval,
+        id=IDLE_CHECK_JOB,
+        next_run_time=utcnow() + min(FIRST_CHECK_AFTER, timedelta(seconds=interval)),
+    )

@@ -1,0 +1,258 @@
+"""The idle check over the emulator and a real store: one list call set, one metrics call
+per followed idle candidate, one nudge per episode (broadcast in every following
+channel), Keep silences, traffic ends the episode, the policy's automatic scale-to-zero.
+Clocks are the emulator's: nothing waits for real seconds."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from bot.audit import AuditLog, record_auto_scaled
+from bot.policy.model import BindingOptions, IdleAction, IdleRule, Policy
+from bot.runai import RunaiClient, models
+from bot.watch.care.idle_check import IdleCheck
+from bot.watch.observe import observe
+from bot.watch.outbox import OutboxItem
+from bot.watch.store import Store
+from tests.conftest import RunningEmulator, running_emulator
+
+CLUSTER = "71f69d83-ba66-4822-adf5-55ce55efd210"
+
+
+class CountingRunai(RunaiClient):
+    """The real client, counting the calls the idle check makes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lists: list[tuple[str, ...]] = []
+        self.metrics: list[str] = []
+
+    async def list_workloads(self, **kwargs: Any) -> models.WorkloadPage:  # type: ignore[override]
+        self.lists.append(tuple(kwargs.get("filter_by") or ()))
+        return await super().list_workloads(**kwargs)
+
+    async def inference_metrics(  # type: ignore[override]
+        self, workload_id: str, start: datetime, end: datetime, **kwargs: Any
+    ) -> models.MetricsResponse:
+        self.metrics.append(workload_id)
+        return await super().inference_metrics(workload_id, start, end, **kwargs)
+
+    def reset(self) -> None:
+        self.lists.clear()
+        self.metrics.clear()
+
+
+@dataclass
+class Care:
+    emu: RunningEmulator
+    runai: CountingRunai
+    store: Store
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.emu.state.now(), UTC)
+
+    def advance(self, seconds: float) -> None:
+        self.emu.state.clock.advance(seconds)
+
+    def check(self, **kw: Any) -> IdleCheck:
+        kw.setdefault("idle_after", timedelta(seconds=30))
+        return IdleCheck(self.store, self.runai, clock=self.now, **kw)
+
+    async def create(self, name: str, gpus: int = 2) -> str:
+        created = await self.runai.create_inference(
+            models.InferenceCreationRequest(
+                name=name,
+                project_id="1",
+                cluster_id=CLUSTER,
+                spec=models.InferenceSpecSpec(
+                    image="vllm/vllm-openai:v0.6.3",
+                    serving_port=models.ServingPort(container=8000),
+                    compute=models.Compute(gpu_devices_request=gpus),
+                    autoscaling=models.AutoScaling(
+                        min_replicas=1, max_replicas=3, metric="concurrency", metric_threshold=4
+                    ),
+                ),
+            )
+        )
+        assert created.workload_id is not None
+        return created.workload_id
+
+    async def follow(self, workload_id: str, channel: str, ts: str = "1.1") -> None:
+        workload = await self.runai.get_workload(workload_id)
+        await self.store.add_watch(
+            observe(workload),
+            channel=channel,
+            parent_ts=ts,
+            reason="watch",
+            user="U1",
+            workload_created_at=workload.created_at,
+        )
+
+    def traffic(self, workload_id: str, rps: float, gpu: float) -> None:
+        self.emu.state.set_traffic(workload_id, {"requestsPerSecond": rps, "gpuUtilization": gpu})
+
+    async def posts(self, kind: str) -> list[OutboxItem]:
+        return [i for i in await self.store.all_items() if i.kind == kind]
+
+
+@contextlib.asynccontextmanager
+async def care(tmp_path: Path) -> AsyncIterator[Care]:
+    async with running_emulator(phase_seconds=0.1) as emu:
+        runai = CountingRunai(emu.url, emu.client_id, emu.client_secret, max_retries=0)
+        store = Store(f"sqlite:///{tmp_path / 'care.db'}")
+        await store.create_schema()
+        async with runai:
+            try:
+                yield Care(emu, runai, store)
+            finally:
+                await store.close()
+
+
+async def test_one_nudge_per_episode_in_every_following_channel(tmp_path: Path) -> None:
+    async with care(tmp_path) as c:
+        idle_id = await c.create("my-qwen")
+        busy_id = await c.create("busy")
+        lonely_id = await c.create("nobody-follows")
+        c.advance(60)  # all Running
+        await c.follow(idle_id, "C1", "1.1")
+        await c.follow(idle_id, "C2", "2.2")
+        await c.follow(busy_id, "C1", "3.3")
+        for w in (idle_id, lonely_id):
+            c.traffic(w, 0, 0)
+        check = c.check(price=Decimal("2.50"), currency="EUR")
+
+        # Traffic stopped just now: the window still shows what it served before.
+        report = await check.run()
+        assert report.nudged == () and report.candidates == 1
+        assert c.runai.lists == [("idleAllocatedGpus>=0.01",)]
+        assert c.runai.metrics == [idle_id]  # not the busy one, not the unfollowed one
+
+        # Quiet for less than a window since its last request: no metrics call.
+        c.advance(10)
+        c.runai.reset()
+        assert (await check.run()).nudged == ()
+        assert len(c.runai.lists) == 1 and c.runai.metrics == []
+
+        c.advance(21)
+        c.runai.reset()
+        report = await check.run()
+        assert report.nudged == (idle_id,)
+        assert len(c.runai.lists) == 1 and c.runai.metrics == [idle_id]
+        nudges = await c.posts("care_idle_nudge")
+        assert {(n.channel, n.thread_ts) for n in nudges} == {("C1", "1.1"), ("C2", "2.2")}
+        sentence = nudges[0].payload["context"]["n"]["sentence"]
+        assert sentence == (
+            "my-qwen served no requests in the last 30 s while holding 2 GPUs: "
+            "0.02 GPU-hours (0.04 EUR)."
+        )
+
+        for _ in range(3):  # still idle: no second nudge in this episode, no metrics call
+            c.advance(31)
+            c.runai.reset()
+            assert (await check.run()).nudged == ()
+            assert c.runai.metrics == []
+        assert len(await c.posts("care_idle_nudge")) == 2
+
+
+async def test_traffic_ends_the_episode_and_a_new_one_nudges_again(tmp_path: Path) -> None:
+    async with care(tmp_path) as c:
+        w = await c.create("my-qwen")
+        c.advance(60)
+        await c.follow(w, "C1")
+        c.traffic(w, 0, 0)
+        check = c.check()
+        c.advance(31)
+        assert (await check.run()).nudged == (w,)
+        c.traffic(w, 5, 40)  # serves again: its GPUs are busy, the episode is over
+        c.advance(10)
+        assert (await check.run()).ended == (w,)
+        assert await c.store.idle_episode(w) is None
+        c.traffic(w, 0, 0)
+        c.advance(31)
+        assert (await check.run()).nudged == (w,)
+        assert len(await c.posts("care_idle_nudge")) == 2
+
+
+async def test_keep_silences_until_its_date(tmp_path: Path) -> None:
+    async with care(tmp_path) as c:
+        w = await c.create("my-qwen")
+        c.advance(60)
+        await c.follow(w, "C1")
+        c.traffic(w, 0, 0)
+        check = c.check()
+        c.advance(31)
+        assert (await check.run()).nudged == (w,)
+        await c.store.keep_idle(w, c.now() + timedelta(days=7), "U1")
+        c.traffic(w, 5, 40)
+        c.advance(10)
+        await check.run()
+        c.traffic(w, 0, 0)
+        c.advance(120)
+        assert (await check.run()).nudged == ()  # idle again, but kept
+        c.advance(7 * 86400)
+        assert (await check.run()).nudged == (w,)  # the Keep ran out
+
+
+async def test_policy_scales_to_zero_an_hour_after_the_nudge(tmp_path: Path) -> None:
+    async with care(tmp_path) as c:
+        w = await c.create("my-qwen")
+        c.advance(60)
+        await c.follow(w, "C1")
+        c.traffic(w, 0, 0)
+        policy = Policy(
+            binding_options={
+                "C1": BindingOptions(
+                    idle=IdleRule(after=timedelta(seconds=30), action=IdleAction.SCALE_TO_ZERO)
+                )
+            }
+        )
+        audit = AuditLog(c.store.engine)
+        await audit.create_schema()
+        check = c.check(
+            idle_after=timedelta(hours=24),
+            policy=policy,
+            on_auto_scaled=partial(record_auto_scaled, audit),
+        )
+        c.advance(31)
+        assert (await check.run()).nudged == (w,)
+        nudge = (await c.posts("care_idle_nudge"))[0].payload["context"]["n"]
+        assert nudge["auto_note"] == "Scaling to zero in 1 h unless someone presses Keep."
+        c.advance(1800)
+        assert (await check.run()).acted == ()
+        c.advance(1800)
+        assert (await check.run()).acted == (w,)
+        auto = (await c.runai.get_inference(w)).spec.autoscaling  # type: ignore[union-attr]
+        assert auto is not None and auto.min_replicas == 0 and auto.max_replicas == 3
+        assert auto.metric == "concurrency"
+        notes = await c.posts("care_idle_note")
+        assert len(notes) == 1 and "policy" in notes[0].payload["context"]["text"]
+        entries = await audit.trail(workload_id=w)
+        assert [(e.user_id, e.action, e.outcome) for e in entries] == [("policy", "scale", "ok")]
+        c.advance(3600)
+        assert (await check.run()).acted == ()  # once
+
+
+async def test_keep_stops_the_automatic_scale(tmp_path: Path) -> None:
+    async with care(tmp_path) as c:
+        w = await c.create("my-qwen")
+        c.advance(60)
+        await c.follow(w, "C1")
+        c.traffic(w, 0, 0)
+        policy = Policy(
+            binding_options={"C1": BindingOptions(idle=IdleRule(action=IdleAction.SCALE_TO_ZERO))}
+        )
+        check = c.check(policy=policy)
+        c.advance(31)
+        assert (await check.run()).nudged == (w,)
+        await c.store.keep_idle(w, c.now() + timedelta(days=7), "U1")
+        c.advance(7200)
+        assert (await check.run()).acted == ()
+        auto = (await c.runai.get_inference(w)).spec.autoscaling  # type: ignore[union-attr]
+        assert auto is not None and auto.min_replicas == 1

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from bot import telemetry
 from bot.runai import RunaiClient, errors, models
 from bot.watch import quiet
+from bot.watch.alerts import flapping
 from bot.watch.diff import TRANSITIONAL_PHASES, deleted, diff, is_transitional, poll_due
 from bot.watch.observe import observe
 from bot.watch.store import Store
@@ -204,7 +205,23 @@ class Poller:
         self._cursor = started
         self._last_reconcile = started
         await self._update_fast()
+        await self._settle_flapping()
         return stats
+
+    async def _settle_flapping(self) -> int:
+        """End the flapping spells quiet for 10 minutes, telling each (unmuted) thread once
+        that replies resume; how many ended. Runs with the reconcile (once a minute)."""
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        ended = 0
+        for w in await self.store.flapping_watches():
+            if w.quiet is None or not flapping.settle(w.quiet.flap(), now)[1]:
+                continue
+            posts = [] if w.quiet.muted(now) else [quiet.settled_post(w)]
+            if await self.store.end_flapping(w.workload_id, w.channel, posts=posts):
+                ended += 1
+        if ended and self._on_notify is not None:
+            self._on_notify()
+        return ended
 
     async def _list(
         self,

@@ -10,7 +10,8 @@ always shows the current phase); or the one flapping summary. In order:
 - `watch --only`: a change to a phase not followed only edits the parent (a summary is
   posted when some phase of the spell is followed).
 The final "Deleted" reply is not counted as flapping; muted or not followed, the watch
-still ends (the parent says so).
+still ends (the parent says so). A spell quiet for 10 minutes is ended by the poller's
+reconcile, which tells the (unmuted) thread once that replies resume (`settled_post`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from bot.watch.alert_store import WatchQuiet
 from bot.watch.alerts import flapping
-from bot.watch.alerts.flapping import Flap
+from bot.watch.alerts.flapping import QUIET_AFTER, Flap
+from bot.watch.claims import ThreadPost
 from bot.watch.diff import Transition
+
+if TYPE_CHECKING:
+    from bot.watch.watches import Watch
 
 
 class Reply(StrEnum):
@@ -66,3 +72,24 @@ def decide(quiet: WatchQuiet | None, transition: Transition, now: datetime) -> D
         return Decision(Reply.SUMMARY, flap, told.words())
     loud = not muted and follows(quiet, transition.new_phase)
     return Decision(Reply.POST if loud else Reply.PARENT, flap)
+
+
+def settled_post(watch: Watch) -> ThreadPost:
+    """The one "steady again" reply of a flapping spell that ended (keyed by the spell)."""
+    since = watch.quiet.flapping_since if watch.quiet is not None else None
+    spell = since.isoformat() if since is not None else "?"
+    return ThreadPost(
+        workload_id=watch.workload_id,
+        channel=watch.channel,
+        thread_ts=watch.parent_ts,
+        kind="flap_settled",
+        dedupe_key=f"flap-settled:{watch.workload_id}:{watch.channel}:{spell}",
+        payload={
+            "template": "watch_flap_settled",
+            "context": {
+                "name": watch.name or watch.workload_id,
+                "phase": watch.last_phase or "Unknown",
+                "quiet_minutes": int(QUIET_AFTER.total_seconds() // 60),
+            },
+        },
+    )

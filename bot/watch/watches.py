@@ -215,6 +215,14 @@ class Watches:
                     )
         return [Watch.from_row(row) for row in rows]
 
+    async def flapping_watches(self) -> list[Watch]:
+        """Active watches in a flapping spell (for the check that ends it)."""
+        query = select(watches).where(
+            watches.c.active.is_(True), watches.c.flapping_since.is_not(None)
+        )
+        async with self.engine.connect() as conn:
+            return [Watch.from_row(row) for row in await conn.execute(query)]
+
     async def watched_ids(self) -> set[str]:
         """Ids of every workload some channel follows."""
         async with self.engine.connect() as conn:

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.slack.threads import thread_message
 from bot.watch.alert_store import WatchQuiet
 from bot.watch.alerts.flapping import Flap
 from bot.watch.diff import Observation, Transition, diff
-from bot.watch.poller import _quieted
+from bot.watch.poller import Poller, _quieted
 from bot.watch.quiet import Reply, decide
 from bot.watch.store import Store
 from bot.watch.watches import Change
@@ -139,3 +140,27 @@ async def test_two_pollers_write_one_summary() -> None:
             assert kinds.count("flapping") == 1 and len(kinds) == 7
         finally:
             await second.close()
+
+
+async def test_a_spell_quiet_for_ten_minutes_ends_once_with_one_reply(store: Store) -> None:
+    await _watch(store)
+    for n, phase in enumerate(["Degraded", "Running"] * 4):
+        await store.apply([await _change(store, phase, n)])
+    last = T0 + timedelta(seconds=20 * 8)  # the eighth change
+    at = {"now": last + timedelta(minutes=5)}
+    poller = Poller(store, None, clock=lambda: at["now"].timestamp())  # type: ignore[arg-type]
+    assert await poller._settle_flapping() == 0  # five quiet minutes: still flapping
+    at["now"] = last + timedelta(minutes=11)
+    assert await poller._settle_flapping() == 1
+    assert await poller._settle_flapping() == 0
+    items = await store.all_items()
+    assert [i.kind for i in items].count("flap_settled") == 1
+    settled = items[-1]
+    assert settled.kind == "flap_settled" and settled.payload["context"]["phase"] == "Running"
+    shown = thread_message(settled.payload["template"], **settled.payload["context"])
+    assert shown["text"] == "llama is steady again (Running): phase replies resume"
+    q = await store.watch_quiet("w1", "C1")
+    assert q is not None and q.flapping_since is None
+    # The next change is told as usual.
+    change = await _change(store, "Degraded", 60)
+    assert change.reply == "post"

@@ -23,6 +23,7 @@ from functools import partial
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import aio
+from bot.access import access_for_service
 from bot.audit import AuditLog, record_auto_scaled
 from bot.config import Settings
 from bot.logs import configure_logging
@@ -86,6 +87,8 @@ async def run(argv: Sequence[str] | None = None) -> int:
             wake=runtime.notifier.wake,
         )
         schedule_idle_check(runtime, check, settings.idle_check_interval_seconds)
+        # The alert loop too.
+        await access_for_service(settings, runtime, runai, slack)
         print(f"watch worker ready holder={runtime.leadership.holder}", flush=True)
         with contextlib.suppress(asyncio.CancelledError):
             await stop.wait()

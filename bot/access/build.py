@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.admit import Middleware, make_admit
+from bot.access.alerts import AlertDesk, start_alerts
 from bot.access.answers import Answers
 from bot.access.asker import Asker
 from bot.access.gate import Gate, Notes
@@ -23,6 +26,8 @@ from bot.policy import GroupResolver, Policy, load_policy
 from bot.runai import RunaiCalls
 from bot.slack.deps import Deps, OrgCache, WatcherLike
 from bot.slack.reply import Replier
+from bot.utc import utcnow
+from bot.watch.alert_loop import AlertReads, Clock, Sleep
 from bot.watch.runtime import WatchRuntime
 from bot.watch.store import Store
 
@@ -53,6 +58,7 @@ class Access:
     runai: PolicedRunai
     orgs: ScopedOrgs
     watcher: AuditingWatcher
+    alerts: AlertDesk | None = None
 
     def middleware(self, deps: Deps) -> Middleware:
         """The Bolt middleware (`admit`): repeats, the asker into `context`, early
@@ -68,6 +74,7 @@ class Access:
             orgs=self.orgs.for_asker(asker),
             watcher=self.watcher.for_asker(asker),
             answers=Answers(self.gate, runai, asker),
+            alerts=self.alerts.for_asker(asker) if self.alerts else deps.alerts,
         )
 
 
@@ -99,7 +106,11 @@ def build_access(
 
 
 async def access_for_service(
-    settings: Settings, runtime: WatchRuntime, runai: RunaiCalls, slack: AsyncWebClient
+    settings: Settings,
+    runtime: WatchRuntime,
+    runai: RunaiCalls,
+    slack: AsyncWebClient,
+    **alert_clock: Any,
 ) -> Access:
     """`inference-bot run`: the policy from POLICY_FILE (open, loudly, without one), the
     audit trail in the watch room's database, denials noted in the threads."""
@@ -113,7 +124,38 @@ async def access_for_service(
     if settings.audit_retention_days:
         schedule_audit_purge(runtime, audit, timedelta(days=settings.audit_retention_days))
     notes = StoreNotes(runtime.store, runtime.notifier.wake)
-    return build_access(runai, slack, runtime.watcher, policy, audit, notes=notes)
+    access = build_access(runai, slack, runtime.watcher, policy, audit, notes=notes)
+    access.alerts = run_alerts(settings, runtime, access, runai, slack, **alert_clock)
+    return access
+
+
+def run_alerts(
+    settings: Settings,
+    runtime: WatchRuntime,
+    access: Access,
+    runai: RunaiCalls,
+    slack: AsyncWebClient,
+    *,
+    clock: Clock | None = None,
+    sleep: Sleep | None = None,
+) -> AlertDesk:
+    """Start the alert evaluation (and stuck check) as one of the watch room's tasks (it
+    acts on the lease holder only); the desk the alert commands use."""
+    alerting = start_alerts(
+        runtime.store,
+        runtime.leadership,
+        cast(AlertReads, runai),  # the service's RunaiClient: metrics and events
+        access.runai,
+        access.gate,
+        slack,
+        interval=settings.alert_interval_seconds,
+        stuck_after=settings.stuck_after,
+        posted=runtime.notifier.wake,
+        clock=clock or utcnow,
+        sleep=sleep,
+    )
+    runtime._tasks.append(asyncio.create_task(alerting.loop.run(), name="alerts"))
+    return alerting.desk
 
 
 AUDIT_PURGE_JOB = "audit-purge"

@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.slack import parsing
-from bot.slack.commands.dispatch import Ack, report_failures
+from bot.slack.commands.dispatch import Ack
 from bot.slack.commands.explain import (
     OLD_BUTTON,
     ask_rollback,
@@ -23,6 +23,7 @@ from bot.slack.commands.explain import (
     replace_answer,
     why_message,
 )
+from bot.slack.commands.failures import report_failures
 from bot.slack.deps import Deps, Invocation
 from bot.slack.errors import Doing, UserFacingError
 from bot.slack.reply import Replier

@@ -8,9 +8,9 @@ is a plain dataclass; `render.message(template, card=card)` renders it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from bot.runai import observability as obs
 from bot.slack.present import phase_emoji, when
@@ -146,3 +146,48 @@ class FlappingCard:
 def flapping_card(workload_id: str, name: str, summary: Summary) -> FlappingCard:
     """The flapping summary's words."""
     return FlappingCard(workload_id, name, summary.words(), int(QUIET_AFTER.total_seconds() // 60))
+
+
+def _json(value: Any) -> Any:
+    """A card as JSON for the outbox (times as text)."""
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    if isinstance(value, datetime):
+        return when(value)
+    return value
+
+
+class Words:
+    """The words of the alert loop's replies, as JSON (`bot.watch.alert_loop.AlertWords`)."""
+
+    def alert(
+        self,
+        alert_id: str,
+        workload_id: str,
+        name: str,
+        rule: Rule,
+        episode: Episode,
+        now: datetime,
+        chart: tuple[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A fire or resolve reply's card; `chart` is an uploaded (file id, alt text)."""
+        image = Chart(file_id=chart[0], alt=chart[1]) if chart else None
+        card = alert_card(alert_id, workload_id, name, rule, episode, now, image)
+        return dict(_json(asdict(card)))
+
+    def stuck(
+        self,
+        workload_id: str,
+        name: str,
+        phase: str,
+        held: timedelta,
+        events: Sequence[obs.Event],
+        now: datetime,
+    ) -> dict[str, Any]:
+        """A stuck reply's card, with the latest events."""
+        return dict(_json(asdict(stuck_card(workload_id, name, phase, held, events, now))))
+
+
+WORDS = Words()

@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 from bot.config import Settings
 from bot.runai import RunaiCalls
 from bot.slack import actions, actions_explain, commands, idle_buttons, intake
+from bot.slack.commands import alerts as alert_commands
 from bot.slack.deps import AccessLike, CareLike, Deps, OrgCache, OrgsLike, WatcherLike
 from bot.slack.ids import Action, Callback, Field
 from bot.slack.modals import create as create_modal
@@ -222,6 +223,14 @@ def register(app: AsyncApp, deps: Deps, replier: Replier) -> None:
     @app.action(Action.CANCEL_ROLLBACK.value)
     async def _cancel_rollback(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
         await actions_explain.on_cancel_rollback(deps.bound(context), replier, ack, body)
+
+    @app.action(Action.REMOVE_ALERT.value)
+    async def _remove_alert(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await alert_commands.on_remove_alert(deps.bound(context), replier, ack, body)
+
+    @app.action(re.compile(f"^({Action.SNOOZE_1H}|{Action.SNOOZE_24H})$"))
+    async def _snooze(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await alert_commands.on_snooze(deps.bound(context), replier, ack, body)
 
     @app.action(re.compile(".*"))
     async def _other(ack: Any) -> None:

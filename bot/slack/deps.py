@@ -12,13 +12,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runai import RunaiCalls, models
 from bot.slack.tasks import Background
+from bot.watch.alert_store import AlertRule, AlertState
+from bot.watch.alerts.rules import Rule
 
 logger = logging.getLogger(__name__)
 Action = Literal["scale", "update", "delete"]
@@ -199,6 +201,36 @@ class OwnAnswers(Protocol):
         ...
 
 
+class AlertsLike(Protocol):
+    """The alert commands' desk (`bot.access.alerts.AlertDesk`; typing only)."""
+
+    def now(self) -> datetime:
+        """Now, on the alerts' clock."""
+        ...
+
+    async def add(
+        self, workload: models.Workload, *, channel: str, user: str, rule: Rule
+    ) -> AlertRule:
+        """Store a rule (the lookup of `workload` checked the asker may read it)."""
+        ...
+
+    async def listed(
+        self, channel: str, workload_id: str | None = None
+    ) -> list[tuple[AlertRule, AlertState]]:
+        """A channel's active rules with their state."""
+        ...
+
+    async def remove(self, alert_id: str, *, user: str, channel: str | None) -> AlertRule:
+        """Remove a rule for `user`, if they may."""
+        ...
+
+    async def snooze(
+        self, alert_id: str, *, user: str, channel: str | None, for_: timedelta
+    ) -> tuple[AlertRule, datetime]:
+        """Hold a rule's fires back for `for_`; the rule and the end of the snooze."""
+        ...
+
+
 Middleware = Callable[..., Awaitable[Any]]
 
 
@@ -272,6 +304,7 @@ class Deps:
     access: AccessLike | None = None
     answers: OwnAnswers | None = None  # policy and audit; None without access control
     care: CareLike | None = None  # the idle nudge's buttons; None without the watch room
+    alerts: AlertsLike | None = None  # None: no database (alerts unavailable)
 
     def bound(self, context: Mapping[str, Any]) -> Deps:
         """The parts for one request: bound to the asker in Bolt's `context`, if any."""

@@ -389,7 +389,7 @@ USAGES: tuple[Usage, ...] = (
         "/inference alerts llama-chat",
         "the alert rules of this channel and their state",
     ),
-    Usage("unalert", "unalert <alert-id>", "/inference unalert 12", "remove an alert rule"),
+    Usage("unalert", "unalert <alert-id>", "/inference unalert a7k2q", "remove an alert rule"),
     Usage(
         "mute",
         "mute <name|id> [for <duration>]",

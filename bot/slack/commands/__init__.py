@@ -1,7 +1,7 @@
 """`/inference` and its subcommands: the dispatcher and one module per family.
 
-    dispatch.py   parse once, ack at once, run the command's Route after the ack; failures
-                  → words (`report_failures`); "which one?" buttons (`choose.py`)
+    dispatch.py   parse once, ack at once, run the command's Route after the ack
+    failures.py   failures → words (`report_failures`); "which one?" (`choose.py`)
     route.py      `Route(command type, handler, verb, opens_modal)`: what a family gives
     usage.py      help · model.py  model info · workloads.py  create, status, scale,
                   update, delete, list · metrics.py · watching.py  watch, unwatch ·
@@ -16,10 +16,10 @@ from bot.slack.commands.dispatch import (
     on_command,
     opens_modal,
     parse_body,
-    report_failures,
     run,
     run_modal,
 )
+from bot.slack.commands.failures import report_failures
 from bot.slack.commands.usage import help_message
 
 __all__ = [

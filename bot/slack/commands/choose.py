@@ -16,6 +16,8 @@ def command_text(command: parsing.Command, ref: str) -> str:
         case parsing.Scale(min_replicas=low, max_replicas=high):
             extra = " ".join(str(n) for n in (low, high) if n is not None)
             return f"scale {ref} {extra}".strip()
+        case parsing.Alert(rule=rule):
+            return f"alert {ref} {rule.command()}"
         case parsing.Metrics(since=since, pod=pod):
             text = f"metrics {ref} --since {window_text(since)}"
             return f"{text} --pod {pod}" if pod else text

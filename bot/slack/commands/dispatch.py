@@ -17,6 +17,7 @@ from bot import telemetry
 from bot.slack import parsing
 from bot.slack.commands import (
     access,
+    alerts,
     digest,
     explain,
     metrics,
@@ -25,15 +26,13 @@ from bot.slack.commands import (
     watching,
     workloads,
 )
-from bot.slack.commands.choose import choose_message
+from bot.slack.commands.failures import report_failures
 from bot.slack.commands.route import Route
 from bot.slack.commands.usage import help_message
 from bot.slack.deps import Deps, Invocation
-from bot.slack.errors import Doing, describe
+from bot.slack.errors import Doing
 from bot.slack.ids import Action
-from bot.slack.modals.submit import result_view
-from bot.slack.reply import Replier, TriggerExpired
-from bot.slack.resolve import Ambiguous
+from bot.slack.reply import Replier
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +63,7 @@ ROUTES = _by_command(
         *access.ROUTES,
         *explain.ROUTES,
         *digest.ROUTES,
+        *alerts.ROUTES,
     )
 )
 
@@ -121,48 +121,6 @@ async def on_command(
 def opens_modal(command: parsing.Command) -> bool:
     """Whether the command must use its trigger_id (3 s) to open a modal."""
     return ROUTES[type(command)].opens_modal(command)
-
-
-TRIGGER_EXPIRED = (
-    "Slack closed the window for opening the form (it allows 3 seconds). "
-    "Please run the command again."
-)
-
-
-async def report_failures(
-    replier: Replier,
-    inv: Invocation,
-    work: Awaitable[None],
-    doing: Doing,
-    command: parsing.Command | None = None,
-) -> None:
-    """Await `work`; any failure ends as a message to the user (or in their modal)."""
-    try:
-        await work
-    except Ambiguous as amb:
-        if command is None:
-            raise
-        message = choose_message(command, amb)
-        if inv.modal_id:
-            await replier.update_view(
-                inv.modal_id,
-                result_view(
-                    "Which one?",
-                    text=f"Several inference workloads are named {amb.ref}: "
-                    "pick one in the message I just sent you.",
-                    emoji=":twisted_rightwards_arrows:",
-                ),
-            )
-        await replier.respond(inv, message)
-    except TriggerExpired:
-        await replier.problem(inv, TRIGGER_EXPIRED)
-    except Exception as exc:
-        problem = describe(exc, doing)
-        shown = bool(inv.modal_id) and await replier.update_view(
-            str(inv.modal_id), result_view("Sorry", problem)
-        )
-        if not shown:  # no modal, or the user closed it meanwhile
-            await replier.problem(inv, problem.sentence, problem.detail)
 
 
 async def run(deps: Deps, replier: Replier, inv: Invocation, command: parsing.Command) -> None:

@@ -39,7 +39,4 @@ ROUTES = (
     Route(parsing.Schedule, answer_help, "do that"),
     Route(parsing.Schedules, answer_help, "do that"),
     Route(parsing.Unschedule, answer_help, "do that"),
-    Route(parsing.Alert, answer_help, "do that"),
-    Route(parsing.Alerts, answer_help, "do that"),
-    Route(parsing.Unalert, answer_help, "do that"),
 )

@@ -26,7 +26,8 @@ rules of one endpoint; an endpoint with rules on both families needs one call of
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -112,6 +113,12 @@ class Op(StrEnum):
         return value <= threshold
 
 
+_COMPARE: dict[Op, Callable[[float, float], bool]] = {
+    Op.GT: operator.gt,
+    Op.GE: operator.ge,
+    Op.LT: operator.lt,
+    Op.LE: operator.le,
+}
 _OP_WORDS = {Op.GT: "above", Op.GE: "at or above", Op.LT: "below", Op.LE: "at or below"}
 
 
@@ -262,16 +269,32 @@ def find_series(
 def evaluate(rule: Rule, samples: Sequence[Sample], now: datetime) -> Verdict:
     """The rule's verdict over `samples` (any order); see the module docstring."""
     known = sorted((at, value) for at, value in samples if value is not None and at <= now)
+    return _verdict(rule, known, now)
+
+
+def _known(series: models.Measurement | None, now: datetime) -> list[tuple[datetime, float]]:
+    """The samples with a time and a value up to `now`, oldest first (one pass)."""
+    if series is None:
+        return []
+    return sorted(
+        (v.timestamp, v.value)
+        for v in series.values
+        if v.value is not None and v.timestamp is not None and v.timestamp <= now
+    )
+
+
+def _verdict(rule: Rule, known: Sequence[tuple[datetime, float]], now: datetime) -> Verdict:
     if not known:
         return Verdict("unknown")
     at, value = known[-1]
-    assert value is not None
-    if not rule.breached_by(value):
+    # One comparison per sample, without a method call each (the lease holder runs this
+    # for every sample of every rule, every interval).
+    breached, threshold = _COMPARE[rule.op], rule.threshold
+    if not breached(value, threshold):
         return Verdict("clear", value, at)
     since = at
     for moment, earlier in reversed(known):
-        assert earlier is not None
-        if not rule.breached_by(earlier):
+        if not breached(earlier, threshold):
             break
         since = moment
     state: VerdictState = "breaching" if since <= now - rule.for_ + _SLACK else "pending"
@@ -282,7 +305,10 @@ def evaluate_all(
     rules: Mapping[str, Rule], measurements: Sequence[models.Measurement], now: datetime
 ) -> dict[str, Verdict]:
     """Every rule of one endpoint (by id) over the series of its plan's answers."""
-    return {
-        rule_id: evaluate(rule, samples_of(find_series(measurements, rule.metric)), now)
-        for rule_id, rule in rules.items()
-    }
+    series: dict[Metric, list[tuple[datetime, float]]] = {}  # read once per metric
+    verdicts: dict[str, Verdict] = {}
+    for rule_id, rule in rules.items():
+        if rule.metric not in series:
+            series[rule.metric] = _known(find_series(measurements, rule.metric), now)
+        verdicts[rule_id] = _verdict(rule, series[rule.metric], now)
+    return verdicts

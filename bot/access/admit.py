@@ -102,6 +102,8 @@ def _asker_of(body: Mapping[str, Any], command: object) -> Asker | None:
             intent = Action.CREATE
         elif action_id == ActionId.CONFIRM_DELETE:
             intent = Action.DELETE
+        elif action_id == ActionId.CONFIRM_ROLLBACK:
+            intent = Action.UPDATE
         elif action_id in (ActionId.IDLE_SCALE_TO_ZERO, ActionId.IDLE_KEEP):
             intent = Action.SCALE  # Keep also stops the policy's automatic scale
         elif action_id == ActionId.IDLE_DELETE:

@@ -4,7 +4,7 @@ reached through the same dispatch as every subcommand (`Deps.answers`)."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.access.asker import Asker
@@ -18,6 +18,9 @@ from bot.slack.errors import NoSuchWorkload
 from bot.slack.resolve import Ambiguous, resolve
 
 logger = logging.getLogger(__name__)
+
+CHANGE_ACTIONS = frozenset({"create", "update", "scale"})
+CHANGES_READ = 200  # audit entries read to name who made each revision
 
 OUTCOME_EMOJI = {"ok": ":white_check_mark:", "denied": ":no_entry:", "failed": ":x:"}
 
@@ -84,3 +87,20 @@ class Answers:
                 or self.gate.in_scope(self.asker, ProjectRef(e.project_id or e.project, e.project))
             ]
         return render.message("audit_trail", ref=ref, entries=[_row(e) for e in entries])
+
+    async def changes(self, workload_id: str) -> list[tuple[datetime, str, str]]:
+        """(when, who, what) of the changes made through the bot to a workload (create,
+        update, scale that went through), newest first; empty without an audit trail."""
+        audit = self.gate.audit
+        if audit is None:
+            return []
+        try:
+            entries = await audit.trail(workload_id=workload_id, limit=CHANGES_READ)
+        except Exception as exc:
+            logger.warning("audit trail unavailable", extra={"error": type(exc).__name__})
+            return []
+        return [
+            (e.at, e.user_id, e.action)
+            for e in entries
+            if e.at is not None and e.outcome == "ok" and e.action in CHANGE_ACTIONS
+        ]

@@ -27,6 +27,7 @@ from bot.access.sizes import compute_gpus
 from bot.policy import Action, Ask, Decision, ProjectRef, gpus_text
 from bot.runai import RunaiCalls, models
 from bot.runai import errors as runai_errors
+from bot.runai import observability as obs
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -276,6 +277,55 @@ class PolicedRunai:
         """Pod metrics, if the channel may act on the workload's project."""
         await self._read(workload_id)
         return await self.inner.pod_metrics(workload_id, pod_id, start, end)
+
+    async def workload_events(
+        self,
+        workload_id: str,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        sort_order: obs.EventsSortOrder | str = obs.EventsSortOrder.DESC,
+    ) -> obs.EventsPage:
+        """Events, if the channel may read the workload."""
+        await self._read(workload_id)
+        return await self.inner.workload_events(
+            workload_id, limit=limit, offset=offset, sort_order=sort_order
+        )
+
+    async def workload_history(
+        self, workload_id: str, *, limit: int = 50, offset: int = 0
+    ) -> obs.HistoryPage:
+        """History, if the channel may read the workload."""
+        await self._read(workload_id)
+        return await self.inner.workload_history(workload_id, limit=limit, offset=offset)
+
+    async def workload_pods(
+        self,
+        workload_id: str,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        search: str | None = None,
+        deleted: bool | None = None,
+    ) -> obs.PodsPage:
+        """Pods, if the channel may read the workload."""
+        await self._read(workload_id)
+        return await self.inner.workload_pods(
+            workload_id, limit=limit, offset=offset, search=search, deleted=deleted
+        )
+
+    async def inference_revisions(
+        self, workload_id: str, *, deleted: bool | None = None
+    ) -> list[obs.Revision]:
+        """Revisions, if the channel may read the workload."""
+        await self._read(workload_id)
+        return await self.inner.inference_revisions(workload_id, deleted=deleted)
+
+    async def get_revision(self, revision_id: str) -> obs.Revision:
+        """A revision, if the channel may read its workload."""
+        revision = await self.inner.get_revision(revision_id)
+        await self._read(revision.workload_id)
+        return revision
 
     async def _read(self, workload_id: str) -> None:
         asker = self.asker

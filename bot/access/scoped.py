@@ -9,6 +9,8 @@ acts on (and, when the caller's groups are known, those they may create in).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
+from datetime import datetime
 from typing import Literal
 
 from slack_sdk.errors import SlackApiError
@@ -178,3 +180,47 @@ class AuditingWatcher:
     async def watched_in(self, channel: str) -> set[str]:
         """Pass through."""
         return await self.inner.watched_in(channel)
+
+    async def follow_only(
+        self, workload_id: str, *, channel: str, phases: frozenset[str] | None
+    ) -> bool:
+        """Pass through (the `watch` it follows is audited)."""
+        return await self._quiet(
+            self.inner.follow_only(workload_id, channel=channel, phases=phases)
+        )
+
+    async def mute(self, workload_id: str, *, channel: str, until: datetime | None) -> bool:
+        """Mute; audited when the channel watches the workload."""
+        muted = await self._quiet(self.inner.mute(workload_id, channel=channel, until=until))
+        if muted:
+            words = f" until {until.strftime('%Y-%m-%d %H:%M')} UTC" if until else ""
+            await self._audit_quiet("mute", workload_id, f"mute {{name}} in <#{channel}>{words}")
+        return muted
+
+    async def unmute(self, workload_id: str, *, channel: str) -> bool:
+        """Unmute; audited when the channel watches the workload."""
+        unmuted = await self._quiet(self.inner.unmute(workload_id, channel=channel))
+        if unmuted:
+            await self._audit_quiet("unmute", workload_id, f"unmute {{name}} in <#{channel}>")
+        return unmuted
+
+    async def _quiet(self, call: Awaitable[bool]) -> bool:
+        try:
+            return await call
+        except Exception as exc:
+            if _database_away(exc):
+                raise UserFacingError(DATABASE_AWAY) from exc
+            raise
+
+    async def _audit_quiet(self, action: str, workload_id: str, summary: str) -> None:
+        asker = self.asker
+        name = asker.names.get(workload_id) if asker else None
+        await self.gate.record(
+            asker,
+            action,
+            workload_id=workload_id,
+            name=name,
+            project=asker.projects.get(workload_id) if asker else None,
+            summary=summary.format(name=name or workload_id),
+            outcome="ok",
+        )

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.runai import models
+from bot.runai import observability as obs
 
 
 class RunaiCalls(Protocol):
@@ -60,6 +61,45 @@ class RunaiCalls(Protocol):
         self, workload_id: str, pod_id: str, start: datetime, end: datetime
     ) -> models.MetricsResponse:
         """Throughput and latency of one pod of an inference."""
+        ...
+
+    async def workload_events(
+        self,
+        workload_id: str,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        sort_order: obs.EventsSortOrder | str = obs.EventsSortOrder.DESC,
+    ) -> obs.EventsPage:
+        """One page of a workload's events (newest first by default)."""
+        ...
+
+    async def workload_history(
+        self, workload_id: str, *, limit: int = 50, offset: int = 0
+    ) -> obs.HistoryPage:
+        """One page of a workload's history (phase updates and events)."""
+        ...
+
+    async def workload_pods(
+        self,
+        workload_id: str,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        search: str | None = None,
+        deleted: bool | None = None,
+    ) -> obs.PodsPage:
+        """One page of a workload's pods."""
+        ...
+
+    async def inference_revisions(
+        self, workload_id: str, *, deleted: bool | None = None
+    ) -> list[obs.Revision]:
+        """An inference's revisions."""
+        ...
+
+    async def get_revision(self, revision_id: str) -> obs.Revision:
+        """One inference revision."""
         ...
 
     async def create_inference(self, req: models.InferenceCreationRequest) -> models.Inference:

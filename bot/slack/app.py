@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 from bot.config import Settings
 from bot.modelinfo.source import build_source
 from bot.runai import RunaiCalls
-from bot.slack import actions, commands, idle_buttons, intake
+from bot.slack import actions, actions_explain, commands, idle_buttons, intake
 from bot.slack.commands import alerts as alert_commands
 from bot.slack.commands import schedules as schedule_commands
 from bot.slack.deps import AccessLike, CareLike, Deps, OrgCache, OrgsLike, WatcherLike
@@ -220,6 +220,22 @@ def register(
     @app.action(Action.REMOVE_SCHEDULE.value)
     async def _remove_schedule(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
         await schedule_commands.on_remove_schedule(deps.bound(context), replier, ack, body)
+
+    @app.action(Action.WHY.value)
+    async def _why(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await actions_explain.on_why(deps.bound(context), replier, ack, body)
+
+    @app.action(Action.ROLLBACK.value)
+    async def _rollback(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await actions_explain.on_rollback(deps.bound(context), replier, ack, body)
+
+    @app.action(Action.CONFIRM_ROLLBACK.value)
+    async def _confirm_rollback(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await actions_explain.on_confirm_rollback(deps.bound(context), replier, ack, body)
+
+    @app.action(Action.CANCEL_ROLLBACK.value)
+    async def _cancel_rollback(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+        await actions_explain.on_cancel_rollback(deps.bound(context), replier, ack, body)
 
     @app.action(Action.REMOVE_ALERT.value)
     async def _remove_alert(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:

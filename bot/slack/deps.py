@@ -62,6 +62,20 @@ class WatcherLike(Protocol):
         """Workload ids followed in `channel`."""
         ...
 
+    async def follow_only(
+        self, workload_id: str, *, channel: str, phases: frozenset[str] | None
+    ) -> bool:
+        """Reset the watch's quiet settings, then reply only for `phases` (None: all)."""
+        ...
+
+    async def mute(self, workload_id: str, *, channel: str, until: datetime | None) -> bool:
+        """Mute the thread (and its alerts) until `until` (None: until unmuted)."""
+        ...
+
+    async def unmute(self, workload_id: str, *, channel: str) -> bool:
+        """Let the thread speak again."""
+        ...
+
 
 @dataclass
 class ModalSlot:
@@ -183,6 +197,10 @@ class OwnAnswers(Protocol):
 
     async def audit(self, inv: Invocation, ref: str) -> dict[str, Any]:
         """The newest audit entries of a workload, as a message."""
+        ...
+
+    async def changes(self, workload_id: str) -> list[tuple[datetime, str, str]]:
+        """(when, who, what) of the changes made through the bot, newest first."""
         ...
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.utc import as_utc
+from bot.watch.alerts.flapping import Flap
 from bot.watch.claims import ThreadPost, at_or_now, claim_row, insert_new_row, update_once
 from bot.watch.db.schema import alert_rules, alert_state, stuck_episodes, watches
 from bot.watch.rows import Record, every, first, where_given
@@ -90,24 +91,45 @@ class WatchQuiet(Record):
     recent_changes: tuple[datetime, ...]
     flapping_since: datetime | None
     flap_summary_at: datetime | None
+    # The phase of each recent change ("" when only its time was kept), same order.
+    recent_phases: tuple[str, ...] = ()
 
     def muted(self, now: datetime) -> bool:
         """Whether a mute holds at `now`."""
         return self.muted_until is not None and self.muted_until > as_utc(now)
+
+    def flap(self) -> Flap:
+        """The flapping state of the pure logic (`flapping.on_change`)."""
+        phases = self.recent_phases or ("",) * len(self.recent_changes)
+        return Flap(
+            tuple(zip(self.recent_changes, phases, strict=False)), self.flapping_since is not None
+        )
 
     @classmethod
     def from_row(cls, row: Any, **given: Any) -> WatchQuiet:
         """Build from a result row holding the quiet columns of `watches`."""
         m = row._mapping
         only = m["only_phases"]
+        recent = [_recent_entry(e) for e in (m["recent_changes"] or [])]
         return super().from_row(
             row,
             only_phases=frozenset(p for p in only.split(",") if p) if only is not None else None,
-            recent_changes=tuple(
-                as_utc(datetime.fromisoformat(t)) for t in (m["recent_changes"] or [])
-            ),
+            recent_changes=tuple(at for at, _ in recent),
+            recent_phases=tuple(phase for _, phase in recent),
             **given,
         )
+
+
+def _recent_entry(entry: Any) -> tuple[datetime, str]:
+    """A stored recent change: `"<iso>"` (time only) or `["<iso>", "<phase>"]`."""
+    if isinstance(entry, list | tuple):
+        return as_utc(datetime.fromisoformat(str(entry[0]))), str(entry[1])
+    return as_utc(datetime.fromisoformat(str(entry))), ""
+
+
+def recent_json(flap: Flap) -> list[list[str]]:
+    """How `recent_changes` stores a flap's changes: `[["<iso>", "<phase>"], ...]`."""
+    return [[as_utc(at).isoformat(), phase] for at, phase in flap.changes]
 
 
 def _active_rule(rule_id: str) -> Select[Any]:
@@ -413,21 +435,33 @@ class QuietWatches:
         return {(q.workload_id, q.channel): q for q in quiet}
 
     async def record_phase_change(
-        self, workload_id: str, channel: str, at: datetime, *, keep_after: datetime
+        self,
+        workload_id: str,
+        channel: str,
+        at: datetime,
+        *,
+        keep_after: datetime,
+        phase: str = "",
     ) -> tuple[datetime, ...]:
-        """Add a phase-change time to the watch's recent changes, forget those not after
-        `keep_after`; the recent changes, oldest first (empty: no such watch)."""
+        """Add a phase change (its time, and phase) to the watch's recent changes, forget
+        those not after `keep_after`; the recent times, oldest first (empty: no such watch).
+
+        The poller writes the same column in its compare-and-set (`Watches.apply`); this
+        is the single-change form."""
         key = _watch(workload_id, channel)
         async with self.engine.begin() as conn:
             row = (await conn.execute(select(*QUIET_COLUMNS).where(key).with_for_update())).first()
             if row is None:
                 return ()
-            kept = [t for t in WatchQuiet.from_row(row).recent_changes if t > as_utc(keep_after)]
-            recent = tuple(sorted({*kept, as_utc(at)}))
+            flap = WatchQuiet.from_row(row).flap()
+            kept = [(t, p) for t, p in flap.changes if t > as_utc(keep_after)]
+            recent = tuple(sorted({*kept, (as_utc(at), phase)}))
             await conn.execute(
-                update(watches).where(key).values(recent_changes=[t.isoformat() for t in recent])
+                update(watches)
+                .where(key)
+                .values(recent_changes=recent_json(Flap(recent, flap.flapping)))
             )
-        return recent
+        return tuple(t for t, _ in recent)
 
     async def claim_flap_summary(
         self,

@@ -38,6 +38,10 @@ logger = logging.getLogger(__name__)
 
 METADATA_EVENT = "inference_bot_watch"
 
+PARENT_ONLY = "parent"
+"""Outbox kind of a change the thread does not hear of (muted, `watch --only`, folded into
+a flapping spell): the parent message still shows the new phase."""
+
 CLAIM_SLACK = 0.5
 """A post starts only with `send_timeout + CLAIM_SLACK` seconds of lease left."""
 
@@ -158,6 +162,7 @@ def reply_context(items: Sequence[OutboxItem]) -> tuple[str, dict[str, Any], boo
             "ready": format_duration(ready),
             "url": next((s.url for s in reversed(reply.steps) if s.url), None) or parent.get("url"),
             "final": reply.final,
+            "workload_id": head.workload_id,
         }
         return "watch_transition", context, reply.broadcast
     if head.kind == "unwatch":
@@ -290,7 +295,7 @@ class Notifier:
         for channel_items in by_channel.values():
             head = channel_items[0]
             ready_at = max(self._next_ok.get(head.channel, 0.0), head.next_attempt_at)
-            if head.state == OutboxState.POSTED:
+            if head.state == OutboxState.POSTED or head.kind == PARENT_ONLY:
                 ready_at = max(head.next_attempt_at, self._update_ok)
             if ready_at > now:
                 soonest = min(soonest, ready_at)
@@ -314,7 +319,9 @@ class Notifier:
 
     async def _deliver_head(self, channel_items: list[OutboxItem]) -> bool:
         head = channel_items[0]
-        if head.state == OutboxState.POSTED:
+        if head.state == OutboxState.POSTED or head.kind == PARENT_ONLY:
+            # Nothing (more) to post: only the parent is edited, unless a later item of the
+            # same workload edits it anyway.
             superseded = any(
                 i.workload_id == head.workload_id and "parent" in i.payload
                 for i in channel_items[1:]

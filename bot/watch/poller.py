@@ -14,11 +14,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from bot import telemetry
 from bot.runai import RunaiClient, errors, models
+from bot.watch import quiet
+from bot.watch.alerts import flapping
 from bot.watch.diff import TRANSITIONAL_PHASES, deleted, diff, is_transitional, poll_due
 from bot.watch.observe import observe
 from bot.watch.store import Store
@@ -46,6 +48,16 @@ class PollStats:
 
 def _stamp(workload: models.Workload) -> tuple[str | None, datetime | None]:
     return (str(workload.phase) if workload.phase else None, workload.phase_updated_at)
+
+
+def _quieted(change: Change, now: datetime) -> Change:
+    """The change with what its thread gets (`watch --only`, mute, flapping), decided from
+    the quiet settings read with the watch row: no query per change."""
+    transition = change.update.transition
+    if transition is None:
+        return change
+    decision = quiet.decide(change.watch.quiet, transition, now)
+    return replace(change, reply=str(decision.reply), flap=decision.flap, summary=decision.summary)
 
 
 class Poller:
@@ -193,7 +205,23 @@ class Poller:
         self._cursor = started
         self._last_reconcile = started
         await self._update_fast()
+        await self._settle_flapping()
         return stats
+
+    async def _settle_flapping(self) -> int:
+        """End the flapping spells quiet for 10 minutes, telling each (unmuted) thread once
+        that replies resume; how many ended. Runs with the reconcile (once a minute)."""
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        ended = 0
+        for w in await self.store.flapping_watches():
+            if w.quiet is None or not flapping.settle(w.quiet.flap(), now)[1]:
+                continue
+            posts = [] if w.quiet.muted(now) else [quiet.settled_post(w)]
+            if await self.store.end_flapping(w.workload_id, w.channel, posts=posts):
+                ended += 1
+        if ended and self._on_notify is not None:
+            self._on_notify()
+        return ended
 
     async def _list(
         self,
@@ -250,7 +278,7 @@ class Poller:
             done.add(key)
             workload = seen.get(w.workload_id)
             if w.workload_id in missing or (workload is not None and workload.deleted_at):
-                changes.append(Change(watch=w, update=deleted(w.state(), now), end_watch=True))
+                changes.append(_quieted(Change(w, deleted(w.state(), now), end_watch=True), now))
                 gone += 1
                 continue
             if workload is None:
@@ -258,7 +286,7 @@ class Poller:
             obs = observe(workload)
             result = diff(w.state(), obs, now)
             if result is not None:
-                changes.append(Change(watch=w, update=result, observation=obs))
+                changes.append(_quieted(Change(w, result, observation=obs), now))
         written = await self.store.apply(changes, lost=self._lost)
         if written:
             logger.info("transitions queued", extra={"count": written})

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Literal
 
 from bot.runai import RunaiClient, errors, models
@@ -108,3 +109,23 @@ class Watcher:
     async def watched_in(self, channel: str) -> set[str]:
         """Workload ids followed in a channel."""
         return await self.store.watched_in(channel)
+
+    async def follow_only(
+        self, workload_id: str, *, channel: str, phases: frozenset[str] | None
+    ) -> bool:
+        """A (re)started watch: every quiet setting reset (unmuted, not flapping), then
+        thread replies only for `phases` (None: every phase); False when not watched."""
+        if not await self.store.reset_quiet(workload_id, channel):
+            return False
+        return await self.store.set_only_phases(workload_id, channel, phases)
+
+    async def mute(self, workload_id: str, *, channel: str, until: datetime | None) -> bool:
+        """No thread replies (nor alerts) until `until` (None: until unmuted); False when
+        the channel does not watch the workload."""
+        if until is None:
+            return await self.store.mute_watch(workload_id, channel)
+        return await self.store.mute_watch(workload_id, channel, until)
+
+    async def unmute(self, workload_id: str, *, channel: str) -> bool:
+        """Thread replies again; False when the channel does not watch the workload."""
+        return await self.store.unmute_watch(workload_id, channel)

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import JSON, Boolean, DateTime, and_, bindparam, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.utc import as_utc, utcnow
+from bot.watch.alert_store import WatchQuiet, recent_json
+from bot.watch.alerts.flapping import QUIET_AFTER, Flap
 from bot.watch.db.schema import outbox, watches
 from bot.watch.diff import Observation, WatchState, WatchUpdate, parent_message
 from bot.watch.outbox import queued
@@ -53,6 +55,9 @@ class Watch:
     pending_user: str | None
     active: bool
     version: int
+    # The quiet settings read with the row (`watch --only`, mute, flapping); None when the
+    # row was read without them.
+    quiet: WatchQuiet | None = field(default=None, compare=False)
 
     @classmethod
     def from_row(cls, row: Any) -> Watch:
@@ -79,6 +84,7 @@ class Watch:
             pending_user=m["pending_user"],
             active=bool(m["active"]),
             version=m["version"],
+            quiet=WatchQuiet.from_row(row) if "only_phases" in m else None,
         )
 
     def state(self) -> WatchState:
@@ -119,6 +125,11 @@ class Change:
     update: WatchUpdate
     observation: Observation | None = None
     end_watch: bool = False
+    # Quiet threads (`bot.watch.quiet.decide`): "post" the transition, only edit the
+    # "parent", or post the flapping "summary"; and the flapping state to store.
+    reply: str = "post"
+    flap: Flap | None = None
+    summary: str | None = None
 
 
 class Watches:
@@ -203,6 +214,14 @@ class Watches:
                         (await conn.execute(query.where(watches.c.workload_id.in_(chunk)))).all()
                     )
         return [Watch.from_row(row) for row in rows]
+
+    async def flapping_watches(self) -> list[Watch]:
+        """Active watches in a flapping spell (for the check that ends it)."""
+        query = select(watches).where(
+            watches.c.active.is_(True), watches.c.flapping_since.is_not(None)
+        )
+        async with self.engine.connect() as conn:
+            return [Watch.from_row(row) for row in await conn.execute(query)]
 
     async def watched_ids(self) -> set[str]:
         """Ids of every workload some channel follows."""
@@ -300,6 +319,7 @@ class Watches:
                     "b_pending_user": u.pending_user,
                     "b_active": not change.end_watch,
                     **{f"b_{k}": v for k, v in shown.items()},
+                    **_flap_values(change),
                 }
             )
             parent = {**w.parent(), **shown, "phase": u.last_phase}
@@ -317,16 +337,7 @@ class Watches:
                 )
             }
             items = [
-                queued(
-                    c.watch.workload_id,
-                    c.watch.channel,
-                    c.watch.parent_ts,
-                    "transition",
-                    {
-                        "transition": c.update.transition.to_json(),
-                        "parent": parents[(c.watch.workload_id, c.watch.channel)],
-                    },
-                )
+                _item(c, parents[(c.watch.workload_id, c.watch.channel)])
                 for c in changes
                 if c.update.transition is not None and (c.watch.workload_id, c.watch.channel) in won
             ]
@@ -411,6 +422,55 @@ class Watches:
         return len(rows)
 
 
+def _item(change: Change, parent: dict[str, Any]) -> dict[str, Any]:
+    """The outbox row of a won change: its reply, the flapping summary, or only the parent
+    edit (a muted or filtered change, or one folded into a flapping spell)."""
+    w, transition = change.watch, change.update.transition
+    assert transition is not None
+    if change.reply == "parent":
+        return queued(w.workload_id, w.channel, w.parent_ts, "parent", {"parent": parent})
+    if change.reply == "summary":
+        card = {
+            "workload_id": w.workload_id,
+            "name": parent.get("name") or w.name or w.workload_id,
+            "summary": change.summary or "flapping",
+            "quiet_minutes": int(QUIET_AFTER.total_seconds() // 60),
+        }
+        payload = {"template": "watch_flapping", "context": {"card": card}, "parent": parent}
+        return queued(w.workload_id, w.channel, w.parent_ts, "flapping", payload)
+    payload = {"transition": transition.to_json(), "parent": parent}
+    return queued(w.workload_id, w.channel, w.parent_ts, "transition", payload)
+
+
+def _flap_values(change: Change) -> dict[str, Any]:
+    """The flapping columns of the compare-and-set (left as they are without `flap`)."""
+    flap = change.flap
+    if flap is None:
+        return {"b_flap_set": False, "b_recent": None, "b_flap_since": None, "b_flap_at": None}
+    quiet = change.watch.quiet
+    since = quiet.flapping_since if quiet is not None else None
+    summary_at = quiet.flap_summary_at if quiet is not None else None
+    if not flap.flapping:
+        since = None
+    elif since is None:
+        since = flap.changes[0][0] if flap.changes else utcnow()
+    if change.reply == "summary":
+        summary_at = utcnow()
+    return {
+        "b_flap_set": True,
+        "b_recent": recent_json(flap),
+        "b_flap_since": since,
+        "b_flap_at": summary_at,
+    }
+
+
+def _flap_column(name: str, param: str, type_: Any) -> Any:
+    return case(
+        (bindparam("b_flap_set", type_=Boolean) == True, bindparam(param, type_=type_)),  # noqa: E712
+        else_=watches.c[name],
+    )
+
+
 _CAS_UPDATE = (
     update(watches)
     .where(
@@ -433,5 +493,8 @@ _CAS_UPDATE = (
         replicas=bindparam("b_replicas"),
         url=bindparam("b_url"),
         phase_message=bindparam("b_phase_message"),
+        recent_changes=_flap_column("recent_changes", "b_recent", JSON),
+        flapping_since=_flap_column("flapping_since", "b_flap_since", DateTime(timezone=True)),
+        flap_summary_at=_flap_column("flap_summary_at", "b_flap_at", DateTime(timezone=True)),
     )
 )

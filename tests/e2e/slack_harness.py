@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 import aiohttp
@@ -60,6 +61,7 @@ class RecordingWatcher:
     unwatched: list[tuple[str, str]] = field(default_factory=list)
     records: list[tuple[str, str, str, str]] = field(default_factory=list)
     following: dict[str, set[str]] = field(default_factory=dict)
+    quiet: list[tuple[str, str, str, object]] = field(default_factory=list)
 
     async def watch(
         self,
@@ -94,6 +96,20 @@ class RecordingWatcher:
 
     async def watched_in(self, channel: str) -> set[str]:
         return set(self.following.get(channel, set()))
+
+    async def follow_only(
+        self, workload_id: str, *, channel: str, phases: frozenset[str] | None
+    ) -> bool:
+        self.quiet.append(("only", workload_id, channel, phases))
+        return workload_id in self.following.get(channel, set())
+
+    async def mute(self, workload_id: str, *, channel: str, until: datetime | None) -> bool:
+        self.quiet.append(("mute", workload_id, channel, until))
+        return workload_id in self.following.get(channel, set())
+
+    async def unmute(self, workload_id: str, *, channel: str) -> bool:
+        self.quiet.append(("unmute", workload_id, channel, None))
+        return workload_id in self.following.get(channel, set())
 
 
 class AccessParts(AccessLike, Protocol):

@@ -339,3 +339,40 @@ async def test_a_thread_post_posted_before_a_crash_is_delivered_not_stuck(
     await drain(notifier(store, slack, b, t), store, t)
     assert [i.state for i in await store.all_items()] == ["delivered"]
     assert len(fake.thread_replies("C0001", parent["ts"])) == 1
+
+
+async def test_quiet_changes_edit_only_the_parent_and_a_flap_summary_is_one_reply(
+    served: tuple[Store, AsyncWebClient], fake_slack: RunningFakeSlack
+) -> None:
+    store, slack = served
+    t = FakeTime()
+    fake = fake_slack.fake
+    parent = await slack.chat_postMessage(channel="C0001", text="parent")
+    w = await store.add_watch(
+        Observation(workload_id="w1", phase="Running", name="svc"),
+        channel="C0001",
+        parent_ts=parent["ts"],
+        reason="watch",
+        user=None,
+        workload_created_at=None,
+    )
+    steps = [("Running", "Degraded", "parent"), ("Degraded", "Running", "summary")]
+    steps += [("Running", "Failed", "post"), ("Failed", "Running", "parent")]
+    for old, new, reply in steps:
+        [w] = await store.active_watches(["w1"])
+        at = datetime.now(UTC)
+        tr = Transition(old_phase=old, new_phase=new, at=at)
+        update = WatchUpdate(new, at, False, None, None, tr)
+        summary = "flapping Running ↔ Degraded, 7 changes in 10 min"
+        change = Change(watch=w, update=update, reply=reply, summary=summary)
+        assert await store.apply([change]) == 1
+    a = Lease(store, "A")
+    await a.take()
+    await drain(notifier(store, slack, a, t), store, t)
+    texts = [m.text for m in fake.thread_replies("C0001", parent["ts"])]
+    assert texts == [f"svc: {summary}", "svc: Running → Failed"]
+    failed = fake.thread_replies("C0001", parent["ts"])[1]
+    assert failed.reply_broadcast and "inference_why" in str(failed.blocks)
+    shown = fake.find_message("C0001", parent["ts"])
+    assert shown is not None and "is Running" in shown.text  # the last, quiet, change
+    assert {i.state for i in await store.all_items()} == {"delivered"}

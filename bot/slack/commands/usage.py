@@ -32,12 +32,4 @@ async def answer_help(
     await replier.respond(inv, help_message())
 
 
-ROUTES = (
-    Route(parsing.Help, answer_help, "do that"),
-    # Parsed ahead of their handlers (the care and alerts issues): the help, as before,
-    # until each family's own module lists its routes.
-    Route(parsing.Mute, answer_help, "do that"),
-    Route(parsing.Unmute, answer_help, "do that"),
-    Route(parsing.Why, answer_help, "do that"),
-    Route(parsing.History, answer_help, "do that"),
-)
+ROUTES = (Route(parsing.Help, answer_help, "do that"),)

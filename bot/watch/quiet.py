@@ -1,0 +1,95 @@
+"""Quieter threads: what one phase change of a watch posts in its thread. Pure.
+
+Three answers (`Reply`): the usual transition reply; only the parent edit (the parent
+always shows the current phase); or the one flapping summary. In order:
+- flapping (`alerts.flapping.on_change`, counted on every change whatever the filters):
+  the change that makes it more than 6 in 10 minutes posts the summary, the later ones
+  of the spell only edit the parent, and the first change after 10 quiet minutes is a
+  normal change again;
+- a muted watch only edits the parent (the summary too is held back);
+- `watch --only`: a change to a phase not followed only edits the parent (a summary is
+  posted when some phase of the spell is followed).
+The final "Deleted" reply is not counted as flapping; muted or not followed, the watch
+still ends (the parent says so). A spell quiet for 10 minutes is ended by the poller's
+reconcile, which tells the (unmuted) thread once that replies resume (`settled_post`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from bot.watch.alert_store import WatchQuiet
+from bot.watch.alerts import flapping
+from bot.watch.alerts.flapping import QUIET_AFTER, Flap
+from bot.watch.claims import ThreadPost
+from bot.watch.diff import Transition
+
+if TYPE_CHECKING:
+    from bot.watch.watches import Watch
+
+
+class Reply(StrEnum):
+    """What a phase change puts in the thread."""
+
+    POST = "post"  # the usual reply (and the parent edit)
+    PARENT = "parent"  # only the parent edit
+    SUMMARY = "summary"  # the flapping summary instead of the reply (and the parent edit)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to post for one change, and the flapping state to store with it."""
+
+    reply: Reply
+    flap: Flap
+    summary: str | None = None  # `flapping Running ↔ Degraded, 7 changes in 10 min`
+
+
+def follows(quiet: WatchQuiet | None, phase: str) -> bool:
+    """Whether the thread replies to changes into `phase` (`watch --only`)."""
+    return quiet is None or quiet.only_phases is None or phase in quiet.only_phases
+
+
+def decide(quiet: WatchQuiet | None, transition: Transition, now: datetime) -> Decision:
+    """The reply for `transition` of a watch with these quiet settings, at `now`."""
+    before = quiet.flap() if quiet is not None else Flap()
+    muted = quiet is not None and quiet.muted(now)
+    if transition.final:
+        loud = not muted and follows(quiet, transition.new_phase)
+        return Decision(Reply.POST if loud else Reply.PARENT, before)
+    flap, what = flapping.on_change(before, transition.new_phase, transition.at)
+    if what is flapping.Reply.FOLD:
+        return Decision(Reply.PARENT, flap)
+    if what is flapping.Reply.SUMMARY:
+        wanted = any(follows(quiet, phase) for _, phase in flap.changes if phase)
+        if muted or not wanted:
+            return Decision(Reply.PARENT, flap)
+        told = flapping.summary(flap)
+        told = replace(told, phases=tuple(p for p in told.phases if p))
+        return Decision(Reply.SUMMARY, flap, told.words())
+    loud = not muted and follows(quiet, transition.new_phase)
+    return Decision(Reply.POST if loud else Reply.PARENT, flap)
+
+
+def settled_post(watch: Watch) -> ThreadPost:
+    """The one "steady again" reply of a flapping spell that ended (keyed by the spell)."""
+    since = watch.quiet.flapping_since if watch.quiet is not None else None
+    spell = since.isoformat() if since is not None else "?"
+    return ThreadPost(
+        workload_id=watch.workload_id,
+        channel=watch.channel,
+        thread_ts=watch.parent_ts,
+        kind="flap_settled",
+        dedupe_key=f"flap-settled:{watch.workload_id}:{watch.channel}:{spell}",
+        payload={
+            "template": "watch_flap_settled",
+            "context": {
+                "name": watch.name or watch.workload_id,
+                "phase": watch.last_phase or "Unknown",
+                "quiet_minutes": int(QUIET_AFTER.total_seconds() // 60),
+            },
+        },
+    )

@@ -14,6 +14,13 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+    JobEvent,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -34,6 +41,32 @@ OUTBOX_RETENTION = timedelta(days=7)
 """Delivered notifications are kept this long (diagnostics), then purged."""
 
 
+class JobsInFlight:
+    """How many scheduler jobs are running now, to let them finish before shutdown."""
+
+    def __init__(self, scheduler: AsyncIOScheduler) -> None:
+        self.running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        scheduler.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
+        scheduler.add_listener(self._done, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+
+    def _submitted(self, _: JobEvent) -> None:
+        self.running += 1
+        self._idle.clear()
+
+    def _done(self, event: JobEvent) -> None:
+        if event.code == EVENT_JOB_MISSED:
+            return  # a missed run never started
+        self.running = max(0, self.running - 1)
+        if self.running == 0:
+            self._idle.set()
+
+    async def idle(self) -> None:
+        """Wait until no job is running."""
+        await self._idle.wait()
+
+
 @dataclass
 class WatchRuntime:
     """The running watch room of this process."""
@@ -44,6 +77,7 @@ class WatchRuntime:
     notifier: Notifier
     watcher: Watcher
     scheduler: AsyncIOScheduler
+    jobs: JobsInFlight
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopped: bool = False
 
@@ -52,12 +86,13 @@ class WatchRuntime:
         if self._stopped:
             return
         self._stopped = True
-        # Pause first: no new run starts, and the poll in flight finishes its transaction.
-        # Shutting the scheduler down at once would cancel it mid-way (APScheduler's asyncio
-        # executor cancels running jobs on shutdown) and log that as a failed job.
+        # Pause first: no new run starts, and the jobs in flight (a poll, an idle check, a
+        # republish…) finish their transactions. Shutting the scheduler down at once would
+        # cancel them mid-way (APScheduler's asyncio executor cancels running jobs on
+        # shutdown) and log each as a failed job.
         self.scheduler.pause()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.poller.idle(), timeout=10)
+            await asyncio.wait_for(self.jobs.idle(), timeout=10)
         self.scheduler.shutdown(wait=False)
         for task in self._tasks:
             task.cancel()
@@ -183,6 +218,7 @@ async def start_watch(
     scheduler = AsyncIOScheduler(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 5}
     )
+    jobs = JobsInFlight(scheduler)
     now = datetime.now(scheduler.timezone)
     scheduler.add_job(
         lease_job,
@@ -221,6 +257,7 @@ async def start_watch(
         notifier=notifier,
         watcher=Watcher(store, notifier, runai=runai),
         scheduler=scheduler,
+        jobs=jobs,
     )
     runtime._tasks.append(asyncio.create_task(notifier.run(), name="watch-notifier"))
     logger.info(

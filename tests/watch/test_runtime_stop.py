@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -41,3 +42,28 @@ def _now(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
         return check()
 
     return ask
+
+
+async def test_stop_lets_any_running_job_finish(
+    emulator: RunningEmulator,
+    fake_slack: RunningFakeSlack,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    started, finished = asyncio.Event(), asyncio.Event()
+
+    async def slow_job() -> None:  # an idle check or a republish, say
+        started.set()
+        await asyncio.sleep(0.5)
+        finished.set()
+
+    async with watch_room(
+        f"sqlite:///{tmp_path / 'w.db'}", emulator.url, fake_slack.api_url
+    ) as room:
+        room.runtime.scheduler.add_job(slow_job, "interval", seconds=0.05, id="slow")
+        await asyncio.wait_for(started.wait(), 10)
+        await room.runtime.stop()
+        assert finished.is_set()
+    failed = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert failed == [], [r.getMessage() for r in failed]

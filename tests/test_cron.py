@@ -153,7 +153,7 @@ _field = st.one_of(
 
 
 def test_a_step_wider_than_its_field_is_refused_in_words() -> None:
-    with pytest.raises(CronError, match="not a rule I can run.*step value"):
+    with pytest.raises(CronError, match=r"not a rule I can run.*step value"):
         CronRule.of("* 4/20 * * *")
 
 

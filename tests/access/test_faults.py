@@ -127,6 +127,8 @@ async def test_runai_storms(
         await told_once(g.fake, parent.ts, "Failed")
 
 
+# Real watch-room pacing (poll interval, Retry-After, republish pace): seconds of waiting.
+@pytest.mark.slow
 async def test_slack_failing(
     emulator_factory: EmulatorFactory, fake_slack: RunningFakeSlack, tmp_path: Path
 ) -> None:

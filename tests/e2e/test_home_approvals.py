@@ -163,6 +163,8 @@ def _section(home: dict[str, Any], title: str) -> str:
     return "\n".join(out)
 
 
+# Real watch-room pacing (poll interval, Retry-After, republish pace): seconds of waiting.
+@pytest.mark.slow
 async def test_home_lists_a_failed_endpoint_and_a_phase_change_republishes_it_once(
     service: Service,
 ) -> None:
@@ -315,6 +317,8 @@ async def test_deny_changes_nothing_and_an_expired_request_refuses(service: Serv
     await service.said_to(USER, "expired without a decision")
 
 
+# Real watch-room pacing (poll interval, Retry-After, republish pace): seconds of waiting.
+@pytest.mark.slow
 async def test_a_rate_limited_publish_waits_for_retry_after(service: Service) -> None:
     flaky = await service.create("home-flaky")
     await service.driver.command("/inference", "watch home-flaky", user=USER, channel=CHANNEL)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.fakeslack import RunningFakeSlack
 from tests.conftest import EmulatorFactory
@@ -99,6 +100,8 @@ def chain(paths: list[str]) -> list[str]:
     return phases
 
 
+# Real watch-room pacing (poll interval, Retry-After, republish pace): seconds of waiting.
+@pytest.mark.slow
 async def test_slack_429_then_500_every_notification_once_in_order(
     emulator_factory: EmulatorFactory, fake_slack: RunningFakeSlack, tmp_path: Path
 ) -> None:
@@ -152,6 +155,8 @@ async def _seen(room: Room, ids: list[str], phase: str) -> bool:
     return len(watches) == len(ids) and all(w.last_phase == phase for w in watches)
 
 
+# Real watch-room pacing (poll interval, Retry-After, republish pace): seconds of waiting.
+@pytest.mark.slow
 async def test_runai_unavailable_no_false_deleted_then_catch_up(
     emulator_factory: EmulatorFactory, fake_slack: RunningFakeSlack, tmp_path: Path
 ) -> None:

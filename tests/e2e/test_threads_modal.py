@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.config import Settings
 from bot.fakeslack import MessageRecord, RunningFakeSlack
@@ -45,6 +46,8 @@ def watch_settings(fake_slack: RunningFakeSlack, tmp_path: Path) -> Settings:
     )
 
 
+# Real watch-room pacing (poll interval, Retry-After, republish pace): seconds of waiting.
+@pytest.mark.slow
 async def test_modal_create_scale_fail_delete_story(
     emulator_factory: EmulatorFactory, fake_slack: RunningFakeSlack, tmp_path: Path
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.emulator import pod_id
-from tests.emulator.conftest import METRICS, MODULE_LOOP, POD_METRICS, Api
+from tests.emulator.conftest import INFERENCE, METRICS, MODULE_LOOP, POD_METRICS, Api
 
 pytestmark = MODULE_LOOP
 
@@ -150,21 +150,36 @@ async def test_throughput_scales_with_replicas_and_stops_when_not_running(api: A
 
 
 async def test_more_replicas_serve_more_from_the_patch_on(api: Api) -> None:
+    # One workload before and after its PATCH: the same per-replica curve (its base rate is
+    # drawn from the workload id), so only the replica count differs. Two workloads would
+    # compare two random base rates.
     state = api.emulator.state
-    one = await api.create("solo", autoscaling={"minReplicas": 1, "maxReplicas": 1})
-    three = await api.create("trio", autoscaling={"minReplicas": 3, "maxReplicas": 3})
+    one = await api.create("grows", autoscaling={"minReplicas": 1, "maxReplicas": 1})
     await api.age(3600)
-    window = {
-        "metricType": "THROUGHPUT",
-        "start": z(datetime.fromtimestamp(state.now(), UTC) - timedelta(minutes=30)),
-        "end": z(datetime.fromtimestamp(state.now(), UTC)),
-        "numberOfSamples": 30,
-    }
-    solo = numbers(await metrics(api, one["workloadId"], window))
-    trio = numbers(await metrics(api, three["workloadId"], window))
-    # Per replica, each series is 4..20 req/s, swinging by a third at most.
-    assert max(solo) < 27 and min(trio) > 3 * 4 * 0.66
-    assert sum(trio) / len(trio) > sum(solo) / len(solo)
+
+    def last_half_hour() -> dict[str, Any]:
+        now = datetime.fromtimestamp(state.now(), UTC)
+        return {
+            "metricType": "THROUGHPUT",
+            "start": z(now - timedelta(minutes=30)),
+            "end": z(now),
+            "numberOfSamples": 30,
+        }
+
+    solo = numbers(await metrics(api, one["workloadId"], last_half_hour()))
+    patched = await api.call(
+        "PATCH",
+        INFERENCE,
+        path={"workloadId": one["workloadId"]},
+        json={"spec": {"autoscaling": {"minReplicas": 3, "maxReplicas": 3}}},
+    )
+    assert patched.status_code == 202, patched.text
+    await api.age(3600)
+    trio = numbers(await metrics(api, one["workloadId"], last_half_hour()))
+    # Per replica the series swings by a third at most around its base: three replicas
+    # serve more in every sample than one did in any.
+    assert max(solo) < 27 and min(trio) > max(solo)
+    assert sum(trio) / len(trio) > 2 * sum(solo) / len(solo)
 
 
 async def test_no_sample_before_the_workload_was_created(api: Api) -> None:

@@ -24,10 +24,10 @@ from datetime import datetime, timedelta
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.asker import Asker
-from bot.access.gate import Gate, PolicyDenied
+from bot.access.gate import Gate
 from bot.access.policed import PolicedRunai
-from bot.policy import Action, Caller, Denied, ProjectRef, decide
-from bot.policy.decide import is_admin
+from bot.access.removal import Owned, may_remove
+from bot.policy import ProjectRef
 from bot.runai import errors as runai_errors
 from bot.runai import models
 from bot.slack.alert_cards import WORDS
@@ -169,47 +169,16 @@ class AlertDesk:
     async def _may_remove(
         self, stored: AlertRule, user: str, channel: str | None
     ) -> ProjectRef | None:
-        project: ProjectRef | None = None
-        try:
-            workload = await self.runai.inner.get_workload(stored.workload_id)
-            project = ProjectRef(workload.project_id, workload.project_name)
-        except runai_errors.NotFoundError:
-            pass
-        if user == stored.author:
-            return project
-        asker = self.asker or Asker(user, channel, Action.SCALE)
-        caller = await self.gate.caller(asker)
-        admin = is_admin(self.gate.policy, caller)
-        if admin:
-            return project
-        if channel != stored.channel:
-            raise UserFacingError(
-                f"Alert {stored.id} belongs to <#{stored.channel}>: remove it there, "
-                "or ask its author."
-            )
-        if project is None:
-            return None  # the workload is gone: nothing left to protect
-        there = Caller(user, stored.channel, caller.groups)
-        decision = decide(self.gate.policy, there, Action.SCALE, project)
-        if isinstance(decision, Denied):
-            await self.gate.deny(
-                asker,
-                decision,
-                Action.SCALE,
-                project,
-                workload_id=None,  # refused removals are audited, not told in the thread
-                name=stored.workload_name,
-                summary=f"unalert {stored.id}",
-            )
-            name = stored.workload_name or stored.workload_id
-            raise PolicyDenied(
-                Denied(
-                    decision.rule,
-                    f"only its author, someone who may scale {name} in this channel, "
-                    f"or an admin may remove alert {stored.id}; {decision.reason}",
-                )
-            )
-        return project
+        owned = Owned(
+            "alert",
+            "unalert",
+            stored.id,
+            stored.author,
+            stored.channel,
+            stored.workload_id,
+            stored.workload_name,
+        )
+        return await may_remove(self.gate, self.runai.inner, self.asker, owned, user, channel)
 
     async def _note(
         self, stored: AlertRule, what: str, text: str, emoji: str, user: str

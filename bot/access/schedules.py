@@ -24,11 +24,11 @@ from datetime import datetime
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.asker import Asker
-from bot.access.gate import Gate, PolicyDenied
+from bot.access.gate import Gate
 from bot.access.policed import PolicedRunai
+from bot.access.removal import Owned, may_remove
 from bot.cron import CronRule, zone_or_utc
-from bot.policy import Action, Caller, Denied, ProjectRef, decide
-from bot.policy.decide import is_admin
+from bot.policy import Action, Denied, ProjectRef
 from bot.runai import errors as runai_errors
 from bot.runai import models
 from bot.slack.errors import UserFacingError
@@ -256,45 +256,16 @@ class ScheduleDesk:
     async def _may_remove(
         self, schedule: Schedule, user: str, channel: str | None
     ) -> ProjectRef | None:
-        project: ProjectRef | None = None
-        try:
-            workload = await self.runai.inner.get_workload(schedule.workload_id)
-            project = ProjectRef(workload.project_id, workload.project_name)
-        except runai_errors.NotFoundError:
-            pass
-        if user == schedule.author:
-            return project
-        asker = self.asker or Asker(user, channel, Action.SCALE)
-        caller = await self.gate.caller(asker)
-        admin = is_admin(self.gate.policy, caller)
-        if not admin and channel != schedule.channel:
-            raise UserFacingError(
-                f"Schedule {schedule.id} belongs to <#{schedule.channel}>: remove it there, "
-                "or ask its author."
-            )
-        if project is None:
-            return None  # the workload is gone: nothing left to protect
-        there = Caller(user, schedule.channel, caller.groups)
-        decision = decide(self.gate.policy, there, Action.SCALE, project)
-        if isinstance(decision, Denied):
-            await self.gate.deny(
-                asker,
-                decision,
-                Action.SCALE,
-                project,
-                workload_id=None,  # refused removals are audited, not told in the thread
-                name=schedule.workload_name,
-                summary=f"unschedule {schedule.id}",
-            )
-            raise PolicyDenied(
-                Denied(
-                    decision.rule,
-                    f"only its author, someone who may scale {schedule.workload_name} in "
-                    f"this channel, or an admin may remove schedule {schedule.id}; "
-                    f"{decision.reason}",
-                )
-            )
-        return project
+        owned = Owned(
+            "schedule",
+            "unschedule",
+            schedule.id,
+            schedule.author,
+            schedule.channel,
+            schedule.workload_id,
+            schedule.workload_name,
+        )
+        return await may_remove(self.gate, self.runai.inner, self.asker, owned, user, channel)
 
     async def _removed_posts(
         self, schedule: Schedule, user: str, words: str

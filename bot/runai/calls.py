@@ -115,3 +115,31 @@ class RunaiCalls(Protocol):
     async def delete_inference(self, workload_id: str) -> None:
         """Delete an inference workload."""
         ...
+
+
+class UsageReads(Protocol):
+    """What the care loops (idle check, digest) read: pages of workloads and chosen
+    inference metric series (`RunaiClient`)."""
+
+    async def list_workloads(
+        self,
+        *,
+        filter_by: Sequence[str] = (),
+        limit: int = ...,
+        offset: int = 0,
+        sort_by: str | None = None,
+    ) -> models.WorkloadPage:
+        """A page of workloads."""
+        ...
+
+    async def inference_metrics(
+        self,
+        workload_id: str,
+        start: datetime,
+        end: datetime,
+        *,
+        metric_types: Sequence[models.MetricType | str] = ...,
+        number_of_samples: int = ...,
+    ) -> models.MetricsResponse:
+        """Chosen throughput/latency series of an inference."""
+        ...

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import logging
 import zoneinfo
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runai import errors as runai_errors
 from bot.runai import models
+from bot.runai.calls import UsageReads
 from bot.utc import as_utc, utcnow
 from bot.watch.care.digest import DigestRow, build_digest, digest_date
 from bot.watch.care.idle_check import allocated_gpus, idle_gpus
@@ -45,31 +46,8 @@ TICK_SECONDS = 30.0
 PAGE_SIZE = 500
 
 
-class DigestReader(Protocol):
-    """The Run:ai calls the digest makes (`RunaiClient`)."""
-
-    async def list_workloads(
-        self,
-        *,
-        filter_by: Sequence[str] = (),
-        limit: int = ...,
-        offset: int = 0,
-        sort_by: str | None = None,
-    ) -> models.WorkloadPage:
-        """A page of workloads."""
-        ...
-
-    async def inference_metrics(
-        self,
-        workload_id: str,
-        start: datetime,
-        end: datetime,
-        *,
-        metric_types: Sequence[models.MetricType | str] = ...,
-        number_of_samples: int = ...,
-    ) -> models.MetricsResponse:
-        """Throughput/latency series of an inference."""
-        ...
+DigestReader = UsageReads
+"""The Run:ai reads of this loop."""
 
 
 def fire_time(digest: Digest, now: datetime) -> datetime:

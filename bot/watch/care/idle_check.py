@@ -31,6 +31,7 @@ from bot.policy import Policy
 from bot.policy.model import IdleAction, IdleRule
 from bot.runai import errors as runai_errors
 from bot.runai import models
+from bot.runai.calls import UsageReads
 from bot.utc import as_utc, utcnow
 from bot.watch.care import idle
 from bot.watch.care.usage import Sample, samples_of
@@ -79,31 +80,9 @@ NUDGE_TEMPLATE = "care_idle_nudge"
 NOTE_TEMPLATE = "care_idle_note"
 
 
-class IdleReader(Protocol):
-    """The Run:ai calls the idle check makes (`RunaiClient`)."""
-
-    async def list_workloads(
-        self,
-        *,
-        filter_by: Sequence[str] = (),
-        limit: int = ...,
-        offset: int = 0,
-        sort_by: str | None = None,
-    ) -> models.WorkloadPage:
-        """A page of workloads."""
-        ...
-
-    async def inference_metrics(
-        self,
-        workload_id: str,
-        start: datetime,
-        end: datetime,
-        *,
-        metric_types: Sequence[models.MetricType | str] = ...,
-        number_of_samples: int = ...,
-    ) -> models.MetricsResponse:
-        """Throughput/latency series of an inference."""
-        ...
+class IdleReader(UsageReads, Protocol):
+    """The Run:ai calls the idle check makes (`RunaiClient`): the care reads, and what
+    the policy's scale to zero needs."""
 
     async def get_inference(self, workload_id: str) -> models.Inference:
         """An inference with its spec."""

@@ -147,6 +147,10 @@ async def parse_once(
     return response
 
 
+Handler = Callable[[Deps, Replier, Any, Any], Awaitable[None]]
+"""A modal submission's or a button's handler: bound parts, replier, ack, body."""
+
+
 def register(
     app: AsyncApp, deps: Deps, replier: Replier, listeners: Sequence[Listeners] = ()
 ) -> None:
@@ -157,21 +161,24 @@ def register(
     async def _command(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
         await commands.on_command(deps.bound(context), replier, ack, body, context["command"])
 
-    @app.view_submission(Callback.CREATE.value)
-    async def _create(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await create_modal.on_create_submit(deps.bound(context), replier, ack, body)
+    def on(kind: str, ident: str | re.Pattern[str], handler: Handler) -> None:
+        # One shape for every modal submission and button: the parts bound to the asker.
+        async def listener(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+            await handler(deps.bound(context), replier, ack, body)
 
-    @app.view_submission(Callback.SCALE.value)
-    async def _scale(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await scale_modal.on_scale_submit(deps.bound(context), replier, ack, body)
+        register_as = app.view_submission if kind == "view" else app.action
+        register_as(ident)(listener)
 
-    @app.view_submission(Callback.UPDATE.value)
-    async def _update(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await update_modal.on_update_submit(deps.bound(context), replier, ack, body)
+    def idle(press: str) -> Handler:
+        return lambda d, r, ack, body: idle_buttons.on_idle_button(d, r, ack, body, press)
 
-    @app.view_submission(Callback.HF_TOKEN.value)
-    async def _hf_token(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await hf_token_modal.on_hf_token_submit(deps.bound(context), replier, ack, body)
+    for callback, submit in (
+        (Callback.CREATE, create_modal.on_create_submit),
+        (Callback.SCALE, scale_modal.on_scale_submit),
+        (Callback.UPDATE, update_modal.on_update_submit),
+        (Callback.HF_TOKEN, hf_token_modal.on_hf_token_submit),
+    ):
+        on("view", callback.value, submit)
 
     @app.view_submission(re.compile(f"^({Callback.LOADING}|{Callback.RESULT})$"))
     async def _passive(ack: Any) -> None:
@@ -181,69 +188,29 @@ def register(
     async def _projects(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
         await create_modal.on_project_options(deps.bound(context), ack, body)
 
-    @app.action(Action.DEPLOY.value)
-    async def _deploy(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await actions.on_deploy(deps.bound(context), replier, ack, body)
-
-    @app.action(Action.ENTER_HF_TOKEN.value)
-    async def _token(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await actions.on_enter_hf_token(deps.bound(context), replier, ack, body)
-
     @app.action(re.compile(f"^{Action.CHOOSE_WORKLOAD}(_\\d+)?$"))
     async def _choose(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
         await actions.on_choose(deps.bound(context), replier, ack, body, context["command"])
 
-    @app.action(Action.CONFIRM_DELETE.value)
-    async def _confirm(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await actions.on_confirm_delete(deps.bound(context), replier, ack, body)
-
-    @app.action(Action.CANCEL_DELETE.value)
-    async def _cancel(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await actions.on_cancel_delete(deps.bound(context), replier, ack, body)
-
-    @app.action(Action.IDLE_SCALE_TO_ZERO.value)
-    async def _idle_scale(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await idle_buttons.on_idle_button(deps.bound(context), replier, ack, body, "scale")
-
-    @app.action(Action.IDLE_DELETE.value)
-    async def _idle_delete(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await idle_buttons.on_idle_button(deps.bound(context), replier, ack, body, "delete")
-
-    @app.action(Action.IDLE_KEEP.value)
-    async def _idle_keep(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await idle_buttons.on_idle_button(deps.bound(context), replier, ack, body, "keep")
-
-    @app.action(re.compile(f"^{Action.LIST_PAGE}(_prev)?$"))
-    async def _page(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await actions.on_list_page(deps.bound(context), replier, ack, body)
-
-    @app.action(Action.REMOVE_SCHEDULE.value)
-    async def _remove_schedule(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await schedule_commands.on_remove_schedule(deps.bound(context), replier, ack, body)
-
-    @app.action(Action.WHY.value)
-    async def _why(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await actions_explain.on_why(deps.bound(context), replier, ack, body)
-
-    @app.action(Action.ROLLBACK.value)
-    async def _rollback(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await actions_explain.on_rollback(deps.bound(context), replier, ack, body)
-
-    @app.action(Action.CONFIRM_ROLLBACK.value)
-    async def _confirm_rollback(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await actions_explain.on_confirm_rollback(deps.bound(context), replier, ack, body)
-
-    @app.action(Action.CANCEL_ROLLBACK.value)
-    async def _cancel_rollback(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await actions_explain.on_cancel_rollback(deps.bound(context), replier, ack, body)
-
-    @app.action(Action.REMOVE_ALERT.value)
-    async def _remove_alert(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await alert_commands.on_remove_alert(deps.bound(context), replier, ack, body)
-
-    @app.action(re.compile(f"^({Action.SNOOZE_1H}|{Action.SNOOZE_24H})$"))
-    async def _snooze(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
-        await alert_commands.on_snooze(deps.bound(context), replier, ack, body)
+    buttons: tuple[tuple[str | re.Pattern[str], Handler], ...] = (
+        (Action.DEPLOY.value, actions.on_deploy),
+        (Action.ENTER_HF_TOKEN.value, actions.on_enter_hf_token),
+        (Action.CONFIRM_DELETE.value, actions.on_confirm_delete),
+        (Action.CANCEL_DELETE.value, actions.on_cancel_delete),
+        (re.compile(f"^{Action.LIST_PAGE}(_prev)?$"), actions.on_list_page),
+        (Action.IDLE_SCALE_TO_ZERO.value, idle("scale")),
+        (Action.IDLE_DELETE.value, idle("delete")),
+        (Action.IDLE_KEEP.value, idle("keep")),
+        (Action.REMOVE_SCHEDULE.value, schedule_commands.on_remove_schedule),
+        (Action.WHY.value, actions_explain.on_why),
+        (Action.ROLLBACK.value, actions_explain.on_rollback),
+        (Action.CONFIRM_ROLLBACK.value, actions_explain.on_confirm_rollback),
+        (Action.CANCEL_ROLLBACK.value, actions_explain.on_cancel_rollback),
+        (Action.REMOVE_ALERT.value, alert_commands.on_remove_alert),
+        (re.compile(f"^({Action.SNOOZE_1H}|{Action.SNOOZE_24H})$"), alert_commands.on_snooze),
+    )
+    for action, handler in buttons:
+        on("action", action, handler)
 
     for more in listeners:
         more(app, deps, replier)

@@ -20,7 +20,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, Update, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.utc import as_utc, utcnow
@@ -41,13 +40,23 @@ def short_id(prefix: str, length: int = 5) -> str:
     return prefix + "".join(secrets.choice(ID_ALPHABET) for _ in range(length))
 
 
+def insert_or_skip(
+    conn: AsyncConnection, table: Table, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+) -> Any:
+    """An INSERT of `values` (one row or several) that skips every row whose key (primary or
+    unique) exists, in the connection's dialect. The PostgreSQL dialect is imported only on
+    PostgreSQL: a SQLite deployment never pays its ~2 MB (bench/startup.py)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).values(values).on_conflict_do_nothing()
+
+
 async def insert_once(conn: AsyncConnection, table: Table, values: Mapping[str, Any]) -> bool:
     """INSERT a row unless one with the same key (primary or unique) exists; True if it did."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = (
-        dialect.insert(table)
-        .values(**values)
-        .on_conflict_do_nothing()
+        insert_or_skip(conn, table, values)
         # The row that came back says it went in (rowcount is not reliable here: drivers
         # report -1 for an INSERT that returns the generated key).
         .returning(*table.primary_key.columns)

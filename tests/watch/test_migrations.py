@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, MetaData, Table, select
+from sqlalchemy import Connection, MetaData, Table, inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.audit import AuditLog
@@ -139,6 +140,61 @@ class Database:
                             f"SELECT setval(pg_get_serial_sequence('{self.qualified(name)}', 'id'),"
                             f" {len(OLD_ROWS[name])})"
                         )
+
+    async def run_migration_scripts(self) -> None:
+        """Walk an empty database through every migration script (`upgrade` would create
+        it from the code's tables instead)."""
+        async with self.engine.begin() as conn:
+            if self.store.schema is not None:
+                await conn.exec_driver_sql(f'CREATE SCHEMA "{self.store.schema}"')
+            await conn.run_sync(migrate.alembic_upgrade, self.store.schema)
+
+    async def described(self) -> dict[str, Any]:
+        """Everything the database says of its tables: columns (type, nullability, default),
+        primary key, foreign keys, indexes, unique and check constraints."""
+
+        def unschemed(text: object) -> str:
+            # A serial column's default names its sequence with the test's own schema.
+            schema = self.store.schema
+            return str(text).replace(f"{schema}.", "") if schema else str(text)
+
+        def describe(conn: Connection) -> dict[str, Any]:
+            look = inspect(conn)
+            schema = self.store.schema
+            tables: dict[str, Any] = {}
+            for name in sorted(look.get_table_names(schema=schema)):
+                tables[name] = {
+                    "columns": [
+                        (c["name"], str(c["type"]), c["nullable"], unschemed(c.get("default")))
+                        for c in look.get_columns(name, schema=schema)
+                    ],
+                    "pk": look.get_pk_constraint(name, schema=schema)["constrained_columns"],
+                    "fks": sorted(
+                        (
+                            tuple(f["constrained_columns"]),
+                            f["referred_table"],
+                            tuple(f["referred_columns"]),
+                            str(f.get("options")),
+                        )
+                        for f in look.get_foreign_keys(name, schema=schema)
+                    ),
+                    "indexes": sorted(
+                        (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                        for i in look.get_indexes(name, schema=schema)
+                    ),
+                    "unique": sorted(
+                        tuple(u["column_names"])
+                        for u in look.get_unique_constraints(name, schema=schema)
+                    ),
+                    "checks": sorted(
+                        " ".join(c["sqltext"].split())
+                        for c in look.get_check_constraints(name, schema=schema)
+                    ),
+                }
+            return tables
+
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(describe)
 
     def qualified(self, table: str) -> str:
         return f'"{self.store.schema}".{table}' if self.store.schema else table
@@ -296,7 +352,7 @@ async def test_the_migrations_build_the_tables_the_code_queries(
 ) -> None:
     assert migrate.head() == migrate.HEAD
     async with database(dialect, tmp_path) as db:
-        await db.store.create_schema()
+        await db.run_migration_scripts()
 
         def differences(conn: Connection) -> list[Any]:
             context = MigrationContext.configure(
@@ -313,6 +369,44 @@ async def test_the_migrations_build_the_tables_the_code_queries(
             if db.store.schema is not None:
                 await conn.exec_driver_sql(f'SET search_path TO "{db.store.schema}"')
             assert await conn.run_sync(differences) == []
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+async def test_an_empty_database_is_created_as_the_migration_scripts_would_build_it(
+    dialect: str, tmp_path: Path
+) -> None:
+    # A first start creates the tables from the code and stamps them at head (no Alembic):
+    # the database must be the one the scripts build, to the index and the constraint,
+    # or a later migration written against the scripts' result would fail on it.
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "created").mkdir()
+    async with database(dialect, tmp_path / "scripts") as scripted:
+        await scripted.run_migration_scripts()
+        by_scripts = await scripted.described()
+    async with database(dialect, tmp_path / "created") as created:
+        assert await migrate.upgrade(created.engine) is None
+        assert await migrate.revision(created.engine) == migrate.HEAD
+        by_code = await created.described()
+        # and the scripts can take it back down and up again from there
+        await migrate.downgrade(created.engine)
+        assert set(await created.reflect()) == set()
+    assert set(by_code) == set(metadata.tables) | {migrate.VERSION_TABLE}
+    assert by_code == by_scripts
+
+
+def test_a_first_start_does_not_load_alembic(tmp_path: Path) -> None:
+    # Alembic and its templates cost a first start ~8 MB of memory for good
+    # (bench/startup.py); an empty database is created without it.
+    code = (
+        "import asyncio, sys\n"
+        "from bot.watch.db import migrate\n"
+        f"asyncio.run(migrate.migrate('sqlite:///{tmp_path / 'first.db'}'))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "[]"
 
 
 async def _waiting_for_lock(engine: AsyncEngine, key: int) -> int:

@@ -24,7 +24,6 @@ from decimal import Decimal
 from typing import Protocol
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.config import Settings
 from bot.policy import Policy
@@ -36,7 +35,7 @@ from bot.utc import as_utc, utcnow
 from bot.watch.care import idle
 from bot.watch.care.usage import Sample, samples_of
 from bot.watch.care_store import IdleEpisode as StoredEpisode
-from bot.watch.claims import ThreadPost
+from bot.watch.claims import ThreadPost, insert_or_skip
 from bot.watch.db.schema import idle_episodes
 from bot.watch.runtime import WatchRuntime
 from bot.watch.store import Store
@@ -329,10 +328,7 @@ class IdleCheck:
             if new:
                 # One statement for all; the unique index of open episodes lets in only a
                 # workload that has none (another replica may just have opened it).
-                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-                await conn.execute(
-                    dialect.insert(idle_episodes).values(new).on_conflict_do_nothing()
-                )
+                await conn.execute(insert_or_skip(conn, idle_episodes, new))
             for workload_id, (_name, since) in quiet.items():
                 stored = open_episodes.get(workload_id)
                 if stored is not None and stored.nudged_at is None:

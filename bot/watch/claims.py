@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, Update, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.utc import as_utc, utcnow
@@ -44,13 +45,9 @@ def insert_or_skip(
     conn: AsyncConnection, table: Table, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
 ) -> Any:
     """An INSERT of `values` (one row or several) that skips every row whose key (primary or
-    unique) exists, in the connection's dialect. The PostgreSQL dialect is imported only on
-    PostgreSQL: a SQLite deployment never pays its ~2 MB (bench/startup.py)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table).values(values).on_conflict_do_nothing()
+    unique) exists, in the connection's dialect."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).values(values).on_conflict_do_nothing()
 
 
 async def insert_once(conn: AsyncConnection, table: Table, values: Mapping[str, Any]) -> bool:

@@ -389,13 +389,14 @@ async def test_idle_gpus_are_released_when_not_serving(api: Api) -> None:
     assert row["idleAllocatedGpus"] == 0.0
 
 
-async def test_list_of_ten_thousand_with_gpu_fields_stays_fast(api: Api) -> None:
+async def test_ten_thousand_rows_filter_and_sort_on_the_gpu_fields(api: Api) -> None:
+    # How long it takes is bench/care_scale.py's business; here: the right 500 rows.
     state = api.emulator.state
     ids = state.seed_workloads(10_000)
     for workload_id in ids[:100]:
         state.set_traffic(workload_id, {"gpuUtilization": 0})
-    started = datetime.now(UTC)
     rows = await list_rows(api, filterBy="idleAllocatedGpus==0", sortBy="allocatedGPU", limit=500)
-    elapsed = datetime.now(UTC) - started
     assert len(rows) == 500
-    assert elapsed < timedelta(seconds=3), elapsed
+    assert all(r["idleAllocatedGpus"] == 0 for r in rows)
+    gpus = [r["allocatedResources"]["gpu"] for r in rows]
+    assert gpus == sorted(gpus)

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 # runapy is imported where it is used: importing it costs ~2 s of CPU, and every xdist
 # worker collects this module while only one of them runs these tests.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+# Slow: the official SDK is thousands of generated modules; importing them takes most of a
+# worker's 10-30 s here. The emulator's schema tests check the same shapes in the fast tier.
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.slow]
 
 
 def sdk(emu: RunningEmulator, **options: Any) -> InferencesApi:

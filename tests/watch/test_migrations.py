@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -392,21 +391,6 @@ async def test_an_empty_database_is_created_as_the_migration_scripts_would_build
         assert set(await created.reflect()) == set()
     assert set(by_code) == set(metadata.tables) | {migrate.VERSION_TABLE}
     assert by_code == by_scripts
-
-
-def test_a_first_start_does_not_load_alembic(tmp_path: Path) -> None:
-    # Alembic and its templates cost a first start ~8 MB of memory for good
-    # (bench/startup.py); an empty database is created without it.
-    code = (
-        "import asyncio, sys\n"
-        "from bot.watch.db import migrate\n"
-        f"asyncio.run(migrate.migrate('sqlite:///{tmp_path / 'first.db'}'))\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert out.stdout.strip() == "[]"
 
 
 async def _waiting_for_lock(engine: AsyncEngine, key: int) -> int:

@@ -6,8 +6,9 @@ Degraded, stuck, idle or alerting endpoints the user may read under the policy),
 (endpoints followed in the channels where they used the bot: the audit trail), their
 schedules and alert rules with Remove buttons, and **Deploy a model**; each endpoint has
 **Status**, **Scale** and **Metrics**, which run the command paths as from a DM (the Home
-has no channel: no channel binding applies, the project rights do; replies come privately
-in the app's DM).
+has no channel: its own scope is no binding's, the project rights and caps apply, and an
+approval threshold comes from the channels that own the endpoint, `bot.access.approvals`;
+replies come privately in the app's DM).
 
 Keeping it current: a phase change of a followed endpoint, or an action audited for a user,
 asks for a republish of the Homes it concerns (`want_home_publish`: only users who opened

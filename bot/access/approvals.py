@@ -48,6 +48,7 @@ from bot.runai import RunaiCalls, models
 from bot.runai import errors as runai_errors
 from bot.slack import render
 from bot.slack.errors import UserFacingError, describe
+from bot.slack.reply import open_dm
 from bot.utc import utcnow
 from bot.watch.approval_store import Approval, ApprovalState, SecretInRequest
 
@@ -387,7 +388,8 @@ class ApprovalDesk:
                     channel=approval.channel, user=approval.requester, **payload
                 )
             else:
-                await self.slack.chat_postMessage(channel=approval.requester, **payload)
+                dm = await open_dm(self.slack, approval.requester)
+                await self.slack.chat_postMessage(channel=dm, **payload)
         except SlackApiError as exc:
             logger.info("requester not told", extra={"error": exc.response.get("error")})
 

@@ -569,3 +569,30 @@ async def test_an_unfollowed_workload_scaled_from_the_home_needs_no_approval(
     assert current.spec.autoscaling.max_replicas == 8
     assert not _requests_for(service, "home-free")
     assert "needs approval" not in view.all_text()
+
+
+async def test_home_metrics_uploads_the_chart_into_the_dm_it_opens(service: Service) -> None:
+    charted = await service.create("home-chart")
+    await service.driver.command("/inference", "watch home-chart", user=USER, channel=CHANNEL)
+    await _followed(service, "home-chart")
+    await service.driver.event({"type": "app_home_opened", "user": USER, "tab": "home"})
+    home = await service.wait(
+        lambda: next(
+            (h for h in reversed(service.fake.homes.get(USER, [])) if "home-chart" in str(h.view)),
+            None,
+        )
+    )
+    await service.driver.click(home, "inference_home_metrics", charted.workload_id, user=USER)
+    said = await service.said_to(USER, "Chart posted")
+    # Slack takes no user id as an upload's channel_id: the app's DM is opened, and the
+    # chart is shared there, where the numbers are said too.
+    opened = service.fake.calls_to("conversations.open", ok=True)
+    assert opened and opened[0].args.get("users") == USER
+    dm = opened[0].response["channel"]["id"]
+    assert dm.startswith("D") and said.channel == dm
+    assert "Chart posted in this DM" in said.all_text()
+    uploads = service.fake.calls_to("files.completeUploadExternal")
+    assert [c.args.get("channel_id") for c in uploads] == [dm] and uploads[0].ok
+    shared = [m for m in service.fake.messages if m.files]
+    assert [m.channel for m in shared] == [dm]
+    assert shared[0].files[0].filename == "home-chart-metrics.png"

@@ -134,7 +134,14 @@ async def assemble(settings: Settings, stack: contextlib.AsyncExitStack) -> Asse
         care=care,
         listeners=listeners,
     )
-    readiness = Readiness({"store": runtime.store.ping, "runai": runai.check_auth})
+    from bot.watch.db.migrate import HEAD, revision
+
+    readiness = Readiness(
+        {"store": runtime.store.ping, "runai": runai.check_auth},
+        schema=lambda: revision(runtime.store.engine),
+        head=HEAD,
+        started=settings.slack_app_token is None,  # Socket Mode: once connected
+    )
     return Assembled(settings, app, runai, runtime, readiness)
 
 
@@ -193,6 +200,7 @@ async def run_service(settings: Settings) -> None:
         stop = _stop_on_signals(signals)
         async with contextlib.AsyncExitStack() as stack:
             bot = await assemble(settings, stack)
+            bot.readiness.stopping = stop.is_set
             if settings.slack_app_token is not None:
                 ops = await stack.enter_async_context(
                     serve(
@@ -200,7 +208,7 @@ async def run_service(settings: Settings) -> None:
                     )
                 )
                 logger.info("health, readiness and metrics", extra={"port": ops.port})
-                await _socket_mode(bot.app, settings, stop)
+                await _socket_mode(bot.app, settings, stop, bot.readiness)
             else:
                 async with serve(bot.http_app(), HTTP_HOST, settings.port) as srv:
                     logger.info("serving HTTP", extra={"port": srv.port, "path": "/slack/events"})
@@ -208,7 +216,9 @@ async def run_service(settings: Settings) -> None:
     logger.info("stopped")
 
 
-async def _socket_mode(app: AsyncApp, settings: Settings, stop: asyncio.Event) -> None:
+async def _socket_mode(
+    app: AsyncApp, settings: Settings, stop: asyncio.Event, readiness: Readiness
+) -> None:
     # Imported here: HTTP mode never needs the WebSocket client (bench/startup.py).
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -218,6 +228,7 @@ async def _socket_mode(app: AsyncApp, settings: Settings, stop: asyncio.Event) -
     logger.info("serving over Socket Mode")
     try:
         await handler.connect_async()  # type: ignore[no-untyped-call]
+        readiness.started = True
         await stop.wait()
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]

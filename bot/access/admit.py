@@ -113,7 +113,8 @@ def _asker_of(body: Mapping[str, Any], command: object) -> Asker | None:
         channel = inv.channel_id
         if channel is None and (body.get("view") or {}).get("type") == "home":
             # The App Home has no channel: its buttons answer in the app's DM with the
-            # user, where no channel binding applies (the project rights do).
+            # user, where no channel binding scopes it (the project rights and caps do;
+            # approval thresholds come from the workload's owning channels).
             channel = user
         return Asker(user, channel, intent)
     if kind in ("view_submission", "block_suggestion"):

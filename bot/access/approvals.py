@@ -12,6 +12,12 @@ so the command, the modals, the Home's buttons and a schedule's fire are all cov
 schedule fires as its author (README, "Approvals"), so a fire over the threshold becomes a
 request like any other, decided under the policy of that moment.
 
+Which binding decides (`governing`): the asker's channel when the policy binds it; from an
+unbound place (the App Home, a DM, an unbound channel) the bindings of the channels that
+own the workload (created it, follow it), the strictest of them. The request then goes to
+the owning channel and the requester is told privately where they asked (`asked_in` in the
+stored request), so a Home button is no way around a team's thresholds.
+
 Approve is a compare-and-set (`decide_approval`): of a double press, or two approvers at
 once on two replicas, one wins and performs the request, as the requester, under the policy
 at that moment (rights and caps decided again; only the threshold is met), then records the
@@ -42,6 +48,7 @@ from bot.runai import RunaiCalls, models
 from bot.runai import errors as runai_errors
 from bot.slack import render
 from bot.slack.errors import UserFacingError, describe
+from bot.slack.reply import open_dm
 from bot.utc import utcnow
 from bot.watch.approval_store import Approval, ApprovalState, SecretInRequest
 
@@ -70,13 +77,36 @@ RECOVER_AFTER = timedelta(seconds=30)
 class AwaitingApproval(UserFacingError):
     """The request went to the approvers instead of Run:ai."""
 
-    def __init__(self, approval: Approval, over: list[str], ttl: timedelta) -> None:
+    def __init__(
+        self, approval: Approval, over: list[str], ttl: timedelta, *, owner: str | None = None
+    ) -> None:
+        # `owner`: the request was posted in the channel that owns the workload, not where
+        # the requester asked; the permalink of the request when Slack gave one (the
+        # sentence is plain text: a bare link, no channel mention).
+        where = (
+            f"in the channel that owns {approval.workload_name}"
+            + (f" ({owner})" if owner.startswith("http") else "")
+            + ","
+            if owner is not None
+            else "in the channel"
+        )
         super().__init__(
             f"This needs approval: it asks for {' and '.join(over)}. I've posted request "
-            f"{approval.id} in the channel for an approver; nothing changes until "
+            f"{approval.id} {where} for an approver; nothing changes until "
             f"one approves it (it expires in {say_duration(ttl)})."
         )
         self.approval = approval
+
+
+class OwnersUnknown(UserFacingError):
+    """Acting from an unbound place, the owning channels' thresholds could not be read."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "I can't tell right now whether this needs approval in the channels that own "
+            "the workload: my database does not answer. Nothing was changed; try again in "
+            "a minute."
+        )
 
 
 class NeedsSecretReference(UserFacingError):
@@ -107,6 +137,15 @@ def note_message(*parts: str | Mention) -> dict[str, Any]:
         "approval_note",
         parts=[{"user": p.user} if isinstance(p, Mention) else {"text": p} for p in parts],
     )
+
+
+ASKED_IN = "asked_in"
+"""Key of a stored request: where the requester asked, when not in the request's channel."""
+
+
+def _asked_in(approval: Approval) -> str | None:
+    place = approval.request.get(ASKED_IN)
+    return str(place) if place and place != approval.channel else None
 
 
 def _rule_path(channel: str) -> str:
@@ -152,11 +191,40 @@ class ApprovalDesk:
 
     # --- holding a request ---------------------------------------------------------------
 
-    def rule_for(self, asker: Asker | None) -> ApprovalRule | None:
-        """The channel's approval rule, if this asker's requests can need approval."""
+    async def governing(
+        self, asker: Asker | None, workload_id: str | None, ask: Ask
+    ) -> tuple[str, list[str]] | None:
+        """The channel whose `approval:` this request is over, and what is over; None when
+        no threshold is exceeded (or the asker performs an approved request).
+
+        From a bound channel its own binding decides. From an unbound place (the App Home,
+        a DM, a channel the policy does not bind) the workload's owners do: the channel it
+        was created in and the channels following it (`Store.owning_channels`). The
+        request needs approval when it is over any of their thresholds (the strictest
+        applies), and goes to the creating channel when that one's threshold is exceeded,
+        else to the first following channel whose threshold is. A create, or a workload no
+        bound channel owns, has no owner: no threshold applies, as before.
+        """
         if asker is None or asker.approved is not None or asker.channel is None:
             return None
-        return self.gate.policy.approval_rule(asker.channel)
+        policy = self.gate.policy
+        if asker.channel in policy.channels:
+            candidates = [asker.channel]
+        elif workload_id is None or not any(o.approval for o in policy.binding_options.values()):
+            return None  # nothing owns a create yet; no binding asks for approval at all
+        else:
+            try:
+                candidates = await self.store.owning_channels(workload_id)
+            except Exception as exc:
+                # Failing open here would be the bypass this rule exists to close.
+                logger.warning("owning channels unknown", extra={"error": type(exc).__name__})
+                raise OwnersUnknown() from exc
+        for channel in candidates:
+            rule = policy.approval_rule(channel)
+            over = rule.exceeded(ask.replicas, ask.gpus) if rule else []
+            if over:
+                return channel, over
+        return None
 
     async def hold(
         self,
@@ -172,26 +240,29 @@ class ApprovalDesk:
     ) -> None:
         """Go on (no approval needed), or store and post the request and raise
         `AwaitingApproval` (or `NeedsSecretReference`). Called once rights and caps passed."""
-        rule = self.rule_for(asker)
-        if rule is None or asker is None:
+        governing = await self.governing(asker, workload_id, ask)
+        if governing is None or asker is None:
             return
-        over = rule.exceeded(ask.replicas, ask.gpus)
-        if not over:
-            return
+        channel, over = governing
         caller = await self.gate.caller(asker)
         if is_admin(self.gate.policy, caller):
             return  # admins pass the caps; the thresholds below them too
-        assert asker.channel is not None  # rule_for
         now = self.clock()
+        stored: dict[str, Any] = {"project_id": project.id, "body": request}
+        elsewhere = channel != asker.channel
+        if elsewhere:
+            # Where the requester asked (the Home: their user id; a DM): performed from
+            # there, and they are told there, privately.
+            stored[ASKED_IN] = asker.channel
         try:
             approval = await self.store.create_approval(
-                channel=asker.channel,
+                channel=channel,
                 requester=asker.user,
                 action=action.value,
                 workload_id=workload_id,
                 workload_name=name,
                 project=project.label(),
-                request={"project_id": project.id, "body": request},
+                request=stored,
                 summary=summary,
                 expires_at=now + self.ttl,
                 at=now,
@@ -211,10 +282,22 @@ class ApprovalDesk:
         )
         ts = await self._post(approval, over)
         if ts is not None:
-            await self.store.set_approval_message(approval.id, asker.channel, ts)
+            await self.store.set_approval_message(approval.id, channel, ts)
         await self._note(approval, "approval", asker.user, f"asked for approval ({approval.id})")
         self._changed(approval.requester)
-        raise AwaitingApproval(approval, over, self.ttl)
+        owner = await self._permalink(channel, ts) if elsewhere else None
+        raise AwaitingApproval(approval, over, self.ttl, owner=owner)
+
+    async def _permalink(self, channel: str, ts: str | None) -> str:
+        """The request message's link (chat.getPermalink needs no scope); "" without."""
+        if ts is None:
+            return ""
+        try:
+            found = await self.slack.chat_getPermalink(channel=channel, message_ts=ts)
+        except SlackApiError as exc:
+            logger.info("no permalink", extra={"error": exc.response.get("error")})
+            return ""
+        return str(found.get("permalink") or "")
 
     @staticmethod
     def _env_names(request: dict[str, Any]) -> list[str]:
@@ -296,12 +379,17 @@ class ApprovalDesk:
             )
 
     async def _tell(self, approval: Approval, *parts: str | Mention) -> None:
-        """A private line to the requester in the request's channel."""
+        """A private line to the requester: in the request's channel, or in their DM with
+        the app when they asked from elsewhere (the Home, a DM)."""
         payload = note_message(*parts)
         try:
-            await self.slack.chat_postEphemeral(
-                channel=approval.channel, user=approval.requester, **payload
-            )
+            if _asked_in(approval) is None:
+                await self.slack.chat_postEphemeral(
+                    channel=approval.channel, user=approval.requester, **payload
+                )
+            else:
+                dm = await open_dm(self.slack, approval.requester)
+                await self.slack.chat_postMessage(channel=dm, **payload)
         except SlackApiError as exc:
             logger.info("requester not told", extra={"error": exc.response.get("error")})
 
@@ -397,7 +485,8 @@ class ApprovalDesk:
         assert self.runai is not None, "ApprovalDesk.runai is set by build_access"
         known = {a.value for a in Action}
         intent = Action(approval.action) if approval.action in known else Action.UPDATE
-        asker = Asker(approval.requester, approval.channel, intent, approved=approval.id)
+        place = _asked_in(approval) or approval.channel
+        asker = Asker(approval.requester, place, intent, approved=approval.id)
         runai = self.runai.for_asker(asker)
         body = approval.request.get("body") or {}
         try:
@@ -507,5 +596,6 @@ __all__ = [
     "Mention",
     "NeedsSecretReference",
     "Note",
+    "OwnersUnknown",
     "note_message",
 ]

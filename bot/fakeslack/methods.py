@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from bot.fakeslack.state import (
     BOT_USER_ID,
     TEAM_DOMAIN,
     TEAM_ID,
+    USER_ID,
     Channel,
     FakeEvent,
     FakeSlack,
@@ -349,6 +351,35 @@ def conversations_replies(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
     return _page(msgs, args, newest_first=False)
 
 
+def conversations_open(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
+    """conversations.open: the app's DM with one user (`users=U…`), opened or found; the
+    same `D…` id every time (and the one a post to the user id lands in). Several users
+    (a group DM) are not modelled."""
+    args = call.args
+    if args.get("channel"):
+        ch = fake.channel(str(args["channel"]))
+        if ch is None or not ch.is_im:
+            raise ApiError("channel_not_found")
+        return {"ok": True, "channel": {"id": ch.id}}
+    users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+    if not users:
+        raise ApiError("users_list_not_supplied")
+    if len(users) > 1:
+        raise ApiError("not_supported", detail="the fake opens DMs with one user only")
+    if not USER_ID.match(users[0]) or fake.user(users[0]) is None:
+        raise ApiError("user_not_found")
+    dm = fake.channel(users[0])
+    assert dm is not None
+    already = dm.id in fake.opened_dms
+    fake.opened_dms.add(dm.id)
+    body: dict[str, Any] = {"ok": True, "channel": {"id": dm.id}}
+    if already:
+        body["already_open"] = True
+    if args.get("return_im"):
+        body["channel"].update({"is_im": True, "user": users[0], "created": 1_700_000_000})
+    return body
+
+
 # --------------------------------------------------------------------------- users.*
 def users_info(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
     """users.info."""
@@ -517,6 +548,30 @@ def new_view_hash() -> str:
 
 
 # --------------------------------------------------------------------------- files.*
+CONVERSATION_ID = re.compile(r"^[CGDZ][A-Z0-9]+$")
+"""What `channel_id` of files.completeUploadExternal accepts: an encoded conversation id.
+Slack checks `^[CGDZ][A-Z0-9]{8,}$` (its words in the error below); the fake's seeded ids
+are shorter, so only the prefix and the characters are checked here."""
+
+
+def _conversation_id(ref: Any) -> str:
+    """A `channel_id` as Slack takes it: a user id (`U…`) or a `#name` is refused with the
+    error Slack gives (slackapi/bolt-js#2115, node-slack-sdk#1653): open the DM with
+    conversations.open and pass its `D…` id instead."""
+    value = str(ref)
+    if not CONVERSATION_ID.match(value):
+        raise ApiError(
+            "invalid_arguments",
+            response_metadata={
+                "messages": [
+                    "[ERROR] input must match regex pattern: ^[CGDZ][A-Z0-9]{8,}$ "
+                    "[json-pointer:/channel_id]"
+                ]
+            },
+        )
+    return value
+
+
 def files_get_upload_url_external(fake: FakeSlack, call: ApiCall) -> dict[str, Any]:
     """files.getUploadURLExternal → an upload URL on this fake."""
     args = call.args
@@ -547,7 +602,7 @@ def files_complete_upload_external(fake: FakeSlack, call: ApiCall) -> dict[str, 
         )
     channels: list[str] = []
     if args.get("channel_id"):
-        channels.append(_channel_for_post(fake, args["channel_id"]))
+        channels.append(_channel_for_post(fake, _conversation_id(args["channel_id"])))
     if args.get("channels"):
         channels.extend(_channel_for_post(fake, c) for c in str(args["channels"]).split(","))
     records: list[FileRecord] = []
@@ -601,6 +656,7 @@ METHODS: dict[str, Handler] = {
     "chat.delete": chat_delete,
     "chat.getPermalink": chat_get_permalink,
     "conversations.info": conversations_info,
+    "conversations.open": conversations_open,
     "conversations.history": conversations_history,
     "conversations.replies": conversations_replies,
     "users.info": users_info,

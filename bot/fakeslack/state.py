@@ -28,6 +28,8 @@ VIEW_STACK_LIMIT = 3
 
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+USER_ID = _USER_ID
+"""A well-formed user id (`U…`/`W…`)."""
 
 
 def texts_of(value: Any) -> list[str]:
@@ -368,6 +370,8 @@ class FakeSlack:
         # views.publish: every Home published per user, oldest first (the last is shown;
         # `SlackDriver.click` presses its buttons like any view's).
         self.homes: dict[str, list[ViewRecord]] = {}
+        # DMs opened with conversations.open (their `D…` ids).
+        self.opened_dms: set[str] = set()
         self.files: dict[str, FileRecord] = {}
         self.responses: list[ResponseRecord] = []
         self.triggers: dict[str, TriggerRecord] = {}
@@ -401,6 +405,7 @@ class FakeSlack:
         self._threads.clear()
         self.views.clear()
         self.homes.clear()
+        self.opened_dms.clear()
         self.files.clear()
         self.responses.clear()
         self.triggers.clear()

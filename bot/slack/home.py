@@ -6,8 +6,9 @@ Degraded, stuck, idle or alerting endpoints the user may read under the policy),
 (endpoints followed in the channels where they used the bot: the audit trail), their
 schedules and alert rules with Remove buttons, and **Deploy a model**; each endpoint has
 **Status**, **Scale** and **Metrics**, which run the command paths as from a DM (the Home
-has no channel: no channel binding applies, the project rights do; replies come privately
-in the app's DM).
+has no channel: its own scope is no binding's, the project rights and caps apply, and an
+approval threshold comes from the channels that own the endpoint, `bot.access.approvals`;
+replies come privately in the app's DM).
 
 Keeping it current: a phase change of a followed endpoint, or an action audited for a user,
 asks for a republish of the Homes it concerns (`want_home_publish`: only users who opened
@@ -358,10 +359,12 @@ class HomeDesk:
 # --- listeners -------------------------------------------------------------------------
 
 
-def home_invocation(body: dict[str, Any]) -> Invocation:
-    """A Home button's invocation: answered in the user's DM (the Home has no channel)."""
+async def home_invocation(body: dict[str, Any], replier: Replier) -> Invocation:
+    """A Home button's invocation: answered in the app's DM with the user (the Home has no
+    channel), by its `D…` id: files.* and ephemeral messages take no user id."""
     inv = Invocation.from_action(body)
-    return Invocation(user_id=inv.user_id, channel_id=inv.user_id, trigger_id=inv.trigger_id)
+    dm = await replier.dm(inv.user_id)
+    return Invocation(user_id=inv.user_id, channel_id=dm, trigger_id=inv.trigger_id)
 
 
 def register_home(home: HomeDesk) -> Callable[[AsyncApp, Deps, Replier], None]:
@@ -378,7 +381,7 @@ def register_home(home: HomeDesk) -> Callable[[AsyncApp, Deps, Replier], None]:
         def runner(make: Callable[[str], parsing.Command], urgent: bool = False) -> Any:
             async def listener(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
                 await ack()
-                inv = home_invocation(body)
+                inv = await home_invocation(body, replier)
                 actions = body.get("actions") or [{}]
                 ref = str(actions[0].get("value") or "")
                 if not parsing.is_workload_id(ref):
@@ -395,7 +398,7 @@ def register_home(home: HomeDesk) -> Callable[[AsyncApp, Deps, Replier], None]:
         @app.action(ActionId.HOME_DEPLOY.value)
         async def _deploy(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
             await ack()
-            inv = home_invocation(body)
+            inv = await home_invocation(body, replier)
             command = parsing.parse("create")
             deps.tasks.fire(
                 commands.run(deps.bound(context), replier, inv, command),

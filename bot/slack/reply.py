@@ -127,6 +127,23 @@ def slack_error(exc: SlackApiError) -> str:
     return ""
 
 
+def is_user_id(ref: str) -> bool:
+    """Whether `ref` is a user id (`U…`/`W…`) rather than a conversation id."""
+    return len(ref) > 1 and ref[0] in "UW" and ref[1:].isalnum() and ref.isupper()
+
+
+async def open_dm(slack: AsyncWebClient, user: str) -> str:
+    """The `D…` id of the app's DM with `user` (conversations.open, `im:write`); the user
+    id itself when Slack won't open it (chat.postMessage still takes that, files.*
+    uploads do not)."""
+    try:
+        response = await slack.conversations_open(users=user)
+    except SlackApiError as exc:
+        logger.warning("DM not opened", extra={"error": slack_error(exc)})
+        return user
+    return str((response.get("channel") or {}).get("id") or user)
+
+
 class TriggerExpired(Exception):
     """Slack refused views.open: the trigger_id was too old or already used."""
 
@@ -138,6 +155,16 @@ class Replier:
         self.slack = slack
         # response_url posts retry as the Web API client does (and wait through its sleep).
         self._handlers: list[AsyncRetryHandler] = list(slack.retry_handlers)
+        self._dms: dict[str, str] = {}  # user → the app's DM with them (never changes)
+
+    async def dm(self, user: str) -> str:
+        """The app's DM with `user` (opened once per process; `open_dm`)."""
+        found = self._dms.get(user)
+        if found is None:
+            found = await open_dm(self.slack, user)
+            if found != user:
+                self._dms[user] = found
+        return found
 
     async def respond(
         self,
@@ -179,7 +206,7 @@ class Replier:
                 logger.warning("ephemeral failed", extra={"error": slack_error(exc)})
                 return
         try:
-            await self.slack.chat_postMessage(channel=user, **payload)
+            await self.slack.chat_postMessage(channel=await self.dm(user), **payload)
         except SlackApiError as exc:
             logger.warning("direct message failed", extra={"error": slack_error(exc)})
 
@@ -221,7 +248,11 @@ class Replier:
     async def upload_png(
         self, channel: str, png: bytes, *, filename: str, title: str, comment: str
     ) -> bool:
-        """Upload a chart to a channel (files upload v2); False when Slack refused."""
+        """Upload a chart to a channel (files upload v2); False when Slack refused. A user
+        id means the app's DM with them: files.completeUploadExternal takes only
+        conversation ids (C…/G…/D…), so the DM is opened first."""
+        if is_user_id(channel):
+            channel = await self.dm(channel)
         try:
             await self.slack.files_upload_v2(
                 channel=channel,

@@ -258,6 +258,20 @@ class Watches:
             )
             return {row[0] for row in result}
 
+    async def owning_channels(self, workload_id: str) -> list[str]:
+        """The channels that own a workload: the one it was created in through the bot
+        (first, followed there still or not), then those following it, oldest first."""
+        query = (
+            select(watches.c.channel, watches.c.reason, watches.c.active)
+            .where(watches.c.workload_id == workload_id)
+            .order_by(watches.c.created_at, watches.c.channel)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        created = [channel for channel, reason, _ in rows if reason == "create"]
+        following = [channel for channel, reason, active in rows if active and reason != "create"]
+        return list(dict.fromkeys([*created, *following]))
+
     async def transitional_ids(self, phases: Iterable[str]) -> set[str]:
         """Watched workloads currently in one of `phases`."""
         return set(await self.phases_of(phases))

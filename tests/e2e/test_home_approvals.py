@@ -400,3 +400,199 @@ async def test_an_over_threshold_create_from_the_form_becomes_a_request(service:
     found = await service.runai.find_inferences("big-create")
     assert len(found) == 1
     assert service.emu.state.stats.count("POST", "/api/v1/workloads/inferences") == posts + 1
+
+
+# --- actions from unbound places: the owning channels' thresholds -----------------------
+
+DM = "D0001DM01"  # a DM between the requester and someone: bound by no channel binding
+
+
+async def _home_scale(service: Service, workload_id: str, low: int, high: int) -> Any:
+    """Press Scale on the user's Home and submit the scale form; the form (a ViewRecord)."""
+    await service.driver.event({"type": "app_home_opened", "user": USER, "tab": "home"})
+    home = await service.wait(
+        lambda: next(
+            (h for h in reversed(service.fake.homes.get(USER, [])) if workload_id in str(h.view)),
+            None,
+        )
+    )
+    await service.driver.click(home, "inference_home_scale", workload_id, user=USER)
+    view = await service.fake.wait_for(
+        lambda: next(
+            (
+                v
+                for v in service.fake.iter_open_views()
+                if v.callback_id == "inference_scale" and v.user_id == USER
+            ),
+            None,
+        ),
+        timeout=15,
+    )
+    await service.driver.submit_view(
+        view,
+        {
+            "f_min_replicas": str(low),
+            "f_max_replicas": str(high),
+            "f_metric": "concurrency",
+            "f_threshold": "4",
+        },
+        user=USER,
+    )
+    return view
+
+
+async def _followed(service: Service, name: str) -> None:
+    """Wait until the channel follows `name` (its "Following" reply comes after the watch
+    is stored; the parent message comes before)."""
+    await service.fake.wait_for(
+        lambda: next((m for m in service.fake.messages if f"Following {name}" in m.text), None),
+        timeout=15,
+    )
+
+
+def _requests_for(service: Service, name: str) -> list[MessageRecord]:
+    return [
+        m
+        for m in service.fake.messages
+        if not m.ephemeral and "Approval needed" in m.all_text() and name in m.all_text()
+    ]
+
+
+async def test_a_home_scale_over_the_owning_channels_threshold_waits_for_an_approver(
+    service: Service,
+) -> None:
+    big = await service.create("home-big")
+    await service.driver.command("/inference", "watch home-big", user=USER, channel=CHANNEL)
+    await _followed(service, "home-big")
+    before = service.patches()
+
+    view = await _home_scale(service, big.workload_id, 1, 8)
+    # The request goes to the channel that follows the workload, not the Home's DM; the
+    # requester reads that it waits, privately, in the form they submitted.
+    request = await service.posted("Approval needed")
+    assert f"<@{USER}>" in request.all_text() and "8 replicas (over 4)" in request.all_text()
+    await service.fake.wait_for(lambda: "needs approval" in view.all_text() or None, timeout=15)
+    assert "in the channel that owns home-big (https://" in view.all_text()
+    assert f"/archives/{CHANNEL}/p{request.ts.replace('.', '')}" in view.all_text()
+    assert not [
+        m for m in service.fake.messages if m.channel.startswith("D") and "Approval" in m.text
+    ]
+    await asyncio.sleep(0.5)
+    assert service.patches() == before
+
+    # As for a channel's request: the requester can't approve it, another approver can.
+    await service.driver.click(request, "inference_approve", user=USER)
+    await service.said_to(USER, "another approver has to")
+    assert service.patches() == before
+    await service.driver.click(request, "inference_approve", user=APPROVER)
+    await service.wait(lambda: "Approved" in service.current(request).all_text())
+    await service.wait(lambda: service.patches() == before + 1)
+    current = await service.runai.get_inference(big.workload_id)
+    assert current.spec is not None and current.spec.autoscaling is not None
+    assert current.spec.autoscaling.max_replicas == 8
+    # The requester asked from the Home: told in their DM with the app, not in the channel.
+    told = await service.fake.wait_for(
+        lambda: next(
+            (
+                m
+                for m in service.fake.messages
+                if m.channel.startswith("D") and "was approved by" in m.all_text()
+            ),
+            None,
+        ),
+        timeout=15,
+    )
+    assert "sent to Run:ai" in told.all_text()
+    assert not [m for m in service.fake.ephemerals(USER) if "was approved by" in m.text]
+
+
+async def test_a_scale_typed_in_a_dm_is_held_for_the_owning_channel(service: Service) -> None:
+    await service.create("dm-big")
+    await service.driver.command("/inference", "watch dm-big", user=USER, channel=CHANNEL)
+    await _followed(service, "dm-big")
+    before = service.patches()
+
+    await service.driver.command("/inference", "scale dm-big 1 6", user=USER, channel=DM)
+    waiting = await service.said_to(USER, "needs approval")
+    assert waiting.channel == DM and "in the channel that owns dm-big" in waiting.all_text()
+    request = await service.posted("Approval needed")
+    assert "dm-big" in request.all_text() and "6 replicas (over 4)" in request.all_text()
+    await asyncio.sleep(0.5)
+    assert service.patches() == before
+
+    await service.driver.click(request, "inference_deny", user=OTHER_APPROVER)
+    deny = await service.fake.wait_for(
+        lambda: next(
+            (
+                v
+                for v in service.fake.iter_open_views()
+                if v.callback_id == "inference_approval_deny"
+            ),
+            None,
+        ),
+        timeout=15,
+    )
+    await service.driver.submit_view(deny, {"f_reason": "not today"}, user=OTHER_APPROVER)
+    await service.wait(lambda: "Denied" in service.current(request).all_text())
+    await service.fake.wait_for(
+        lambda: next(
+            (
+                m
+                for m in service.fake.messages
+                if m.channel.startswith("D") and "was denied by" in m.all_text()
+            ),
+            None,
+        ),
+        timeout=15,
+    )
+    assert service.patches() == before
+    # Within the threshold, the same DM acts at once: no new request.
+    posts = len(service.fake.channel_messages(CHANNEL))
+    await service.driver.command("/inference", "scale dm-big 1 3", user=USER, channel=DM)
+    await service.wait(lambda: service.patches() == before + 1)
+    await service.said_to(USER, "Scaled dm-big to 1-3")
+    assert len(service.fake.channel_messages(CHANNEL)) == posts
+
+
+async def test_an_unfollowed_workload_scaled_from_the_home_needs_no_approval(
+    service: Service,
+) -> None:
+    free = await service.create("home-free")
+    # Failed: on the user's Home under Needs attention, though no channel follows it.
+    await service.phase(free.workload_id, "Failed")
+    before = service.patches()
+    view = await _home_scale(service, free.workload_id, 1, 8)
+    # No bound channel owns it: no threshold applies, as before (the rights and caps do).
+    await service.wait(lambda: service.patches() == before + 1)
+    current = await service.runai.get_inference(free.workload_id)
+    assert current.spec is not None and current.spec.autoscaling is not None
+    assert current.spec.autoscaling.max_replicas == 8
+    assert not _requests_for(service, "home-free")
+    assert "needs approval" not in view.all_text()
+
+
+async def test_home_metrics_uploads_the_chart_into_the_dm_it_opens(service: Service) -> None:
+    charted = await service.create("home-chart")
+    await service.driver.command("/inference", "watch home-chart", user=USER, channel=CHANNEL)
+    await _followed(service, "home-chart")
+    await service.driver.event({"type": "app_home_opened", "user": USER, "tab": "home"})
+    home = await service.wait(
+        lambda: next(
+            (h for h in reversed(service.fake.homes.get(USER, [])) if "home-chart" in str(h.view)),
+            None,
+        )
+    )
+    await service.driver.click(home, "inference_home_metrics", charted.workload_id, user=USER)
+    said = await service.said_to(USER, "Chart posted")
+    # Slack takes no user id as an upload's channel_id: the app's DM is opened, and the
+    # chart is shared there, where the numbers are said too.
+    opened = service.fake.calls_to("conversations.open", ok=True)
+    assert opened and opened[0].args.get("users") == USER
+    dm = opened[0].response["channel"]["id"]
+    assert dm.startswith("D") and said.channel == dm
+    assert "Chart posted in this DM" in said.all_text()
+    uploads = service.fake.calls_to("files.completeUploadExternal")
+    assert [c.args.get("channel_id") for c in uploads] == [dm] and uploads[0].ok
+    shared = [m for m in service.fake.messages if m.files]
+    assert [m.channel for m in shared] == [dm]
+    assert shared[0].files[0].filename == "home-chart-metrics.png"

@@ -16,6 +16,7 @@ from bot.fakeslack import RunningFakeSlack, SlackDriver
 from bot.ops import Readiness, ops_app
 from bot.runai import RunaiClient
 from bot.serving import serve
+from bot.watch.db.migrate import HEAD, revision
 from bot.watch.leader import LEASE_NAME
 from bot.watch.store import Store
 from tests.conftest import RunningEmulator, free_port
@@ -28,31 +29,76 @@ async def test_readyz_passes_with_store_and_runai_up(
     store = Store(f"sqlite+aiosqlite:///{tmp_path / 'ready.db'}")
     await store.create_schema()
     async with RunaiClient(emulator.url, emulator.client_id, emulator.client_secret) as runai:
-        app = ops_app(Readiness({"store": store.ping, "runai": runai.check_auth}))
+        app = ops_app(
+            Readiness(
+                {"store": store.ping, "runai": runai.check_auth},
+                schema=lambda: revision(store.engine),
+                head=HEAD,
+            )
+        )
         async with serve(app) as srv, httpx.AsyncClient(base_url=srv.url) as http:
             ready = await http.get("/readyz")
             health = await http.get("/healthz")
     await store.close()
     assert health.status_code == 200
     assert ready.status_code == 200
-    assert ready.json() == {"ready": True, "checks": {"store": "ok", "runai": "ok"}}
+    assert ready.json() == {
+        "ready": True,
+        "serving": {"started": "ok", "shutdown": "ok", "schema": "ok"},
+        "checks": {"store": "ok", "runai": "ok"},
+    }
 
 
-async def test_readyz_fails_when_store_or_runai_is_down(emulator: RunningEmulator) -> None:
+async def test_readyz_reports_but_does_not_fail_when_store_and_runai_are_down(
+    emulator: RunningEmulator,
+) -> None:
     port = free_port()
     down_store = Store(f"postgresql+psycopg://postgres@127.0.0.1:{port}/test")
     bad_runai = RunaiClient(emulator.url, emulator.client_id, "wrong-secret", max_retries=0)
     async with bad_runai:
-        app = ops_app(Readiness({"store": down_store.ping, "runai": bad_runai.check_auth}))
-        async with serve(app) as srv, httpx.AsyncClient(base_url=srv.url) as http:
+        readiness = Readiness(
+            {"store": down_store.ping, "runai": bad_runai.check_auth},
+            schema=lambda: revision(down_store.engine),
+            head=HEAD,
+        )
+        async with serve(ops_app(readiness)) as srv, httpx.AsyncClient(base_url=srv.url) as http:
             ready = await http.get("/readyz")
             health = await http.get("/healthz")
     await down_store.close()
     assert health.status_code == 200, "the process is up even when its dependencies are not"
-    assert ready.status_code == 503
-    checks = ready.json()["checks"]
-    assert checks["store"] != "ok" and checks["runai"] != "ok"
+    # Both replicas staying in the Service is what lets users read the bot's own
+    # "When things fail" sentences during the outage: the body says what is down.
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["ready"] is True and body["serving"]["schema"] == "ok"  # unknown: not a block
+    assert body["checks"]["store"] != "ok" and body["checks"]["runai"] != "ok"
     assert "wrong-secret" not in ready.text
+
+
+async def test_readyz_fails_while_starting_shutting_down_or_behind_on_migrations(
+    tmp_path: Path,
+) -> None:
+    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'behind.db'}")  # never migrated
+    readiness = Readiness(
+        {"store": store.ping}, schema=lambda: revision(store.engine), head=HEAD, started=False
+    )
+    stopping = False
+    readiness.stopping = lambda: stopping
+    async with serve(ops_app(readiness)) as srv, httpx.AsyncClient(base_url=srv.url) as http:
+        starting = await http.get("/readyz")
+        readiness.started = True
+        behind = await http.get("/readyz")
+        await store.create_schema()
+        migrated = await http.get("/readyz")
+        stopping = True
+        leaving = await http.get("/readyz")
+    await store.close()
+    assert starting.status_code == 503 and starting.json()["serving"]["started"] == "starting"
+    assert behind.status_code == 503
+    assert "migrations not applied" in behind.json()["serving"]["schema"]
+    assert f"needs {HEAD}" in behind.json()["serving"]["schema"]
+    assert migrated.status_code == 200 and migrated.json()["checks"] == {"store": "ok"}
+    assert leaving.status_code == 503 and leaving.json()["serving"]["shutdown"] == "shutting down"
 
 
 def _sample(text: str, name: str, **labels: str) -> float:

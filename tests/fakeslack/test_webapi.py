@@ -441,3 +441,37 @@ async def test_posting_to_a_user_id_goes_to_the_dm(
     info = await client.conversations_info(channel="D0002")
     assert info["channel"]["is_im"]
     assert fake_slack.fake.last_message("D0002").text == "just you"
+
+
+async def test_conversations_open_gives_the_dm_a_post_to_the_user_lands_in(
+    client: AsyncWebClient, fake_slack: RunningFakeSlack
+) -> None:
+    opened = await client.conversations_open(users="U0002")
+    assert opened["channel"]["id"] == "D0002" and "already_open" not in opened
+    again = await client.conversations_open(users="U0002", return_im=True)
+    assert again["channel"]["id"] == "D0002" and again["already_open"] is True
+    assert again["channel"]["is_im"] is True
+    posted = await client.chat_postMessage(channel="U0002", text="same place")
+    assert posted["channel"] == "D0002"
+    for params, error in (
+        ({}, "users_list_not_supplied"),  # slack_sdk refuses this before sending
+        ({"users": "not-a-user"}, "user_not_found"),
+        ({"channel": "C0001"}, "channel_not_found"),
+    ):
+        with pytest.raises(SlackApiError) as refused:
+            await client.api_call("conversations.open", params=params)
+        assert refused.value.response["error"] == error
+
+
+async def test_an_upload_to_a_user_id_is_refused_as_slack_refuses_it(
+    client: AsyncWebClient, fake_slack: RunningFakeSlack
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    with pytest.raises(SlackApiError) as refused:
+        await client.files_upload_v2(content=png, filename="c.png", channel="U0002")
+    assert refused.value.response["error"] == "invalid_arguments"
+    assert "json-pointer:/channel_id" in str(refused.value.response["response_metadata"])
+    assert not [m for m in fake_slack.fake.messages if m.files]
+    dm = (await client.conversations_open(users="U0002"))["channel"]["id"]
+    done = await client.files_upload_v2(content=png, filename="c.png", channel=dm)
+    assert fake_slack.fake.files[done["file"]["id"]].channels == [dm]

@@ -24,6 +24,7 @@ def test_manifest_parses_with_command_and_scopes() -> None:
         "commands",
         "files:write",
         "groups:history",
+        "im:write",
         "usergroups:read",
     ]
 

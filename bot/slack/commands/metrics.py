@@ -46,8 +46,9 @@ async def metrics(deps: Deps, replier: Replier, inv: Invocation, command: parsin
             title=title,
             comment=text_only,
         )
+    place = "this DM" if (inv.channel_id or "").startswith("D") else "the channel"
     note = (
-        "Chart posted in the channel."
+        f"Chart posted in {place}."
         if uploaded
         else "No chart: no samples in this window."
         if not stats

@@ -127,10 +127,16 @@ async def test_an_approval_survives_a_sigkill_and_acts_once(
                 assert found is not None
                 approval_id = found.group(1)
                 patches = emulator.state.stats.count(*PATCH)
-                # Performing starts with a lookup as the requester: it now hangs, so the
-                # replica dies after the decision and before the PATCH.
+                # Performing starts with a lookup of the workload as the requester: every
+                # such read now hangs, so the replica dies after the decision and before
+                # the PATCH (whatever else of this replica reads the workload first: a
+                # fault for one read only could be taken by another loop on a slow host).
                 emulator.state.add_fault(
-                    None, 1, latency_ms=30_000, path_prefix="/api/v1/workloads", method="GET"
+                    None,
+                    1000,
+                    latency_ms=30_000,
+                    path_prefix=f"/api/v1/workloads/inferences/{big.workload_id}",
+                    method="GET",
                 )
                 await driver.click(request, "inference_approve", user=APPROVER)
                 store = Store(db)

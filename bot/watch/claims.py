@@ -105,6 +105,17 @@ async def enqueue_posts(conn: AsyncConnection, posts: Sequence[ThreadPost]) -> i
     return sum([await insert_once(conn, outbox, post.row()) for post in posts])
 
 
+async def enqueue_many(conn: AsyncConnection, posts: Sequence[ThreadPost]) -> None:
+    """`enqueue_posts` for many posts in one statement run over all their rows (a hundred
+    nudges of one check), keys already queued skipped; no count (drivers differ)."""
+    if not posts:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    await conn.execute(
+        dialect.insert(outbox).on_conflict_do_nothing(), [post.row() for post in posts]
+    )
+
+
 async def claim_row(
     engine: AsyncEngine,
     table: Table,

@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.fakeslack import RunningFakeSlack
 from bot.watch.approval_store import ApprovalState
-from bot.watch.care_store import FireOutcome
+from bot.watch.care_store import ActionOutcome, FireOutcome
 from bot.watch.claims import ThreadPost, short_id
 from bot.watch.diff import Observation
 from bot.watch.notifier import Notifier
@@ -223,11 +223,16 @@ async def test_race_idle_episode_open_nudge_action_and_end(replicas: list[Store]
                 ),
             )
         )  # fmt: skip
+        # Every replica may record the intent (the PATCH is idempotent); one records
+        # the outcome, with its note.
+        assert all(
+            await race(replicas, lambda s, i, eid=eid, due=due: s.start_idle_action(eid, at=due))
+        )
         assert once(
             await race(
                 replicas,
-                lambda s, i, eid=eid, due=due: s.claim_idle_action(
-                    eid, at=due, posts=post(f"auto:{eid}")
+                lambda s, i, eid=eid, due=due: s.finish_idle_action(
+                    eid, ActionOutcome.DONE, at=due, posts=post(f"auto:{eid}")
                 ),
             )
         )

@@ -780,12 +780,28 @@ class Digests:
         return await every(self.engine, query, Digest.from_row)
 
     async def claim_digest_post(
-        self, channel: str, day: date, holder: str, *, at: datetime | None = None
+        self,
+        channel: str,
+        day: date,
+        holder: str,
+        *,
+        at: datetime | None = None,
+        posts: Sequence[ThreadPost] = (),
     ) -> bool:
-        """Take the channel's daily digest of `day` (its local date); True once per pair.
-        (`digest now` posts outside this: it is not the daily one.)"""
+        """Take the channel's daily digest of `day` (its local date) and queue its message
+        (`posts`) in the same transaction; True once per pair. The outbox then delivers it
+        exactly once, whichever leader is alive. (`digest now` posts outside this: it is
+        not the daily one.)"""
         return await claim_row(
             self.engine,
             digest_posts,
             {"channel": channel, "day": day, "claimed_by": holder, "claimed_at": at_or_now(at)},
+            posts,
         )
+
+    async def digest_claimed(self, channel: str, day: date) -> bool:
+        """Whether the channel's daily digest of `day` was taken already."""
+        query = select(digest_posts.c.channel).where(
+            digest_posts.c.channel == channel, digest_posts.c.day == day
+        )
+        return await first(self.engine, query, lambda row: True) is not None

@@ -75,12 +75,17 @@ async def insert_new_row(
     return (await conn.execute(select(table).where(table.c.id == new))).one()
 
 
+CHANNEL_MESSAGE = ""
+"""The `thread_ts` of an outbox post that goes to the channel itself, not a thread."""
+
+
 @dataclass(frozen=True)
 class ThreadPost:
     """A reply to queue in a workload's thread, at most once per `dedupe_key`.
 
     `kind` and `payload` are what the notifier renders (a payload with `template` and
     `context` is rendered as that template); `broadcast` also shows it in the channel.
+    A `thread_ts` of `CHANNEL_MESSAGE` posts in the channel itself (the daily digest).
     """
 
     workload_id: str

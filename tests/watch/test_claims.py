@@ -246,8 +246,16 @@ async def test_race_digest_post(replicas: list[Store]) -> None:
     for n in range(ROUNDS):
         day = date(2026, 12, 1) + timedelta(days=n)
         assert once(
-            await race(replicas, lambda s, i, day=day: s.claim_digest_post("C1", day, f"h:{i}"))
+            await race(
+                replicas,
+                lambda s, i, day=day: s.claim_digest_post(
+                    "C1", day, f"h:{i}", posts=post(f"digest:C1:{day}")
+                ),
+            )
         )
+        assert all(await asyncio.gather(*(s.digest_claimed("C1", day) for s in replicas)))
+    assert len(await replicas[0].all_items()) == ROUNDS
+    await assert_one_post_per_key(replicas[0])
 
 
 async def test_race_alert_fire_and_resolve(replicas: list[Store]) -> None:

@@ -337,12 +337,11 @@ class IdleCheck:
         ]
         if new:
             async with self.store.engine.begin() as conn:
-                # One statement for all; the unique index of open episodes lets in only a
-                # workload that has none (another replica may just have opened it).
+                # One statement run over all rows (compiled once, not per row count); the
+                # unique index of open episodes lets in only a workload that has none
+                # (another replica may just have opened it).
                 dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-                await conn.execute(
-                    dialect.insert(idle_episodes).values(new).on_conflict_do_nothing()
-                )
+                await conn.execute(dialect.insert(idle_episodes).on_conflict_do_nothing(), new)
         await self.store.set_idle_since(
             {
                 stored.id: since

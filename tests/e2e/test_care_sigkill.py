@@ -212,12 +212,10 @@ async def test_the_daily_digest_is_posted_once_when_leaders_die_around_it(
         await sent_once("C0003", key)
 
         # 3. The leader dies before its tick saw the digest: the next one posts it.
-        pid = await leader_pid(c.store)
         await c.kill_leader()
         key = await turn_on("C0004")
         await c.new_leader()
         await sent_once("C0004", key)
-        assert pid in c.killed
         # Every digest was sent once in all; none of the channels got a second.
         for channel in channels:
             assert len(daily_digests(c.fake, channel)) == 1

@@ -12,7 +12,7 @@ and the checks below run, each printing:
 - the Run:ai API calls of the check (the emulator's own counter, `GET /emulator/stats`),
   against the goal: one list call set + one metrics call per idle candidate;
 - the CPU ms of the check in this process (`time.process_time`), goal ≤ 100 ms;
-- the nudges it claimed (each with its broadcast posts queued in the same transaction).
+- the nudges it claimed (all in one transaction, with their broadcast posts).
 
 The checks: the first sight of the candidates (each measured once: one metrics call per
 candidate); one a minute later (quiet for less than the window since their last request:

@@ -45,6 +45,7 @@ def start_care(
         holder=runtime.leadership.holder,
         price=settings.gpu_hour_cost,
         currency=settings.cost_currency,
+        wake=runtime.notifier.wake,
     )
     schedule_digests(runtime, digests)
     return CareDesk(runtime.store, access.gate.audit, wake=runtime.notifier.wake, digests=digests)

@@ -7,7 +7,7 @@ environment like the bot's (`DATABASE_URL`, `RUNAI_URL`, `RUNAI_CLIENT_ID`,
 `RUNAI_CLIENT_SECRET`, `SLACK_API_URL`, `SLACK_BOT_TOKEN`, `POLL_INTERVAL_SECONDS`,
 `RECONCILE_INTERVAL_SECONDS`).
 
-    python -m bot.worker [--db-schema S] [--lease-ttl 15] [--renew-every 3]
+    python -m bot.worker [--db-schema S] [--lease-ttl 15] [--renew-every 3] [--digest-tick 30]
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from bot.logs import configure_logging
 from bot.policy import load_policy
 from bot.runai import RunaiClient
 from bot.slack.threads import thread_message
+from bot.watch.care.digest_job import TICK_SECONDS as DIGEST_TICK_SECONDS
+from bot.watch.care.digest_job import DigestJob, schedule_digests
 from bot.watch.care.idle_check import idle_check_for, schedule_idle_check
 from bot.watch.runtime import start_watch
 from bot.watch.tuning import DEFAULTS, WatchTuning
@@ -45,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--fast-interval", type=float, default=DEFAULTS.fast_interval)
     parser.add_argument("--overlap", type=float, default=DEFAULTS.overlap)
     parser.add_argument("--send-timeout", type=float, default=DEFAULTS.send_timeout)
+    parser.add_argument("--digest-tick", type=float, default=DIGEST_TICK_SECONDS)
     return parser
 
 
@@ -87,6 +90,18 @@ async def run(argv: Sequence[str] | None = None) -> int:
             wake=runtime.notifier.wake,
         )
         schedule_idle_check(runtime, check, settings.idle_check_interval_seconds)
+        # And the daily digests (queued on the lease holder, sent by its notifier).
+        digests = DigestJob(
+            runtime.store,
+            runai,
+            slack,
+            render=thread_message,
+            holder=runtime.leadership.holder,
+            price=settings.gpu_hour_cost,
+            currency=settings.cost_currency,
+            wake=runtime.notifier.wake,
+        )
+        schedule_digests(runtime, digests, args.digest_tick)
         # The schedule and alert loops too (started with access control: fires are decided
         # as their author).
         await access_for_service(settings, runtime, runai, slack)

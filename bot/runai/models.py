@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    model_validator,
 )
 
 from bot.utc import as_utc
@@ -503,22 +504,31 @@ class WorkloadPage(RunaiModel):
 # --- metrics -----------------------------------------------------------------------------
 
 
-def _metric_value(value: Any) -> Any:
-    # Values come as strings ("85"); an empty string means no sample.
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
+def _samples(values: Any) -> Any:
+    """A series' raw samples before validation: null is an empty series; a sample whose
+    value is an empty string (the API's "no sample") gets `None`.
 
-
-def _none_as_empty(value: Any) -> Any:
-    return [] if value is None else value
+    Done once per series rather than by a validator per sample: a validator written in
+    Python costs a call per sample, and the care loops read hundreds of series a check.
+    """
+    if values is None:
+        return []
+    if not isinstance(values, list):
+        return values
+    return [
+        {**v, "value": None}
+        if isinstance(v, dict) and isinstance(v.get("value"), str) and not v["value"].strip()
+        else v
+        for v in values
+    ]
 
 
 class MetricValue(RunaiModel):
-    """One sample: `value` parsed from the API's string to float."""
+    """One sample: `value` parsed from the API's string to float (an empty string, no
+    sample, is None when the sample comes within a `Measurement`)."""
 
-    value: Annotated[float | None, BeforeValidator(_metric_value)]
-    timestamp: Timestamp | None = None
+    value: float | None
+    timestamp: datetime | None = None
 
 
 class Measurement(RunaiModel):
@@ -527,9 +537,16 @@ class Measurement(RunaiModel):
     type: str
     labels: dict[str, str] | None = None
     # `values` is nullable in the schema; null means an empty series.
-    values: Annotated[list[MetricValue], BeforeValidator(_none_as_empty)] = Field(
-        default_factory=list
-    )
+    values: Annotated[list[MetricValue], BeforeValidator(_samples)] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _utc_samples(self) -> Self:
+        # A sample time without a zone means UTC (as `Timestamp`), set here in one pass.
+        for sample in self.values:
+            at = sample.timestamp
+            if at is not None and at.tzinfo is None:
+                sample.timestamp = at.replace(tzinfo=UTC)
+        return self
 
 
 MeasurementResponse = Measurement

@@ -10,13 +10,14 @@ Times are stored in UTC; a caller's aware datetime in another zone is converted 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.utc import as_utc
@@ -24,12 +25,20 @@ from bot.watch.claims import (
     ThreadPost,
     at_or_now,
     claim_row,
+    enqueue_many,
     enqueue_posts,
     insert_new_row,
     insert_once,
     update_once,
 )
-from bot.watch.db.schema import digest_posts, digests, idle_episodes, schedule_fires, schedules
+from bot.watch.db.schema import (
+    digest_posts,
+    digests,
+    idle_episodes,
+    schedule_fires,
+    schedules,
+    watches,
+)
 from bot.watch.rows import Record, every, first, where_given
 
 
@@ -41,6 +50,25 @@ class FireOutcome(StrEnum):
     DENIED = "denied"
     FAILED = "failed"
     ENDED = "ended"  # the schedule ended at this fire (workload deleted)
+
+
+class ActionOutcome(StrEnum):
+    """How an idle episode's automatic action ended."""
+
+    DONE = "done"  # the workload is at min 0
+    FAILED = "failed"  # Run:ai refused
+    CANCELLED = "cancelled"  # kept, or no longer idle, before the PATCH
+    GONE = "gone"  # the workload was deleted
+
+
+@dataclass(frozen=True)
+class NudgeClaim:
+    """One episode's nudge for `claim_idle_nudges`."""
+
+    episode_id: int
+    auto_action: str | None = None
+    auto_action_due_at: datetime | None = None
+    posts: Sequence[ThreadPost] = ()
 
 
 @dataclass(frozen=True)
@@ -97,6 +125,15 @@ class IdleEpisode(Record):
     auto_action_done_at: datetime | None
     ended_at: datetime | None
     ended_reason: str | None
+    auto_action_started_at: datetime | None = None
+    """Set when a leader started the automatic action (before its PATCH)."""
+    auto_action_outcome: str | None = None
+    """How the automatic action ended (`ActionOutcome`); None before 0006."""
+
+    @property
+    def action_unfinished(self) -> bool:
+        """An automatic action started and not done (its leader may have died)."""
+        return self.auto_action_started_at is not None and self.auto_action_done_at is None
 
 
 @dataclass(frozen=True)
@@ -115,6 +152,20 @@ def fire_key(fire_at: datetime) -> datetime:
     """A fire time as stored and compared: UTC, whole seconds (a cron time has none, and a
     stray microsecond must not make a second fire)."""
     return as_utc(fire_at).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class FireRecord:
+    """How a claimed fire ended, for `finish_fires`."""
+
+    schedule_id: str
+    fire_at: datetime
+    outcome: FireOutcome
+    detail: str | None = None
+    posts: Sequence[ThreadPost] = ()
+    end_reason: str | None = None
+    """The schedule ends with this fire (its workload was deleted)."""
+    at: datetime | None = None
 
 
 class Schedules:
@@ -219,22 +270,92 @@ class Schedules:
         *,
         at: datetime | None = None,
     ) -> set[tuple[str, datetime]]:
-        """`claim_fire` for many (schedule, fire time) pairs in one transaction (a hundred
+        """`claim_fire` for many (schedule, fire time) pairs in one statement (a hundred
         schedules due on the same second); the pairs this call won, fire times as keyed."""
-        won: set[tuple[str, datetime]] = set()
+        if not fires:
+            return set()
         claimed_at = at_or_now(at)
+        rows = [
+            {
+                "schedule_id": schedule_id,
+                "fire_at": fire_key(fire_at),
+                "claimed_by": holder,
+                "claimed_at": claimed_at,
+            }
+            # In key order: two replicas claiming overlapping sets wait, never deadlock.
+            for schedule_id, fire_at in sorted(
+                dict.fromkeys((sid, fire_key(when)) for sid, when in fires)
+            )
+        ]
+        won: set[tuple[str, datetime]] = set()
         async with self.engine.begin() as conn:
-            for schedule_id, fire_at in fires:
-                key = fire_key(fire_at)
-                values = {
-                    "schedule_id": schedule_id,
-                    "fire_at": key,
-                    "claimed_by": holder,
-                    "claimed_at": claimed_at,
-                }
-                if await insert_once(conn, schedule_fires, values):
-                    won.add((schedule_id, key))
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            for chunk in _chunks(rows):
+                # The rows that came back went in: only their keys are won.
+                result = await conn.execute(
+                    dialect.insert(schedule_fires)
+                    .values(chunk)
+                    .on_conflict_do_nothing()
+                    .returning(schedule_fires.c.schedule_id, schedule_fires.c.fire_at)
+                )
+                won.update((sid, fire_key(when)) for sid, when in result)
         return won
+
+    async def finish_fires(self, records: Sequence[FireRecord]) -> set[tuple[str, datetime]]:
+        """`finish_fire` (and, for a fire that ended its schedule, `end_schedule`) for many
+        fires in one transaction; the (schedule, fire time) pairs this call recorded, whose
+        posts are queued with them."""
+        done: set[tuple[str, datetime]] = set()
+        posts: list[ThreadPost] = []
+        if not records:
+            return done
+        async with self.engine.begin() as conn:
+            for r in records:
+                key = fire_key(r.fire_at)
+                result = await conn.execute(
+                    update(schedule_fires)
+                    .where(
+                        schedule_fires.c.schedule_id == r.schedule_id,
+                        schedule_fires.c.fire_at == key,
+                        schedule_fires.c.outcome.is_(None),
+                    )
+                    .values(outcome=str(r.outcome), detail=r.detail, finished_at=at_or_now(r.at))
+                )
+                if result.rowcount != 1:
+                    continue
+                done.add((r.schedule_id, key))
+                if r.end_reason is not None:
+                    ended = await conn.execute(
+                        update(schedules)
+                        .where(schedules.c.id == r.schedule_id, schedules.c.ended_at.is_(None))
+                        .values(ended_at=at_or_now(r.at), ended_reason=r.end_reason)
+                    )
+                    if ended.rowcount != 1:
+                        continue
+                posts.extend(r.posts)
+            await enqueue_many(conn, posts)
+        return done
+
+    async def schedule_threads(self, schedule_ids: Iterable[str]) -> dict[str, str]:
+        """The thread (parent ts) of each schedule's workload in its channel, where the
+        channel has one (watch active or not): one query for the fires of a second."""
+        found: dict[str, str] = {}
+        ids = list(dict.fromkeys(schedule_ids))
+        async with self.engine.connect() as conn:
+            for chunk in _chunks(ids):
+                result = await conn.execute(
+                    select(schedules.c.id, watches.c.parent_ts)
+                    .join(
+                        watches,
+                        and_(
+                            watches.c.workload_id == schedules.c.workload_id,
+                            watches.c.channel == schedules.c.channel,
+                        ),
+                    )
+                    .where(schedules.c.id.in_(chunk))
+                )
+                found.update((sid, ts) for sid, ts in result if ts)
+        return found
 
     async def finish_fire(
         self,
@@ -397,7 +518,9 @@ class IdleEpisodes:
         return as_utc(value)
 
     async def due_idle_actions(self, now: datetime) -> list[IdleEpisode]:
-        """Open episodes whose announced automatic action is due and not done nor kept."""
+        """Open episodes whose announced automatic action is due and not done: those not
+        started yet unless kept, and every one started and not finished (a leader died
+        between its start and its record; the next one finds out how far it got)."""
         now = as_utc(now)
         async with self.engine.connect() as conn:
             result = await conn.execute(
@@ -411,12 +534,12 @@ class IdleEpisodes:
             )
             episodes = [IdleEpisode.from_row(row) for row in result]
         kept = {e.workload_id for e in episodes if e.kept_until is not None and e.kept_until > now}
-        return [e for e in episodes if e.workload_id not in kept]
+        return [e for e in episodes if e.action_unfinished or e.workload_id not in kept]
 
-    async def claim_idle_action(
-        self, episode_id: int, *, at: datetime | None = None, posts: Sequence[ThreadPost] = ()
-    ) -> bool:
-        """Take the episode's automatic action; True once, only when due and not kept."""
+    async def start_idle_action(self, episode_id: int, *, at: datetime | None = None) -> bool:
+        """Record the intent of the episode's automatic action before acting: True while it
+        is due, not done, not kept and the episode open (a second leader may start it again:
+        its PATCH is idempotent, and only one `finish_idle_action` wins)."""
         now = at_or_now(at)
         return await update_once(
             self.engine,
@@ -428,9 +551,139 @@ class IdleEpisodes:
                 idle_episodes.c.auto_action_done_at.is_(None),
                 _not_kept(now),
             )
-            .values(auto_action_done_at=now),
+            .values(
+                auto_action_started_at=func.coalesce(idle_episodes.c.auto_action_started_at, now)
+            ),
+        )
+
+    async def finish_idle_action(
+        self,
+        episode_id: int,
+        outcome: ActionOutcome,
+        *,
+        at: datetime | None = None,
+        posts: Sequence[ThreadPost] = (),
+    ) -> bool:
+        """Record how the started automatic action ended and queue its thread `posts` in the
+        same transaction; True once per episode."""
+        return await update_once(
+            self.engine,
+            update(idle_episodes)
+            .where(
+                idle_episodes.c.id == episode_id,
+                idle_episodes.c.auto_action_started_at.is_not(None),
+                idle_episodes.c.auto_action_done_at.is_(None),
+            )
+            .values(auto_action_done_at=at_or_now(at), auto_action_outcome=str(outcome)),
             posts,
         )
+
+    async def open_idle_episodes_for(
+        self,
+        opening: Mapping[str, tuple[str | None, datetime]],
+        *,
+        at: datetime | None = None,
+    ) -> dict[str, IdleEpisode]:
+        """`open_idle_episode` for many workloads (id → name, idle since) in one
+        transaction: each one's open episode, opened now if it had none."""
+        if not opening:
+            return {}
+        now = at_or_now(at)
+        found: dict[str, IdleEpisode] = {}
+        async with self.engine.begin() as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            # The unique index of open episodes lets in only a workload that has none.
+            await conn.execute(
+                dialect.insert(idle_episodes).on_conflict_do_nothing(),
+                [
+                    {
+                        "workload_id": workload_id,
+                        "workload_name": name,
+                        "idle_since": as_utc(since),
+                        "opened_at": now,
+                    }
+                    for workload_id, (name, since) in opening.items()
+                ],
+            )
+            for chunk in _chunks(list(opening)):
+                result = await conn.execute(
+                    select(idle_episodes).where(
+                        idle_episodes.c.workload_id.in_(chunk), idle_episodes.c.ended_at.is_(None)
+                    )
+                )
+                found.update((e.workload_id, e) for e in map(IdleEpisode.from_row, result))
+        return found
+
+    async def end_idle_episodes(
+        self, workload_ids: Iterable[str], *, reason: str, at: datetime | None = None
+    ) -> list[str]:
+        """End the open episodes of many workloads in one transaction; the workloads whose
+        episode this call ended."""
+        ended: list[str] = []
+        ids = list(workload_ids)
+        if not ids:
+            return ended
+        async with self.engine.begin() as conn:
+            for chunk in _chunks(ids):
+                result = await conn.execute(
+                    update(idle_episodes)
+                    .where(
+                        idle_episodes.c.workload_id.in_(chunk), idle_episodes.c.ended_at.is_(None)
+                    )
+                    .values(ended_at=at_or_now(at), ended_reason=reason)
+                    .returning(idle_episodes.c.workload_id)
+                )
+                ended.extend(row[0] for row in result)
+        return ended
+
+    async def claim_idle_nudges(
+        self, claims: Sequence[NudgeClaim], *, at: datetime | None = None
+    ) -> set[int]:
+        """`claim_idle_nudge` for many episodes in one transaction (the nudges of a check):
+        the episodes this call nudged, whose posts are queued with them."""
+        if not claims:
+            return set()
+        now = at_or_now(at)
+        won: set[int] = set()
+        groups: dict[tuple[str | None, datetime | None], list[int]] = {}
+        for c in claims:
+            groups.setdefault((c.auto_action, as_utc(c.auto_action_due_at)), []).append(
+                c.episode_id
+            )
+        async with self.engine.begin() as conn:
+            for (action, due_at), ids in groups.items():
+                for chunk in _chunks(ids):
+                    result = await conn.execute(
+                        update(idle_episodes)
+                        .where(
+                            idle_episodes.c.id.in_(chunk),
+                            idle_episodes.c.nudged_at.is_(None),
+                            idle_episodes.c.ended_at.is_(None),
+                            _not_kept(now),
+                        )
+                        .values(nudged_at=now, auto_action=action, auto_action_due_at=due_at)
+                        .returning(idle_episodes.c.id)
+                    )
+                    won.update(row[0] for row in result)
+            await enqueue_many(conn, [p for c in claims if c.episode_id in won for p in c.posts])
+        return won
+
+    async def set_idle_since(self, moves: Mapping[int, datetime]) -> None:
+        """Move the start of episodes not nudged yet (episode id → idle since), in one
+        statement run over all of them."""
+        if not moves:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(idle_episodes)
+                .where(
+                    idle_episodes.c.id == bindparam("episode"),
+                    idle_episodes.c.nudged_at.is_(None),
+                    idle_episodes.c.ended_at.is_(None),
+                )
+                .values(idle_since=bindparam("since")),
+                [{"episode": k, "since": as_utc(v)} for k, v in moves.items()],
+            )
 
     async def end_idle_episode(
         self,
@@ -470,6 +723,11 @@ def _not_kept(now: datetime) -> ColumnElement[bool]:
             kept.c.workload_id == idle_episodes.c.workload_id, kept.c.kept_until > now
         )
     )
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> list[list[Any]]:
+    """`items` in lists of at most `size` (an IN list stays within any driver's limits)."""
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
 def _open_episode(workload_id: str) -> Any:
@@ -522,12 +780,28 @@ class Digests:
         return await every(self.engine, query, Digest.from_row)
 
     async def claim_digest_post(
-        self, channel: str, day: date, holder: str, *, at: datetime | None = None
+        self,
+        channel: str,
+        day: date,
+        holder: str,
+        *,
+        at: datetime | None = None,
+        posts: Sequence[ThreadPost] = (),
     ) -> bool:
-        """Take the channel's daily digest of `day` (its local date); True once per pair.
-        (`digest now` posts outside this: it is not the daily one.)"""
+        """Take the channel's daily digest of `day` (its local date) and queue its message
+        (`posts`) in the same transaction; True once per pair. The outbox then delivers it
+        exactly once, whichever leader is alive. (`digest now` posts outside this: it is
+        not the daily one.)"""
         return await claim_row(
             self.engine,
             digest_posts,
             {"channel": channel, "day": day, "claimed_by": holder, "claimed_at": at_or_now(at)},
+            posts,
         )
+
+    async def digest_claimed(self, channel: str, day: date) -> bool:
+        """Whether the channel's daily digest of `day` was taken already."""
+        query = select(digest_posts.c.channel).where(
+            digest_posts.c.channel == channel, digest_posts.c.day == day
+        )
+        return await first(self.engine, query, lambda row: True) is not None

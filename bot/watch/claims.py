@@ -41,19 +41,19 @@ def short_id(prefix: str, length: int = 5) -> str:
     return prefix + "".join(secrets.choice(ID_ALPHABET) for _ in range(length))
 
 
-def insert_or_skip(
-    conn: AsyncConnection, table: Table, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
-) -> Any:
-    """An INSERT of `values` (one row or several) that skips every row whose key (primary or
-    unique) exists, in the connection's dialect."""
+def insert_or_skip(conn: AsyncConnection, table: Table) -> Any:
+    """An INSERT into `table` that skips every row whose key (primary or unique) exists, in
+    the connection's dialect; give it one row with `.values()`, or many as executemany
+    parameters (compiled once, whatever their number)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).values(values).on_conflict_do_nothing()
+    return dialect.insert(table).on_conflict_do_nothing()
 
 
 async def insert_once(conn: AsyncConnection, table: Table, values: Mapping[str, Any]) -> bool:
     """INSERT a row unless one with the same key (primary or unique) exists; True if it did."""
     statement = (
-        insert_or_skip(conn, table, values)
+        insert_or_skip(conn, table)
+        .values(**values)
         # The row that came back says it went in (rowcount is not reliable here: drivers
         # report -1 for an INSERT that returns the generated key).
         .returning(*table.primary_key.columns)
@@ -81,12 +81,17 @@ async def insert_new_row(
     return (await conn.execute(select(table).where(table.c.id == new))).one()
 
 
+CHANNEL_MESSAGE = ""
+"""The `thread_ts` of an outbox post that goes to the channel itself, not a thread."""
+
+
 @dataclass(frozen=True)
 class ThreadPost:
     """A reply to queue in a workload's thread, at most once per `dedupe_key`.
 
     `kind` and `payload` are what the notifier renders (a payload with `template` and
     `context` is rendered as that template); `broadcast` also shows it in the channel.
+    A `thread_ts` of `CHANNEL_MESSAGE` posts in the channel itself (the daily digest).
     """
 
     workload_id: str
@@ -109,6 +114,17 @@ class ThreadPost:
 async def enqueue_posts(conn: AsyncConnection, posts: Sequence[ThreadPost]) -> int:
     """Queue `posts` in the caller's transaction, skipping keys already queued; how many."""
     return sum([await insert_once(conn, outbox, post.row()) for post in posts])
+
+
+async def enqueue_many(conn: AsyncConnection, posts: Sequence[ThreadPost]) -> None:
+    """`enqueue_posts` for many posts in one statement run over all their rows (a hundred
+    nudges of one check), keys already queued skipped; no count (drivers differ)."""
+    if not posts:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    await conn.execute(
+        dialect.insert(outbox).on_conflict_do_nothing(), [post.row() for post in posts]
+    )
 
 
 async def claim_row(

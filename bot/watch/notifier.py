@@ -11,8 +11,9 @@ Delivery of one outbox item (or a group of transitions coalesced into one reply)
 
 Residual window: a crash (or a timeout) between Slack accepting step 2 and the commit of
 step 3 leaves the items `sending`. Before posting such an item again the notifier looks
-for a reply carrying its outbox id in the thread (`conversations.replies`, needs the
-`channels:history` scope); when Slack cannot be asked, it posts again. So the worst case
+for a reply carrying its outbox id in the thread (`conversations.replies`, or
+`conversations.history` for a post in the channel itself such as the daily digest; needs
+the `channels:history` scope); when Slack cannot be asked, it posts again. So the worst case
 is one duplicate reply per crash that lands inside one HTTP round trip, never a loss.
 """
 
@@ -364,8 +365,9 @@ class Notifier:
             response = await asyncio.wait_for(
                 self.slack.chat_postMessage(
                     channel=head.channel,
-                    thread_ts=head.thread_ts,
-                    reply_broadcast=broadcast,
+                    # A post without a thread (the daily digest) goes to the channel itself.
+                    thread_ts=head.thread_ts or None,
+                    reply_broadcast=broadcast if head.thread_ts else None,
                     unfurl_links=False,
                     unfurl_media=False,
                     metadata={
@@ -453,18 +455,22 @@ class Notifier:
         """The ts of a reply already carrying this item's outbox id, if Slack says so."""
         if not self._history_ok:
             return None
+        # Only messages posted since the item was queued (long threads, busy channels).
+        oldest = f"{item.created_at.timestamp() - 5:.6f}" if item.created_at else None
         try:
-            response = await asyncio.wait_for(
-                self.slack.conversations_replies(
+            if item.thread_ts:
+                call = self.slack.conversations_replies(
                     channel=item.channel,
                     ts=item.thread_ts,
                     include_all_metadata=True,
                     limit=200,
-                    # only replies posted since the item was queued (long threads)
-                    oldest=f"{item.created_at.timestamp() - 5:.6f}" if item.created_at else None,
-                ),
-                timeout=self.send_timeout,
-            )
+                    oldest=oldest,
+                )
+            else:  # a post in the channel itself
+                call = self.slack.conversations_history(
+                    channel=item.channel, include_all_metadata=True, limit=200, oldest=oldest
+                )
+            response = await asyncio.wait_for(call, timeout=self.send_timeout)
         except Exception as exc:
             failure = self._classify(exc, 1)
             if failure.permanent or "unknown_method" in str(exc) or "404" in failure.error:

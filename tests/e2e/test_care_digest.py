@@ -4,6 +4,7 @@ on the emulator's clock; bad input says so and stores nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import zoneinfo
 from collections.abc import AsyncIterator
@@ -45,6 +46,13 @@ class Scene:
             and m.ephemeral_to is None
             and m.text.startswith("Daily digest")
         ]
+
+    async def delivered(self, count: int) -> None:
+        """Wait until `count` daily digests are in the channel, then a moment for a
+        double to show."""
+        await self.g.fake.wait_for(lambda: len(self.digests()) >= count or None, timeout=10)
+        await asyncio.sleep(0.3)
+        assert len(self.digests()) == count
 
     async def private(self, text: str) -> MessageRecord:
         def found() -> MessageRecord | None:
@@ -104,6 +112,7 @@ async def scene(
             holder="replica-a",
             price=Decimal("2.50"),
             clock=clock,
+            wake=g.runtime.notifier.wake,
         )
         g.bot.deps.care = CareDesk(g.runtime.store, g.audit, digests=job, clock=clock)
         yield Scene(g, emu, job, ids)
@@ -146,12 +155,16 @@ async def test_the_daily_digest_posts_once_a_day_whoever_ticks(
             holder="replica-b",
             clock=s.job.clock,
         )
-        assert await s.job.tick() == [CHANNEL]
+        assert await s.job.tick() == [CHANNEL]  # queued; the outbox delivers it
         assert await other.tick() == [] and await s.job.tick() == []
-        assert len(s.digests()) == 1
+        await s.delivered(1)
         s.emu.state.clock.advance(86400)  # the next day: once more
         assert await other.tick() == [CHANNEL] and await s.job.tick() == []
-        assert len(s.digests()) == 2
+        await s.delivered(2)
+        (first, second) = s.digests()
+        assert "my-qwen" in str(first.blocks) and "Daily digest" in second.text
+        items = [i for i in await s.g.runtime.store.all_items() if i.kind == "care_digest"]
+        assert [i.state for i in items] == ["delivered", "delivered"]
 
         await s.g.bot.driver.command(text="digest off", user=USER, channel=CHANNEL)
         await s.private("Daily digest turned off here.")

@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,6 +166,7 @@ async def spawn_worker(
     schema: str | None = None,
     lease_ttl: float = 4.0,
     renew_every: float = 1.0,
+    extra_args: Sequence[str] = (),
 ) -> Worker:
     """Start a watch worker subprocess against the emulator and the fake Slack over HTTP."""
     env = {
@@ -201,6 +202,7 @@ async def spawn_worker(
     ]
     if schema is not None:
         args += ["--db-schema", schema]
+    args += list(extra_args)
     handle = log.open("ab")
     proc = await asyncio.create_subprocess_exec(
         *args, env=env, stdout=handle, stderr=asyncio.subprocess.STDOUT, cwd=str(ROOT)

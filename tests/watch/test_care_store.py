@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.watch.care_store import FireOutcome
+from bot.watch.care_store import ActionOutcome, FireOutcome, FireRecord, NudgeClaim
 from bot.watch.claims import ID_ALPHABET, ThreadPost
+from bot.watch.diff import Observation
 from bot.watch.store import Store
 
 T0 = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
@@ -87,6 +88,46 @@ async def test_a_fire_is_claimed_once_per_schedule_and_time(store: Store) -> Non
     assert [i.dedupe_key for i in await store.all_items()] == ["fire:1"]
 
 
+async def test_the_fires_of_a_second_are_recorded_together_once(store: Store) -> None:
+    s1, s2, s3 = await add(store), await add(store, workload="w2"), await add(store, "C2")
+    at = T0 + timedelta(hours=1)
+    assert await store.claim_fires([(s1, at), (s2, at), (s3, at), (s1, at)], "h:1") == {
+        (s1, at),
+        (s2, at),
+        (s3, at),
+    }
+    assert await store.claim_fires([(s1, at), (s2, at + timedelta(minutes=1))], "h:2") == {
+        (s2, at + timedelta(minutes=1))
+    }
+    records = [
+        FireRecord(s1, at, FireOutcome.APPLIED, posts=[post("f:1")]),
+        FireRecord(s2, at, FireOutcome.ENDED, posts=[post("f:2")], end_reason="workload-deleted"),
+        FireRecord(
+            s3, at + timedelta(days=1), FireOutcome.APPLIED, posts=[post("f:3")]
+        ),  # unclaimed
+    ]
+    assert await store.finish_fires(records) == {(s1, at), (s2, at)}
+    assert await store.finish_fires(records) == set()
+    assert sorted(i.dedupe_key or "" for i in await store.all_items()) == ["f:1", "f:2"]
+    ended = await store.get_schedule(s2)
+    assert ended is not None and ended.ended_reason == "workload-deleted"
+    [fire] = await store.schedule_fires_of(s3)
+    assert fire.outcome is None
+
+
+async def test_a_schedule_thread_is_its_workloads_in_its_channel(store: Store) -> None:
+    here, elsewhere = await add(store, "C1"), await add(store, "C2")
+    await store.add_watch(
+        Observation("w1", "Running", name="my-qwen"),
+        channel="C1",
+        parent_ts="9.9",
+        reason="watch",
+        user="U1",
+        workload_created_at=None,
+    )
+    assert await store.schedule_threads([here, elsewhere, "s-none"]) == {here: "9.9"}
+
+
 async def test_idle_episode_nudges_once_and_a_new_one_starts_after_traffic(store: Store) -> None:
     first = await store.open_idle_episode("w1", T0, workload_name="my-qwen", at=T0)
     again = await store.open_idle_episode("w1", T0 + timedelta(hours=1))
@@ -135,16 +176,65 @@ async def test_the_automatic_action_runs_once_when_due_unless_kept(store: Store)
             e.id, at=T0, auto_action="scale-to-zero", auto_action_due_at=due
         )
     assert await store.due_idle_actions(T0) == []
-    assert not await store.claim_idle_action(e1.id, at=T0)  # not due yet
+    assert not await store.start_idle_action(e1.id, at=T0)  # not due yet
+    assert not await store.finish_idle_action(e1.id, ActionOutcome.DONE, at=T0)  # not started
     assert await store.keep_idle("w2", T0 + timedelta(days=7), "U3")
     assert [e.id for e in await store.due_idle_actions(due)] == [e1.id]
-    assert await store.claim_idle_action(e1.id, at=due, posts=[post("auto:1")])
-    assert not await store.claim_idle_action(e1.id, at=due)
-    assert not await store.claim_idle_action(e2.id, at=due)  # kept
-    assert await store.due_idle_actions(due + timedelta(minutes=1)) == []
+    assert not await store.start_idle_action(e2.id, at=due)  # kept
+
+    # The intent is recorded before acting: started, not done, it is still due (a leader
+    # that died there leaves it to the next one), and starting again keeps the first time.
+    assert await store.start_idle_action(e1.id, at=due)
+    assert await store.start_idle_action(e1.id, at=due + timedelta(minutes=1))
+    [unfinished] = await store.due_idle_actions(due + timedelta(minutes=2))
+    assert unfinished.id == e1.id and unfinished.action_unfinished
+    assert unfinished.auto_action_started_at == due
+    # Kept after its start: still listed (the next leader checks whether its PATCH landed).
+    assert await store.keep_idle("w1", due + timedelta(days=7), "U4")
+    assert [e.id for e in await store.due_idle_actions(due + timedelta(minutes=2))] == [e1.id]
+
+    note = post("auto:1")
+    assert await store.finish_idle_action(e1.id, ActionOutcome.DONE, at=due, posts=[note])
+    assert not await store.finish_idle_action(e1.id, ActionOutcome.DONE, at=due, posts=[note])
+    assert await store.due_idle_actions(due + timedelta(minutes=3)) == []
     done = await store.idle_episode("w1")
     assert done is not None and done.auto_action == "scale-to-zero"
-    assert done.auto_action_done_at == due
+    assert done.auto_action_done_at == due and done.auto_action_outcome == "done"
+    assert not done.action_unfinished
+    assert [i.dedupe_key for i in await store.all_items()] == ["auto:1"]
+
+
+async def test_a_checks_episodes_are_opened_nudged_and_ended_together(store: Store) -> None:
+    e1 = await store.open_idle_episode("w1", T0)
+    opened = await store.open_idle_episodes_for(
+        {"w1": ("one", T0 + timedelta(hours=1)), "w2": ("two", T0), "w3": ("three", T0)}, at=T0
+    )
+    assert opened["w1"].id == e1.id and opened["w1"].idle_since == T0  # had one already
+    assert {k: e.workload_name for k, e in opened.items()} == {
+        "w1": None,
+        "w2": "two",
+        "w3": "three",
+    }
+    assert await store.keep_idle("w3", T0 + timedelta(days=7), "U1")
+    due = T0 + timedelta(hours=2)
+    claims = [
+        NudgeClaim(opened["w1"].id, posts=[post("n:1", "idle_nudge", True)]),
+        NudgeClaim(opened["w2"].id, "scale-to-zero", due, [post("n:2", "idle_nudge", True)]),
+        NudgeClaim(opened["w3"].id, posts=[post("n:3", "idle_nudge", True)]),  # kept
+    ]
+    won = await store.claim_idle_nudges(claims, at=T0 + timedelta(hours=1))
+    assert won == {opened["w1"].id, opened["w2"].id}
+    assert await store.claim_idle_nudges(claims, at=T0 + timedelta(hours=1)) == set()
+    assert sorted(i.dedupe_key or "" for i in await store.all_items()) == ["n:1", "n:2"]
+    w2 = await store.idle_episode("w2")
+    assert w2 is not None and w2.auto_action == "scale-to-zero" and w2.auto_action_due_at == due
+
+    assert sorted(await store.end_idle_episodes(["w1", "w2", "w9"], reason="busy")) == [
+        "w1",
+        "w2",
+    ]
+    assert await store.end_idle_episodes(["w1"], reason="busy") == []
+    assert [e.workload_id for e in await store.open_idle_episodes()] == ["w3"]
 
 
 async def test_a_digest_is_set_changed_turned_off_and_posted_once_a_day(store: Store) -> None:

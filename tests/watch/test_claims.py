@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.fakeslack import RunningFakeSlack
 from bot.watch.approval_store import ApprovalState
-from bot.watch.care_store import FireOutcome
+from bot.watch.care_store import ActionOutcome, FireOutcome
 from bot.watch.claims import ThreadPost, short_id
 from bot.watch.diff import Observation
 from bot.watch.notifier import Notifier
@@ -223,11 +223,16 @@ async def test_race_idle_episode_open_nudge_action_and_end(replicas: list[Store]
                 ),
             )
         )  # fmt: skip
+        # Every replica may record the intent (the PATCH is idempotent); one records
+        # the outcome, with its note.
+        assert all(
+            await race(replicas, lambda s, i, eid=eid, due=due: s.start_idle_action(eid, at=due))
+        )
         assert once(
             await race(
                 replicas,
-                lambda s, i, eid=eid, due=due: s.claim_idle_action(
-                    eid, at=due, posts=post(f"auto:{eid}")
+                lambda s, i, eid=eid, due=due: s.finish_idle_action(
+                    eid, ActionOutcome.DONE, at=due, posts=post(f"auto:{eid}")
                 ),
             )
         )
@@ -241,8 +246,16 @@ async def test_race_digest_post(replicas: list[Store]) -> None:
     for n in range(ROUNDS):
         day = date(2026, 12, 1) + timedelta(days=n)
         assert once(
-            await race(replicas, lambda s, i, day=day: s.claim_digest_post("C1", day, f"h:{i}"))
+            await race(
+                replicas,
+                lambda s, i, day=day: s.claim_digest_post(
+                    "C1", day, f"h:{i}", posts=post(f"digest:C1:{day}")
+                ),
+            )
         )
+        assert all(await asyncio.gather(*(s.digest_claimed("C1", day) for s in replicas)))
+    assert len(await replicas[0].all_items()) == ROUNDS
+    await assert_one_post_per_key(replicas[0])
 
 
 async def test_race_alert_fire_and_resolve(replicas: list[Store]) -> None:

@@ -163,10 +163,12 @@ class Database:
             tables: dict[str, Any] = {}
             for name in sorted(look.get_table_names(schema=schema)):
                 tables[name] = {
-                    "columns": [
+                    # In any order: a migration adds its columns at the end of a table,
+                    # the code declares them where they read best; queries name them.
+                    "columns": sorted(
                         (c["name"], str(c["type"]), c["nullable"], unschemed(c.get("default")))
                         for c in look.get_columns(name, schema=schema)
-                    ],
+                    ),
                     "pk": look.get_pk_constraint(name, schema=schema)["constrained_columns"],
                     "fks": sorted(
                         (

@@ -1,7 +1,8 @@
 """The feature migrations (0002 care, 0003 alerts and quiet threads, 0004 approvals and
-Home, 0005 outbox dedupe) keep every row: a database stopped at any earlier revision, with
-rows in every table it has, reaches head with those rows intact and the new columns at
-their defaults; the new code then reads them. On SQLite and PostgreSQL."""
+Home, 0005 outbox dedupe, 0006 the idle action's intent) keep every row: a database
+stopped at any earlier revision, with rows in every table it has, reaches head with those
+rows intact and the new columns at their defaults; the new code then reads them. On
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -81,13 +82,14 @@ ROWS: dict[str, list[dict[str, Any]]] = {
             "kept_by": "U3", "auto_action": "scale-to-zero",
             "auto_action_due_at": T0 + timedelta(hours=1), "auto_action_done_at": None,
             "ended_at": T0 + timedelta(days=2), "ended_reason": "traffic",
+            "auto_action_started_at": None, "auto_action_outcome": None,
         },
         {
             "id": 2, "workload_id": "w-active", "workload_name": "llama",
             "idle_since": T0 + timedelta(days=3), "opened_at": T0 + timedelta(days=3),
             "nudged_at": None, "kept_until": None, "kept_by": None, "auto_action": None,
             "auto_action_due_at": None, "auto_action_done_at": None, "ended_at": None,
-            "ended_reason": None,
+            "ended_reason": None, "auto_action_started_at": None, "auto_action_outcome": None,
         },
     ],
     "digests": [
@@ -139,6 +141,10 @@ ROWS: dict[str, list[dict[str, Any]]] = {
 }  # fmt: skip
 
 SERIAL = ("outbox", "audit_events", "idle_episodes")
+COLUMN_DEFAULTS = {
+    **NEW_COLUMN_DEFAULTS,
+    "idle_episodes": {"auto_action_started_at": None, "auto_action_outcome": None},
+}
 
 
 async def upgrade_to(db: Database, target: str) -> None:
@@ -168,7 +174,7 @@ async def insert_rows(db: Database) -> dict[str, list[dict[str, Any]]]:
             columns = set(found[name].columns.keys())
             given = [{k: v for k, v in r.items() if k in columns} for r in rows]
             await conn.execute(found[name].insert(), given)
-            defaults = NEW_COLUMN_DEFAULTS.get(name, {})
+            defaults = COLUMN_DEFAULTS.get(name, {})
             want[name] = [
                 {**{k: defaults[k] for k in r if k not in columns}, **g}
                 for r, g in zip(rows, given, strict=True)
@@ -186,7 +192,7 @@ def ordered(table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: tuple(r[k] for k in key))
 
 
-@pytest.mark.parametrize("start", ["0001", "0002", "0003", "0004"])
+@pytest.mark.parametrize("start", ["0001", "0002", "0003", "0004", "0005"])
 @pytest.mark.parametrize("dialect", DIALECTS)
 async def test_upgrade_from_each_revision_keeps_every_row(
     dialect: str, start: str, tmp_path: Path
@@ -212,7 +218,7 @@ async def test_upgrade_from_each_revision_keeps_every_row(
             assert quiet.only_phases == {"Failed", "Running"} and quiet.recent_changes == (T0,)
         else:
             assert quiet.only_phases is None and quiet.muted_until is None
-        assert [i.broadcast for i in await s.all_items()] == [False, False, False]
+        assert [i.broadcast for i in await s.all_items()] == [False, False, start >= "0005"]
         post = ThreadPost("w-active", "C1", "1700000000.000100", "idle", "idle:2:C1")
         assert await s.enqueue_thread_post(post)
         assert not await s.enqueue_thread_post(post)
@@ -224,6 +230,7 @@ async def test_upgrade_from_each_revision_keeps_every_row(
             assert await s.finish_fire("s7k2q", fire, FireOutcome.APPLIED)
             episode = await s.idle_episode("w-active")
             assert episode is not None and episode.id == 2
+            assert episode.auto_action_started_at is None and not episode.action_unfinished
             assert (await s.end_idle_episode("w-active")) is not None
             assert (await s.open_idle_episode("w-active", T0 + timedelta(days=9))).id == 3
             assert not await s.claim_digest_post("C1", date(2026, 11, 30), "h:3")

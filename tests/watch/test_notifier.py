@@ -17,7 +17,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.fakeslack import RunningFakeSlack
 from bot.slack.threads import thread_message
-from bot.watch.claims import ThreadPost
+from bot.watch.claims import CHANNEL_MESSAGE, ThreadPost
 from bot.watch.diff import Observation, Transition, WatchUpdate, observed_parent
 from bot.watch.notifier import Notifier, classify, group_for, reply_context
 from bot.watch.outbox import OutboxItem
@@ -376,3 +376,48 @@ async def test_quiet_changes_edit_only_the_parent_and_a_flap_summary_is_one_repl
     shown = fake.find_message("C0001", parent["ts"])
     assert shown is not None and "is Running" in shown.text  # the last, quiet, change
     assert {i.state for i in await store.all_items()} == {"delivered"}
+
+
+async def test_a_channel_post_accepted_before_a_crash_is_found_not_posted_again(
+    served: tuple[Store, AsyncWebClient],
+    fake_slack: RunningFakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A post in the channel itself (the daily digest): no thread, so the next leader looks
+    for it in the channel's history (its outbox id in the metadata) before posting."""
+    store, slack = served
+    t = FakeTime()
+    fake = fake_slack.fake
+    await slack.chat_postMessage(channel="C0001", text="an earlier message")
+    post = ThreadPost(
+        workload_id="",
+        channel="C0001",
+        thread_ts=CHANNEL_MESSAGE,
+        kind="care_idle_note",
+        dedupe_key="digest:C0001:2026-12-02",
+        payload={"template": "care_idle_note", "context": {"emoji": ":bar_chart:", "text": "hi"}},
+    )
+    assert await store.enqueue_thread_post(post)
+    a = Lease(store, "A")
+    await a.take()
+
+    async def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("process died before recording the post")
+
+    monkeypatch.setattr(store, "set_reply_ts", crash)
+    await notifier(store, slack, a, t).drain_once()
+    monkeypatch.undo()
+    assert [i.state for i in await store.all_items()] == ["sending"]
+
+    def posts() -> list[str]:
+        return [m.ts for m in fake.messages if m.channel == "C0001" and m.text.endswith("hi")]
+
+    [posted] = posts()
+    assert next(m for m in fake.messages if m.ts == posted).thread_ts is None  # not a reply
+
+    b = Lease(store, "B")
+    await b.take()
+    await drain(notifier(store, slack, b, t), store, t)
+    assert posts() == [posted]
+    [done] = await store.all_items()
+    assert done.state == "delivered" and done.reply_ts == posted

@@ -6,13 +6,20 @@ LATENCY together (requests over 24 h, p95 latency). GPU-hours over 24 h are the 
 now for the part of the 24 h the workload existed: the inference metrics carry no GPU
 series, and a second call per workload is what this avoids.
 
-The daily post is keyed by (channel, local day) in the database (`claim_digest_post`), so
-a takeover, a restart or two replicas post it once; the job runs on the lease holder
-(`schedule_digests`). `digest now` posts outside the key.
+The daily post is exactly once: keyed by (channel, local day) in the database, and sent
+through the outbox like the thread replies. The job (on the lease holder,
+`schedule_digests`) builds the message, then claims the key and queues the message in one
+transaction (`claim_digest_post`); the notifier delivers it with the outbox's fencing and
+its check for a post already made (the outbox id rides in the message's metadata). A
+leader killed before the claim leaves the day to the next leader's tick; killed after it,
+the queued message to the next leader's notifier; killed between Slack's answer and its
+record, the next notifier finds the message in the channel and does not post it again.
+`digest now` posts at once, outside the key.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import zoneinfo
 from collections.abc import Callable
@@ -30,6 +37,7 @@ from bot.watch.care.digest import DigestRow, build_digest, digest_date
 from bot.watch.care.idle_check import allocated_gpus, idle_gpus
 from bot.watch.care.usage import p95, requests_served, samples_of
 from bot.watch.care_store import Digest
+from bot.watch.claims import CHANNEL_MESSAGE, ThreadPost
 from bot.watch.notifier import Renderer
 from bot.watch.runtime import WatchRuntime
 from bot.watch.store import Store
@@ -44,6 +52,9 @@ LATE_LIMIT = timedelta(hours=6)
 DIGEST_JOB = "care-digest"
 TICK_SECONDS = 30.0
 PAGE_SIZE = 500
+DIGEST_TEMPLATE = "care_digest"
+DIGEST_SENDER = ""
+"""The outbox's workload id of a digest (it is the channel's, no workload's)."""
 
 
 DigestReader = UsageReads
@@ -82,6 +93,7 @@ class DigestJob:
         price: Decimal | None = None,
         currency: str = "USD",
         clock: Callable[[], datetime] = utcnow,
+        wake: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.runai = runai
@@ -91,6 +103,7 @@ class DigestJob:
         self.price = price
         self.currency = currency
         self.clock = clock
+        self.wake = wake  # tells the notifier a digest was queued
 
     async def _listed(self, wanted: set[str]) -> dict[str, models.Workload]:
         found: dict[str, models.Workload] = {}
@@ -157,7 +170,7 @@ class DigestJob:
     async def message(self, channel: str, zone: str, now: datetime) -> dict[str, Any]:
         """The channel's digest as a Slack message."""
         data = build_digest(await self.rows(channel, now), now, zone, self.price, self.currency)
-        return self.render("care_digest", d=data)
+        return self.render(DIGEST_TEMPLATE, d=data)
 
     async def post(self, channel: str, zone: str, now: datetime | None = None) -> str | None:
         """Post the channel's digest now; its ts."""
@@ -167,23 +180,39 @@ class DigestJob:
         return str(ts) if ts else None
 
     async def tick(self) -> list[str]:
-        """Post every digest due now that no one posted today; the channels posted."""
+        """Queue every digest due now that no one queued today; the channels queued."""
         now = as_utc(self.clock())
-        posted = []
+        queued = []
         for digest in await self.store.enabled_digests():
             at = due(digest, now)
             if at is None:
                 continue
             day = digest_date(at, digest.tz)
-            if not await self.store.claim_digest_post(digest.channel, day, self.holder, at=now):
-                continue
+            if await self.store.digest_claimed(digest.channel, day):
+                continue  # the usual case: queued by this or an earlier leader
             try:
-                await self.post(digest.channel, digest.tz, now)
-                posted.append(digest.channel)
+                data = build_digest(
+                    await self.rows(digest.channel, now), now, digest.tz, self.price, self.currency
+                )
             except Exception:
-                # Claimed: not posted twice, even if this one failed (logged, not retried).
-                logger.exception("digest not posted", extra={"channel": digest.channel})
-        return posted
+                # Not claimed: the next tick tries again (within LATE_LIMIT).
+                logger.exception("digest not built", extra={"channel": digest.channel})
+                continue
+            post = ThreadPost(
+                workload_id=DIGEST_SENDER,
+                channel=digest.channel,
+                thread_ts=CHANNEL_MESSAGE,
+                kind=DIGEST_TEMPLATE,
+                dedupe_key=f"digest:{digest.channel}:{day.isoformat()}",
+                payload={"template": DIGEST_TEMPLATE, "context": {"d": dataclasses.asdict(data)}},
+            )
+            if await self.store.claim_digest_post(
+                digest.channel, day, self.holder, at=now, posts=[post]
+            ):
+                queued.append(digest.channel)
+        if queued:
+            self.wake()
+        return queued
 
 
 def schedule_digests(runtime: WatchRuntime, job: DigestJob, every: float = TICK_SECONDS) -> None:

@@ -77,8 +77,8 @@ def activity(obs: IdleObservation, now: datetime, window: timedelta) -> Activity
     """Classify one observation over the idle window ending at `now`."""
     if obs.gpus <= 0:
         return Activity.NOT_HOLDING
-    recent = [s for s in obs.throughput if s.at >= now - window]
-    if served_any(recent):
+    start = now - window
+    if served_any(s for s in obs.throughput if s.at >= start):
         return Activity.SERVING
     if obs.held_since is not None and now - obs.held_since < window:
         return Activity.WARMING

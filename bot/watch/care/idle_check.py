@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.policy import Policy
@@ -34,6 +34,7 @@ from bot.runai.calls import UsageReads
 from bot.utc import as_utc, utcnow
 from bot.watch.care import idle
 from bot.watch.care.usage import Sample, samples_of
+from bot.watch.care_store import ActionOutcome, NudgeClaim
 from bot.watch.care_store import IdleEpisode as StoredEpisode
 from bot.watch.claims import ThreadPost, insert_or_skip
 from bot.watch.db.schema import idle_episodes
@@ -211,7 +212,11 @@ class IdleCheck:
             offset = page.next
 
     async def run(self) -> CheckReport:
-        """One check: narrow, measure the followed candidates, nudge, end, act."""
+        """One check: narrow, measure the followed candidates, nudge, end, act.
+
+        The store is read and written in a handful of statements whatever the number of
+        candidates (one per kind of change), not one per candidate.
+        """
         now = as_utc(self.clock())
         try:
             rows, list_calls = await self.candidates()
@@ -222,13 +227,17 @@ class IdleCheck:
         for w in await self.store.active_watches([r.id for r in rows]):
             following.setdefault(w.workload_id, []).append(w)
         idle_now = {r.id: r for r in rows if r.id in following and idle_gpus(r) > 0}
+        judged = {k: self.judged_by(w.channel for w in following[k]) for k in idle_now}
         open_episodes = {e.workload_id: e for e in await self.store.open_idle_episodes()}
-        ended: list[str] = []
         # The GPUs of a workload with an open episode are no longer idle (busy or
-        # released): the episode is over.
-        for workload_id in open_episodes.keys() - idle_now.keys():
-            if await self.store.end_idle_episode(workload_id, reason="busy", at=now):
-                ended.append(workload_id)
+        # released): the episode is over, unless its automatic action is unfinished (the
+        # scale to zero itself released them; `act_due` finds out and ends it).
+        over = [
+            workload_id
+            for workload_id, e in open_episodes.items()
+            if workload_id not in idle_now and not e.action_unfinished
+        ]
+        ended = await self.store.end_idle_episodes(over, reason="busy", at=now)
         kept_until = await self.kept_until(list(idle_now))
         todo = [
             workload_id
@@ -236,19 +245,20 @@ class IdleCheck:
             if self.due(
                 open_episodes.get(workload_id),
                 kept_until.get(workload_id),
-                self.judged_by(w.channel for w in following[workload_id])[0],
+                judged[workload_id][0],
                 now,
             )
         ]
-        answers = await self.throughputs(todo, following, now)
-        nudged: list[str] = []
+        answers = await self.throughputs(todo, judged, now)
+        served_again: list[str] = []
+        nudges: list[tuple[idle.IdleObservation, idle.IdleDecision]] = []
         quiet: dict[str, tuple[str, datetime]] = {}
         for workload_id in todo:
             series = answers.get(workload_id)
             if series is None:
                 continue  # metrics unavailable: judged at the next check
-            row, watches = idle_now[workload_id], following[workload_id]
-            window, rule = self.judged_by(w.channel for w in watches)
+            row = idle_now[workload_id]
+            _window, rule = judged[workload_id]
             obs = idle.IdleObservation(
                 workload_id=workload_id,
                 name=row.name,
@@ -260,18 +270,18 @@ class IdleCheck:
             episode = pure_episode(stored, kept_until.get(workload_id))
             decision = idle.decide(obs, episode, now, self.idle_after, rule)
             if decision.step is idle.Step.END and stored is not None:
-                if await self.store.end_idle_episode(workload_id, reason="traffic", at=now):
-                    ended.append(workload_id)
+                served_again.append(workload_id)
             elif decision.step is idle.Step.NUDGE:
-                if await self._nudge(obs, stored, decision, window, rule, watches, now):
-                    nudged.append(workload_id)
+                nudges.append((obs, decision))
             elif decision.activity in (idle.Activity.SERVING, idle.Activity.WARMING):
                 # Quiet since its last request (or since it holds GPUs): measured again
                 # only once a whole window has passed since then.
                 served = [x.at for x in series if x.value is not None and x.value > 0]
                 since = max(served) if served else obs.held_since or now
                 quiet[workload_id] = (row.name, since)
+        ended += await self.store.end_idle_episodes(served_again, reason="traffic", at=now)
         await self.remember_quiet(quiet, open_episodes, now)
+        nudged = await self._nudge_all(nudges, open_episodes, judged, following, now)
         metrics_calls = len(todo)
         acted = await self.act_due(now, {k for k in idle_now if k not in ended})
         if nudged or ended or acted:
@@ -324,23 +334,20 @@ class IdleCheck:
             for workload_id, (name, since) in quiet.items()
             if workload_id not in open_episodes
         ]
-        async with self.store.engine.begin() as conn:
-            if new:
-                # One statement for all; the unique index of open episodes lets in only a
-                # workload that has none (another replica may just have opened it).
-                await conn.execute(insert_or_skip(conn, idle_episodes, new))
-            for workload_id, (_name, since) in quiet.items():
-                stored = open_episodes.get(workload_id)
-                if stored is not None and stored.nudged_at is None:
-                    await conn.execute(
-                        update(idle_episodes)
-                        .where(
-                            idle_episodes.c.id == stored.id,
-                            idle_episodes.c.nudged_at.is_(None),
-                            idle_episodes.c.ended_at.is_(None),
-                        )
-                        .values(idle_since=as_utc(since))
-                    )
+        if new:
+            async with self.store.engine.begin() as conn:
+                # One statement run over all rows (compiled once, not per row count); the
+                # unique index of open episodes lets in only a workload that has none
+                # (another replica may just have opened it).
+                await conn.execute(insert_or_skip(conn, idle_episodes), new)
+        await self.store.set_idle_since(
+            {
+                stored.id: since
+                for workload_id, (_name, since) in quiet.items()
+                if (stored := open_episodes.get(workload_id)) is not None
+                and stored.nudged_at is None
+            }
+        )
 
     async def kept_until(self, workload_ids: Sequence[str]) -> dict[str, datetime]:
         """Until when a Keep silences each workload (one query for all candidates)."""
@@ -360,7 +367,10 @@ class IdleCheck:
         return found
 
     async def throughputs(
-        self, workload_ids: Sequence[str], following: Mapping[str, Sequence[Watch]], now: datetime
+        self,
+        workload_ids: Sequence[str],
+        judged: Mapping[str, tuple[timedelta, IdleRule]],
+        now: datetime,
     ) -> dict[str, list[Sample]]:
         """One THROUGHPUT call per workload over its window, a few at a time; a workload
         whose call failed is left out."""
@@ -368,7 +378,7 @@ class IdleCheck:
         found: dict[str, list[Sample]] = {}
 
         async def one(workload_id: str) -> None:
-            window, _rule = self.judged_by(w.channel for w in following[workload_id])
+            window = judged[workload_id][0]
             async with gate:
                 try:
                     answer = await self.runai.inference_metrics(
@@ -392,93 +402,128 @@ class IdleCheck:
         await asyncio.gather(*(one(w) for w in workload_ids))
         return found
 
-    async def _nudge(
+    async def _nudge_all(
         self,
-        obs: idle.IdleObservation,
-        stored: StoredEpisode | None,
-        decision: idle.IdleDecision,
-        window: timedelta,
-        rule: IdleRule,
-        watches: Sequence[Watch],
+        nudges: Sequence[tuple[idle.IdleObservation, idle.IdleDecision]],
+        open_episodes: Mapping[str, StoredEpisode],
+        judged: Mapping[str, tuple[timedelta, IdleRule]],
+        following: Mapping[str, Sequence[Watch]],
         now: datetime,
-    ) -> bool:
-        if stored is not None and stored.nudged_at is not None:
-            # A Keep ran out while still idle: that is a new episode.
-            await self.store.end_idle_episode(obs.workload_id, reason="kept-expired", at=now)
-            stored = None
-        if stored is None:
-            stored = await self.store.open_idle_episode(
-                obs.workload_id, now - window, workload_name=obs.name, at=now
-            )
-        words = idle.nudge(obs, window, self.price, self.currency, rule)
-        context = {"n": dataclasses.asdict(words)}
-        posts = [
-            ThreadPost(
-                workload_id=w.workload_id,
-                channel=w.channel,
-                thread_ts=w.parent_ts,
-                kind=NUDGE_TEMPLATE,
-                dedupe_key=f"idle:{stored.id}:nudge:{w.channel}",
-                payload={"template": NUDGE_TEMPLATE, "context": context},
-                broadcast=True,
-            )
-            for w in watches
+    ) -> list[str]:
+        """Claim every nudge of this check with its broadcast posts, in one transaction
+        (and the episodes they need opened in another); the workloads nudged."""
+        if not nudges:
+            return []
+        # A Keep ran out while still idle: that is a new episode.
+        expired = [
+            obs.workload_id
+            for obs, _d in nudges
+            if (e := open_episodes.get(obs.workload_id)) is not None and e.nudged_at is not None
         ]
-        act_at = decision.episode.act_at
-        return await self.store.claim_idle_nudge(
-            stored.id,
+        await self.store.end_idle_episodes(expired, reason="kept-expired", at=now)
+        fresh = set(expired) | ({o.workload_id for o, _d in nudges} - open_episodes.keys())
+        opened = await self.store.open_idle_episodes_for(
+            {
+                obs.workload_id: (obs.name, now - judged[obs.workload_id][0])
+                for obs, _d in nudges
+                if obs.workload_id in fresh
+            },
             at=now,
-            auto_action=AUTO_ACTION if act_at is not None else None,
-            auto_action_due_at=act_at,
-            posts=posts,
         )
+        episodes = {**open_episodes, **opened}
+        claims: list[NudgeClaim] = []
+        for obs, decision in nudges:
+            stored = episodes.get(obs.workload_id)
+            if stored is None:
+                continue
+            window, rule = judged[obs.workload_id]
+            words = idle.nudge(obs, window, self.price, self.currency, rule)
+            context = {"n": dataclasses.asdict(words)}
+            act_at = decision.episode.act_at
+            claims.append(
+                NudgeClaim(
+                    stored.id,
+                    AUTO_ACTION if act_at is not None else None,
+                    act_at,
+                    [
+                        ThreadPost(
+                            workload_id=w.workload_id,
+                            channel=w.channel,
+                            thread_ts=w.parent_ts,
+                            kind=NUDGE_TEMPLATE,
+                            dedupe_key=f"idle:{stored.id}:nudge:{w.channel}",
+                            payload={"template": NUDGE_TEMPLATE, "context": context},
+                            broadcast=True,
+                        )
+                        for w in following[obs.workload_id]
+                    ],
+                )
+            )
+        won = await self.store.claim_idle_nudges(claims, at=now)
+        return [w for w, e in episodes.items() if e.id in won]
 
     async def act_due(self, now: datetime, still_idle: set[str]) -> list[str]:
-        """The policy's automatic scale-to-zero of every due, unkept, still idle episode."""
+        """The policy's automatic scale-to-zero of every due episode, exactly once in
+        effect: its intent is recorded (`start_idle_action`) before the PATCH and its
+        outcome, with the thread note, after it (`finish_idle_action`). An episode started
+        and not finished (its leader died) is finished here: done if the workload is at
+        min 0 already, PATCHed if it is still idle and not kept, else cancelled."""
         acted: list[str] = []
         for episode in await self.store.due_idle_actions(now):
-            if episode.workload_id not in still_idle:
-                continue
-            watches = await self.store.active_watches([episode.workload_id])
-            name = episode.workload_name or episode.workload_id
-            posts = [
-                note_post(
-                    w,
-                    f"idle:{episode.id}:act:{w.channel}",
-                    ":robot_face:",
-                    f"Scaling {name} to zero, as this channel's policy says for an idle "
-                    "endpoint (nobody pressed Keep).",
-                )
-                for w in watches
-            ]
-            if not await self.store.claim_idle_action(episode.id, at=now, posts=posts):
-                continue
-            outcome, detail = "ok", None
-            try:
-                current = await self.runai.get_inference(episode.workload_id)
-                auto = idle.scale_to_zero(current.spec.autoscaling if current.spec else None)
-                await self.runai.update_inference(
-                    episode.workload_id,
-                    models.InferenceUpdateRequest(
-                        spec=models.InferenceUpdateSpec(autoscaling=auto)
-                    ),
-                )
+            if not episode.action_unfinished:
+                if episode.workload_id not in still_idle:
+                    continue  # no longer idle before it started: the episode ends
+                if not await self.store.start_idle_action(episode.id, at=now):
+                    continue
+            if await self._scale_to_zero(episode, now, episode.workload_id in still_idle):
                 acted.append(episode.workload_id)
-            except runai_errors.RunaiError as exc:
-                outcome, detail = "failed", type(exc).__name__
-                await self.store.enqueue_thread_posts(
-                    [
-                        note_post(
-                            w,
-                            f"idle:{episode.id}:act-failed:{w.channel}",
-                            ":warning:",
-                            f"Could not scale {name} to zero: Run:ai answered {detail}.",
-                        )
-                        for w in watches
-                    ]
-                )
-            await self._audit(episode, outcome, detail)
         return acted
+
+    async def _scale_to_zero(self, episode: StoredEpisode, now: datetime, idle_now: bool) -> bool:
+        """Carry out a started automatic action; True when this call recorded it done."""
+        name = episode.workload_name or episode.workload_id
+        outcome, detail = ActionOutcome.DONE, None
+        try:
+            current = await self.runai.get_inference(episode.workload_id)
+            auto = current.spec.autoscaling if current.spec else None
+            if auto is None or auto.min_replicas != 0:
+                # Re-read now: a Keep pressed since the check began stops it.
+                kept = await self.store.idle_kept_until(episode.workload_id)
+                if not idle_now or (kept is not None and kept > now):
+                    outcome = ActionOutcome.CANCELLED
+                else:
+                    await self.runai.update_inference(
+                        episode.workload_id,
+                        models.InferenceUpdateRequest(
+                            spec=models.InferenceUpdateSpec(autoscaling=idle.scale_to_zero(auto))
+                        ),
+                    )
+        except runai_errors.NotFoundError:
+            outcome = ActionOutcome.GONE
+        except runai_errors.RunaiError as exc:
+            outcome, detail = ActionOutcome.FAILED, type(exc).__name__
+        watches = await self.store.active_watches([episode.workload_id])
+        if outcome is ActionOutcome.DONE:
+            emoji, key = ":robot_face:", "act"
+            text = (
+                f"Scaled {name} to zero, as this channel's policy says for an idle endpoint "
+                "(nobody pressed Keep)."
+            )
+        elif outcome is ActionOutcome.FAILED:
+            emoji, key = ":warning:", "act-failed"
+            text = f"Could not scale {name} to zero: Run:ai answered {detail}."
+        else:
+            emoji, key, text = "", "", ""
+        posts = [
+            note_post(w, f"idle:{episode.id}:{key}:{w.channel}", emoji, text)
+            for w in (watches if key else ())
+        ]
+        if not await self.store.finish_idle_action(episode.id, outcome, at=now, posts=posts):
+            return False  # another leader recorded it
+        if outcome is ActionOutcome.CANCELLED or outcome is ActionOutcome.GONE:
+            return False
+        await self._audit(episode, "ok" if outcome is ActionOutcome.DONE else "failed", detail)
+        return outcome is ActionOutcome.DONE
 
     async def _audit(self, episode: StoredEpisode, outcome: str, rule: str | None) -> None:
         if self.on_auto_scaled is None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -33,7 +33,7 @@ from typing import Protocol
 from bot.cron import CronRule
 from bot.utc import utcnow
 from bot.watch.care import schedule_rules as rules
-from bot.watch.care_store import FireOutcome, Schedule, fire_key
+from bot.watch.care_store import FireOutcome, FireRecord, Schedule, fire_key
 from bot.watch.claims import ThreadPost
 from bot.watch.store import Store
 
@@ -213,21 +213,37 @@ class ScheduleLoop:
                     FireOutcome.APPLIED,
                     detail="superseded by a later fire",
                 )
+        mine = [f for f in plan.apply if (f.schedule_id, fire_key(f.scheduled_at)) in won]
+        if not mine:
+            return
+        threads = await self.store.schedule_threads(f.schedule_id for f in mine)
         # At most one fire per workload: independent, so applied side by side (a hundred
         # schedules on the same minute finish within the second, not one after another).
+        # Their outcomes are recorded as they come, each write taking every outcome that
+        # finished meanwhile (one transaction, not one each: under load the database
+        # round trips, not Run:ai, were what made the last fire late).
         gate = asyncio.Semaphore(FIRE_CONCURRENCY)
+        writing = asyncio.Lock()
+        finished: list[_Finished] = []
 
         async def one(fire: rules.Fire) -> None:
+            schedule = by_id[fire.schedule_id]
             async with gate:
-                try:
-                    await self._apply(by_id[fire.schedule_id], fire.scheduled_at)
-                except Exception:
-                    logger.exception(
-                        "schedule fire not recorded", extra={"schedule": fire.schedule_id}
-                    )
+                result = await self._decide(schedule)
+            finished.append(_Finished(schedule, fire.scheduled_at, result))
+            async with writing:
+                batch = finished[:]
+                finished.clear()
+                if batch:
+                    await self._record(batch, threads)
 
-        mine = [f for f in plan.apply if (f.schedule_id, fire_key(f.scheduled_at)) in won]
-        await asyncio.gather(*(one(fire) for fire in mine))
+        async def guarded(fire: rules.Fire) -> None:
+            try:
+                await one(fire)
+            except Exception:
+                logger.exception("schedule fire not recorded", extra={"schedule": fire.schedule_id})
+
+        await asyncio.gather(*(guarded(fire) for fire in mine))
 
     async def _claim(self, schedule: Schedule, when: datetime) -> bool:
         if not self.leadership.is_leader():
@@ -254,38 +270,51 @@ class ScheduleLoop:
         )
         self.posted()
 
-    async def _apply(self, schedule: Schedule, when: datetime) -> None:
-        """Apply a fire this replica claimed."""
+    async def _decide(self, schedule: Schedule) -> FireResult:
+        """Apply a fire this replica claimed (the decision and the PATCH)."""
         try:
-            result = await self.actor.fire(schedule)
+            return await self.actor.fire(schedule)
         except Exception as exc:
             logger.exception("schedule fire failed", extra={"schedule": schedule.id})
-            result = FireResult(
+            return FireResult(
                 FireOutcome.FAILED,
                 f"Schedule {schedule.id} did not run: {type(exc).__name__}.",
                 detail=type(exc).__name__,
                 emoji=":warning:",
             )
-        posts = await self._posts(schedule, "fire", when, result.note, result.emoji, result.by)
-        if result.outcome is FireOutcome.ENDED:
-            await self.store.finish_fire(schedule.id, when, result.outcome, detail=result.detail)
-            await self.store.end_schedule(schedule.id, "workload-deleted", posts=posts)
-        else:
-            await self.store.finish_fire(
-                schedule.id, when, result.outcome, detail=result.detail, posts=posts
+
+    async def _record(self, batch: Sequence[_Finished], threads: Mapping[str, str]) -> None:
+        """Record the outcomes of finished fires (one transaction), each with its thread
+        note; a schedule whose workload is gone ends with it."""
+        records = []
+        for f in batch:
+            s, result = f.schedule, f.result
+            note = _note_post(s, threads.get(s.id), "fire", f.when, result)
+            ends = result.outcome is FireOutcome.ENDED
+            records.append(
+                FireRecord(
+                    s.id,
+                    f.when,
+                    result.outcome,
+                    detail=result.detail,
+                    posts=note,
+                    end_reason="workload-deleted" if ends else None,
+                )
             )
-        logger.info(
-            "schedule fired",
-            extra={
-                "schedule": schedule.id,
-                "workload_id": schedule.workload_id,
-                "fire_at": when.isoformat(),
-                "outcome": str(result.outcome),
-                "lag_seconds": round((self.clock() - when).total_seconds(), 3),
-            },
-        )
-        if self.fired is not None:
-            self.fired(schedule, when, result)
+        await self.store.finish_fires(records)
+        for f in batch:
+            logger.info(
+                "schedule fired",
+                extra={
+                    "schedule": f.schedule.id,
+                    "workload_id": f.schedule.workload_id,
+                    "fire_at": f.when.isoformat(),
+                    "outcome": str(f.result.outcome),
+                    "lag_seconds": round((self.clock() - f.when).total_seconds(), 3),
+                },
+            )
+            if self.fired is not None:
+                self.fired(f.schedule, f.when, f.result)
         self.posted()
 
     async def _posts(
@@ -299,16 +328,35 @@ class ScheduleLoop:
     ) -> Sequence[ThreadPost]:
         """The note in the thread of the schedule's channel (none when it has no thread)."""
         watch = await self.store.get_watch(schedule.workload_id, schedule.channel)
-        if watch is None or not watch.parent_ts:
-            return ()
-        key = f"schedule:{schedule.id}:{what}:{fire_key(when).isoformat()}"
-        return (
-            ThreadPost(
-                schedule.workload_id,
-                schedule.channel,
-                watch.parent_ts,
-                "schedule",
-                key,
-                _notice(text, emoji, user),
-            ),
+        ts = watch.parent_ts if watch is not None else None
+        return _note_post(
+            schedule, ts, what, when, FireResult(FireOutcome.APPLIED, text, None, emoji, user)
         )
+
+
+@dataclass(frozen=True)
+class _Finished:
+    """A fire applied, its outcome not recorded yet."""
+
+    schedule: Schedule
+    when: datetime
+    result: FireResult
+
+
+def _note_post(
+    schedule: Schedule, thread_ts: str | None, what: str, when: datetime, result: FireResult
+) -> Sequence[ThreadPost]:
+    """The note of a fire in the thread of the schedule's channel (none without a thread)."""
+    if not thread_ts:
+        return ()
+    key = f"schedule:{schedule.id}:{what}:{fire_key(when).isoformat()}"
+    return (
+        ThreadPost(
+            schedule.workload_id,
+            schedule.channel,
+            thread_ts,
+            "schedule",
+            key,
+            _notice(result.note, result.emoji, result.by),
+        ),
+    )

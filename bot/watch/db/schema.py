@@ -183,6 +183,10 @@ idle_episodes = Table(
     Column("auto_action", String(32)),
     _time("auto_action_due_at"),
     _time("auto_action_done_at"),
+    # The automatic action's intent (0006): set when a leader starts it, before its PATCH;
+    # one started and not done is finished by the next leader. Then how it ended.
+    _time("auto_action_started_at"),
+    Column("auto_action_outcome", String(16)),
     # Set when the workload served traffic again (or went away): the next idle spell is a
     # new episode.
     _time("ended_at"),

@@ -14,9 +14,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
+
 from bot.audit import AuditLog, record_auto_scaled
 from bot.policy.model import BindingOptions, IdleAction, IdleRule, Policy
 from bot.runai import RunaiClient, models
+from bot.watch.care import idle
 from bot.watch.care.idle_check import IdleCheck
 from bot.watch.observe import observe
 from bot.watch.outbox import OutboxItem
@@ -256,3 +259,132 @@ async def test_keep_stops_the_automatic_scale(tmp_path: Path) -> None:
         assert (await check.run()).acted == ()
         auto = (await c.runai.get_inference(w)).spec.autoscaling  # type: ignore[union-attr]
         assert auto is not None and auto.min_replicas == 1
+
+
+async def test_a_check_writes_its_nudges_together_not_one_by_one(tmp_path: Path) -> None:
+    # The store work of a check does not grow with its candidates: the episodes opened
+    # in one transaction, the nudges (with their broadcast posts) claimed in another.
+    async with care(tmp_path) as c:
+        ids = [await c.create(f"svc-{n}", gpus=1) for n in range(8)]
+        c.advance(60)
+        for n, w in enumerate(ids):
+            await c.follow(w, f"C{n % 3}", f"{n}.1")
+            c.traffic(w, 0, 0)
+        check = c.check()
+        c.advance(31)
+        commits = [0]
+
+        def committed(_conn: object) -> None:
+            commits[0] += 1
+
+        event.listen(c.store.engine.sync_engine, "commit", committed)
+        report = await check.run()
+        assert sorted(report.nudged) == sorted(ids) and c.runai.metrics == ids
+        assert commits[0] <= 3, commits[0]
+        nudges = await c.posts("care_idle_nudge")
+        assert sorted((n.workload_id, n.thread_ts) for n in nudges) == sorted(
+            (w, f"{n}.1") for n, w in enumerate(ids)
+        )
+        assert all(n.broadcast for n in nudges)
+        c.advance(31)
+        assert (await check.run()).nudged == ()
+
+
+async def auto_scaling_scene(c: Care) -> tuple[str, IdleCheck, AuditLog]:
+    """An idle workload nudged by a policy that scales to zero; its action is due."""
+    w = await c.create("my-qwen")
+    c.advance(60)
+    await c.follow(w, "C1")
+    c.traffic(w, 0, 0)
+    policy = Policy(
+        binding_options={"C1": BindingOptions(idle=IdleRule(action=IdleAction.SCALE_TO_ZERO))}
+    )
+    audit = AuditLog(c.store.engine)
+    await audit.create_schema()
+    check = c.check(policy=policy, on_auto_scaled=partial(record_auto_scaled, audit))
+    c.advance(31)
+    assert (await check.run()).nudged == (w,)
+    c.advance(3600)
+    return w, check, audit
+
+
+async def min_replicas(c: Care, w: str) -> int | None:
+    auto = (await c.runai.get_inference(w)).spec.autoscaling  # type: ignore[union-attr]
+    return auto.min_replicas if auto is not None else None
+
+
+async def test_a_started_scale_to_zero_whose_leader_died_is_finished_once(
+    tmp_path: Path,
+) -> None:
+    async with care(tmp_path) as c:
+        w, check, audit = await auto_scaling_scene(c)
+        episode = await c.store.idle_episode(w)
+        assert episode is not None
+        # The leader recorded its intent and died before its PATCH.
+        assert await c.store.start_idle_action(episode.id, at=c.now())
+        assert await min_replicas(c, w) == 1
+        # The next leader's check finds it unfinished, sees it still idle and unkept.
+        assert (await check.run()).acted == (w,)
+        assert await min_replicas(c, w) == 0
+        notes = await c.posts("care_idle_note")
+        assert [n.payload["context"]["text"] for n in notes] == [
+            "Scaled my-qwen to zero, as this channel's policy says for an idle endpoint "
+            "(nobody pressed Keep)."
+        ]
+        assert [(e.user_id, e.outcome) for e in await audit.trail(workload_id=w)] == [
+            ("policy", "ok")
+        ]
+        c.advance(60)
+        assert (await check.run()).acted == ()
+        assert len(await c.posts("care_idle_note")) == 1
+
+
+async def test_a_scale_to_zero_that_landed_before_its_leader_died_is_recorded(
+    tmp_path: Path,
+) -> None:
+    async with care(tmp_path) as c:
+        w, check, audit = await auto_scaling_scene(c)
+        episode = await c.store.idle_episode(w)
+        assert episode is not None
+        # The leader started, PATCHed, and died before recording it: its GPUs no
+        # longer show idle in the list (the emulator keeps one replica up at min 0).
+        assert await c.store.start_idle_action(episode.id, at=c.now())
+        current = (await c.runai.get_inference(w)).spec
+        assert current is not None
+        await c.runai.update_inference(
+            w,
+            models.InferenceUpdateRequest(
+                spec=models.InferenceUpdateSpec(autoscaling=idle.scale_to_zero(current.autoscaling))
+            ),
+        )
+        c.traffic(w, 0, 50)
+        c.advance(120)
+        c.runai.reset()
+        report = await check.run()
+        # Not ended as "busy" by the released GPUs first: recorded done, said once.
+        assert report.acted == (w,) and report.ended == ()
+        notes = await c.posts("care_idle_note")
+        assert len(notes) == 1 and notes[0].payload["context"]["text"].startswith("Scaled my-qwen")
+        assert [(e.user_id, e.outcome) for e in await audit.trail(workload_id=w)] == [
+            ("policy", "ok")
+        ]
+        done = await c.store.get_idle_episode(episode.id)
+        assert done is not None and done.auto_action_outcome == "done"
+        # Then the episode ends as any whose GPUs are no longer idle.
+        assert (await check.run()).ended == (w,)
+
+
+async def test_a_keep_pressed_after_the_start_stops_the_unfinished_scale(
+    tmp_path: Path,
+) -> None:
+    async with care(tmp_path) as c:
+        w, check, _audit = await auto_scaling_scene(c)
+        episode = await c.store.idle_episode(w)
+        assert episode is not None
+        assert await c.store.start_idle_action(episode.id, at=c.now())
+        await c.store.keep_idle(w, c.now() + timedelta(days=7), "U1")
+        assert (await check.run()).acted == ()
+        assert await min_replicas(c, w) == 1
+        assert await c.posts("care_idle_note") == []
+        done = await c.store.get_idle_episode(episode.id)
+        assert done is not None and done.auto_action_outcome == "cancelled"

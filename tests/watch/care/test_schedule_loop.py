@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from bot.watch.care.schedule_loop import FireResult, ScheduleLoop
 from bot.watch.care_store import FireOutcome, Schedule
+from bot.watch.diff import Observation
 from bot.watch.store import Store
 from tests.e2e.care_harness import ManualClock
 
@@ -135,3 +137,57 @@ async def test_claim_fires_wins_each_key_once_even_side_by_side(store: Store) ->
     assert first | second == {(a.id, MINUTE), (b.id, MINUTE)}
     assert not first & second
     assert await store.claim_fires(keys, "c:3") == set()
+
+
+def count_transactions(store: Store) -> list[int]:
+    """How many transactions the store commits from now on (one counter, read as [0])."""
+    count = [0]
+
+    def committed(_conn: object) -> None:
+        count[0] += 1
+
+    event.listen(store.engine.sync_engine, "commit", committed)
+    return count
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"], indirect=True)
+async def test_the_fires_of_one_second_share_their_database_work(store: Store) -> None:
+    # Thirty schedules due on the same second: the claim is one transaction and the
+    # outcomes are written as they come, several to a transaction; one transaction per
+    # fire was what made the last fire late on PostgreSQL under load.
+    clock, actor = ManualClock(T0), Recorder()
+    loop = loop_of(store, clock, Lead(), actor)
+    schedules = []
+    for n in range(30):
+        s = await store.add_schedule(
+            workload_id=f"w-{n}",
+            workload_name=f"svc-{n}",
+            channel="C0001",
+            author="U0001",
+            cron="* * * * *",
+            tz="UTC",
+            min_replicas=0,
+            max_replicas=1,
+            at=T0,
+        )
+        await store.add_watch(
+            Observation(f"w-{n}", "Running", name=f"svc-{n}"),
+            channel="C0001",
+            parent_ts=f"{n}.1",
+            reason="watch",
+            user="U0001",
+            workload_created_at=None,
+        )
+        schedules.append(s)
+    await loop.step()  # plans: the next fire is at MINUTE
+    await clock.set(MINUTE + timedelta(milliseconds=5))
+    commits = count_transactions(store)
+    await loop.step()
+    assert sorted(actor.fired) == sorted(s.id for s in schedules)
+    assert commits[0] <= 5, commits[0]
+    for s in schedules:
+        [fire] = await store.schedule_fires_of(s.id)
+        assert fire.outcome is FireOutcome.APPLIED
+    # Each fire's note is queued in its workload's thread, once.
+    notes = {(i.workload_id, i.thread_ts) for i in await store.all_items()}
+    assert notes == {(f"w-{n}", f"{n}.1") for n in range(30)}

@@ -3,6 +3,8 @@ Block Kit checker, parsed by slack_sdk, escaped."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,6 +19,7 @@ from bot.cron import CronRule
 from bot.policy.model import IdleAction, IdleRule
 from bot.slack import render
 from bot.slack.ids import Action
+from bot.slack.threads import thread_message
 from bot.watch.care.digest import DigestRow, build_digest
 from bot.watch.care.idle import IdleObservation, nudge
 from bot.watch.care.schedule_rules import listing, summarize
@@ -156,3 +159,13 @@ def test_any_digest_stays_within_slack_limits(rows: list[tuple[str, str, str]]) 
     assert render.message_problems(payload) == []
     for block in Block.parse_all(payload["blocks"]):
         block.validate_json()
+
+
+def test_a_queued_digest_renders_as_the_digest_itself() -> None:
+    # The daily digest goes through the outbox: its data is stored as JSON and rendered
+    # by the notifier from that; the message must be the one `digest now` posts.
+    digest = build_digest([_row(i, HOSTILE) for i in range(45)], NOW, "UTC", Decimal("2.5"), "EUR")
+    stored = json.loads(json.dumps(dataclasses.asdict(digest)))
+    payload = thread_message("care_digest", d=stored)
+    assert payload == render.message("care_digest", d=digest)
+    assert_valid_message(payload)

@@ -18,21 +18,19 @@ import contextlib
 import signal
 import sys
 from collections.abc import Sequence
-from functools import partial
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import aio
 from bot.access import access_for_service
-from bot.audit import AuditLog, record_auto_scaled
+from bot.audit import AuditLog
+from bot.care import schedule_care
 from bot.config import Settings
 from bot.logs import configure_logging
 from bot.policy import load_policy
 from bot.runai import RunaiClient
 from bot.slack.threads import thread_message
 from bot.watch.care.digest_job import TICK_SECONDS as DIGEST_TICK_SECONDS
-from bot.watch.care.digest_job import DigestJob, schedule_digests
-from bot.watch.care.idle_check import idle_check_for, schedule_idle_check
 from bot.watch.runtime import start_watch
 from bot.watch.tuning import DEFAULTS, WatchTuning
 
@@ -80,28 +78,16 @@ async def run(argv: Sequence[str] | None = None) -> int:
     ) as runai:
         slack = AsyncWebClient(token=token, base_url=settings.slack_api_url)
         runtime = await start_watch(settings, runai, slack, tuning, render=thread_message)
-        # The idle check runs here too: whichever process holds the lease does it.
-        check = idle_check_for(
+        # The idle check and the digests run here too: whichever process holds the lease.
+        schedule_care(
             settings,
-            runtime.store,
-            runai,
-            policy=load_policy(settings.policy_file),
-            on_auto_scaled=partial(record_auto_scaled, AuditLog(runtime.store.engine)),
-            wake=runtime.notifier.wake,
-        )
-        schedule_idle_check(runtime, check, settings.idle_check_interval_seconds)
-        # And the daily digests (queued on the lease holder, sent by its notifier).
-        digests = DigestJob(
-            runtime.store,
+            runtime,
             runai,
             slack,
-            render=thread_message,
-            holder=runtime.leadership.holder,
-            price=settings.gpu_hour_cost,
-            currency=settings.cost_currency,
-            wake=runtime.notifier.wake,
+            policy=load_policy(settings.policy_file),
+            audit=AuditLog(runtime.store.engine),
+            digest_tick=args.digest_tick,
         )
-        schedule_digests(runtime, digests, args.digest_tick)
         # The schedule and alert loops too (started with access control: fires are decided
         # as their author).
         await access_for_service(settings, runtime, runai, slack)

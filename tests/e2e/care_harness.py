@@ -18,7 +18,7 @@ import httpx
 from bot.access import Access, access_for_service
 from bot.config import Settings
 from bot.fakeslack import FakeSlack, RunningFakeSlack, SlackDriver
-from bot.runai import RunaiClient
+from bot.runai import RunaiClient, models
 from bot.serving import serve
 from bot.slack.app import build_app, build_http_app, make_slack_client
 from bot.slack.threads import thread_message
@@ -26,6 +26,36 @@ from bot.watch.runtime import WatchRuntime, start_watch
 from tests.conftest import RunningEmulator
 
 SECRET = "care-signing-secret"
+CLUSTER = "71f69d83-ba66-4822-adf5-55ce55efd210"
+
+
+def gpu_endpoint(
+    name: str = "my-qwen", *, gpus: int = 2, autoscaling: models.AutoScaling | None = None
+) -> models.InferenceCreationRequest:
+    """The endpoint the care stories look after: a vLLM image holding `gpus` GPUs."""
+    return models.InferenceCreationRequest(
+        name=name,
+        project_id="1",
+        cluster_id=CLUSTER,
+        spec=models.InferenceSpecSpec(
+            image="vllm/vllm-openai:v0.6.3",
+            serving_port=models.ServingPort(container=8000),
+            compute=models.Compute(gpu_devices_request=gpus),
+            autoscaling=autoscaling,
+        ),
+    )
+
+
+async def running_endpoint(runai: RunaiClient, request: models.InferenceCreationRequest) -> str:
+    """Create it and wait (up to 20 s) until it is Running; its id."""
+    created = await runai.create_inference(request)
+    workload_id = created.workload_id
+    assert workload_id is not None
+    for _ in range(400):
+        if (await runai.get_workload(workload_id)).phase == "Running":
+            return workload_id
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{request.name} never reached Running")
 
 
 class ManualClock:

@@ -23,10 +23,10 @@ from bot.slack.ids import Action
 from bot.watch.care.idle_check import IdleCheck, schedule_idle_check
 from tests.access.harness import CHANNEL, USER, GuardedBot, guarded_bot, mutations
 from tests.conftest import EmulatorFactory, RunningEmulator
+from tests.e2e.care_harness import gpu_endpoint
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
-CLUSTER = "71f69d83-ba66-4822-adf5-55ce55efd210"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 VIEWER = "U0VIEWER"  # a member of the channel with no scale right
 POLICY = f"""
@@ -92,18 +92,10 @@ async def scene(
     ):
         assert g.runtime is not None
         created = await g.bot.runai.create_inference(
-            models.InferenceCreationRequest(
-                name="my-qwen",
-                project_id="1",
-                cluster_id=CLUSTER,
-                spec=models.InferenceSpecSpec(
-                    image="vllm/vllm-openai:v0.6.3",
-                    serving_port=models.ServingPort(container=8000),
-                    compute=models.Compute(gpu_devices_request=2),
-                    autoscaling=models.AutoScaling(
-                        min_replicas=1, max_replicas=2, metric="concurrency", metric_threshold=4
-                    ),
-                ),
+            gpu_endpoint(
+                autoscaling=models.AutoScaling(
+                    min_replicas=1, max_replicas=2, metric="concurrency", metric_threshold=4
+                )
             )
         )
         assert created.workload_id is not None

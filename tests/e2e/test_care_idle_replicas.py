@@ -13,16 +13,15 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.fakeslack import RunningFakeSlack
-from bot.runai import RunaiClient, models
+from bot.runai import RunaiClient
 from bot.watch.store import Store
 from tests.conftest import EmulatorFactory
+from tests.e2e.care_harness import gpu_endpoint, running_endpoint
 from tests.e2e.test_threads_replicas import leader_pid, workers_cleanup
 from tests.watch.conftest import PG_URL, pg_available
 from tests.watch.harness import CHANNEL, USER, Worker, front_watcher, spawn_worker, wait_until
 
 pytest_plugins = ["tests.fakes.fixtures"]
-
-CLUSTER = "71f69d83-ba66-4822-adf5-55ce55efd210"
 
 
 @pytest.mark.slow
@@ -46,25 +45,7 @@ async def test_one_nudge_when_the_leader_of_two_is_sigkilled(
             emulator_factory(phase_seconds=0.1) as emu,
             RunaiClient(emu.url, "test-client", "test-secret") as runai,
         ):
-            created = await runai.create_inference(
-                models.InferenceCreationRequest(
-                    name="my-qwen",
-                    project_id="1",
-                    cluster_id=CLUSTER,
-                    spec=models.InferenceSpecSpec(
-                        image="vllm/vllm-openai:v0.6.3",
-                        serving_port=models.ServingPort(container=8000),
-                        compute=models.Compute(gpu_devices_request=2),
-                    ),
-                )
-            )
-            workload_id = created.workload_id
-            assert workload_id is not None
-
-            async def running() -> bool:
-                return (await runai.get_workload(workload_id)).phase == "Running"
-
-            await wait_until(running, 20, "Running")
+            workload_id = await running_endpoint(runai, gpu_endpoint())
             slack = AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url)
             watcher = front_watcher(store, slack)
             ts = await watcher.watch(

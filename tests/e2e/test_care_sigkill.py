@@ -20,12 +20,13 @@ from sqlalchemy import update
 
 from bot.audit import AuditLog
 from bot.fakeslack import FakeSlack, MessageRecord, RunningFakeSlack
-from bot.runai import RunaiClient, models
+from bot.runai import RunaiClient
 from bot.watch.care.digest import digest_date
 from bot.watch.db.schema import idle_episodes
 from bot.watch.outbox import OutboxItem
 from bot.watch.store import Store
 from tests.conftest import EmulatorFactory, RunningEmulator
+from tests.e2e.care_harness import gpu_endpoint, running_endpoint
 from tests.e2e.test_threads_replicas import leader_pid, workers_cleanup
 from tests.watch.conftest import PG_URL, pg_available
 from tests.watch.harness import CHANNEL, USER, Worker, front_watcher, spawn_worker, wait_until
@@ -33,7 +34,6 @@ from tests.watch.harness import CHANNEL, USER, Worker, front_watcher, spawn_work
 pytest_plugins = ["tests.fakes.fixtures"]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
-CLUSTER = "71f69d83-ba66-4822-adf5-55ce55efd210"
 SETTLE = 2.0
 """Seconds to wait after a delivery for a double to show (the leaders tick every 0.3 s)."""
 
@@ -91,25 +91,7 @@ async def cluster(
             emulator_factory(phase_seconds=0.1) as emu,
             RunaiClient(emu.url, "test-client", "test-secret") as runai,
         ):
-            created = await runai.create_inference(
-                models.InferenceCreationRequest(
-                    name="my-qwen",
-                    project_id="1",
-                    cluster_id=CLUSTER,
-                    spec=models.InferenceSpecSpec(
-                        image="vllm/vllm-openai:v0.6.3",
-                        serving_port=models.ServingPort(container=8000),
-                        compute=models.Compute(gpu_devices_request=2),
-                    ),
-                )
-            )
-            workload_id = created.workload_id
-            assert workload_id is not None
-
-            async def running() -> bool:
-                return (await runai.get_workload(workload_id)).phase == "Running"
-
-            await wait_until(running, 20, "Running")
+            workload_id = await running_endpoint(runai, gpu_endpoint())
             slack = AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url)
             watcher = front_watcher(store, slack)
             workload = await runai.get_workload(workload_id)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -171,10 +172,16 @@ def installed_python(venv: Path | None) -> str:
         return str(venv / "bin" / "python")
     work = Path(tempfile.mkdtemp(prefix="startup-install-"))
     venv = venv or work / "venv"
-    wheels = work / "wheels"
+    wheels, src = work / "wheels", work / "src"
+    # What the Dockerfile's build stage copies; built there, so no build/ is left here.
+    for name in ("pyproject.toml", "setup.py", "README.md", "bot", "templates"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, src / name)
     quiet = {"stdout": subprocess.DEVNULL, "check": True}
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(src)],
         **quiet,  # type: ignore[call-overload]
     )
     subprocess.run([sys.executable, "-m", "venv", str(venv)], **quiet)  # type: ignore[call-overload]

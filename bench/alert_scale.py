@@ -16,11 +16,16 @@ Measured, per evaluation (`AlertLoop.evaluate_once`, the loop the lease holder r
 - CPU of the evaluation outside the HTTP calls: the same evaluation, with the reads
   answering the answers recorded over HTTP (already parsed) instead of calling Run:ai,
   so what is left is the bot's own work (store reads and writes, verdicts, episodes).
+  The recorded answers (every sample a parsed object, which the bot would have dropped
+  after each evaluation) are frozen out of the garbage collector first (`gc.freeze`, as the
+  CLI does with the bot's modules): otherwise every few rounds a full collection walks
+  them and the round measures the benchmark's memory instead of the evaluation.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -200,6 +205,8 @@ async def run(n: int, rounds: int, database: str | None) -> None:
                     store, Recorded(None), Leading(), words=WORDS, interval=INTERVAL, clock=clock
                 )
                 replay.runai.answers = recorder.answers  # type: ignore[attr-defined]
+                gc.collect()
+                gc.freeze()
                 samples: list[float] = []
                 per_endpoint = []
                 for _ in range(rounds):

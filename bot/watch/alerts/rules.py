@@ -323,11 +323,13 @@ def _known(series: models.Measurement | None, now: datetime) -> list[tuple[datet
     """The samples with a time and a value up to `now`, oldest first (one pass)."""
     if series is None:
         return []
-    return sorted(
+    known = [
         (v.timestamp, v.value)
         for v in series.values
         if v.value is not None and v.timestamp is not None and v.timestamp <= now
-    )
+    ]
+    known.sort()  # Run:ai answers in time order already: one pass to check it
+    return known
 
 
 def _verdict(rule: Rule, known: Sequence[tuple[datetime, float]], now: datetime) -> Verdict:

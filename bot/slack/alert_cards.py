@@ -141,11 +141,16 @@ class FlappingCard:
     name: str
     summary: str  # `flapping Running ↔ Degraded, 9 changes in 10 min`
     quiet_minutes: int
+    ended: bool = False  # the summary's last edit: the spell is over
 
 
-def flapping_card(workload_id: str, name: str, summary: Summary) -> FlappingCard:
-    """The flapping summary's words."""
-    return FlappingCard(workload_id, name, summary.words(), int(QUIET_AFTER.total_seconds() // 60))
+def flapping_card(
+    workload_id: str, name: str, summary: Summary, *, ended: bool = False
+) -> FlappingCard:
+    """The flapping summary's words (the watch room queues the same fields as JSON,
+    `bot.watch.quiet.flap_card`)."""
+    minutes = int(QUIET_AFTER.total_seconds() // 60)
+    return FlappingCard(workload_id, name, summary.words(), minutes, ended)
 
 
 def _json(value: Any) -> Any:

@@ -3,9 +3,13 @@
 One evaluation:
 1. every active rule with its stored state (one query), grouped by endpoint, with the
    channels' watches with their mute (one query each);
-2. per endpoint, `plan_metrics` over all its rules: at most one inference metrics call
-   (latency, throughput) and one workload metrics call (GPU, running pods), each asking
-   every series it needs at once, over the longest `for` plus one interval;
+2. per endpoint, one metrics call at most: `next_route` picks the route (inference:
+   latency, throughput; workload: GPU, running pods) and `plan_metrics` asks it every
+   series its rules need at once, over their longest `for` plus one interval. An
+   endpoint with rules on both routes reads them in turn, one per evaluation, the least
+   recently read first (remembered here, per endpoint and route): its verdicts are as
+   right as with two calls, each only up to one interval later; a rule whose route is
+   not read this time is left as it is (see `bot/watch/alerts/rules.py`);
 3. `evaluate_all`, then `episodes.step` from the stored state; a fire or resolve is the
    store's compare-and-set (`fire_alert` / `resolve_alert`) with its thread post queued in
    the same transaction under the dedupe key `alert:<rule>:<episode>:<fire|resolve>`, so
@@ -54,10 +58,13 @@ from bot.watch.alerts.rules import (
     Metric,
     Op,
     Rule,
+    Source,
     Verdict,
     evaluate_all,
     find_series,
+    next_route,
     plan_metrics,
+    routes_of,
 )
 from bot.watch.alerts.stuck import STUCK_PHASES
 from bot.watch.claims import ThreadPost
@@ -276,6 +283,10 @@ class AlertLoop:
         self._concurrency = max(1, concurrency)
         self._rules: dict[AlertRule, Rule] = {}
         self._told_stuck: set[str] = set()
+        # When each endpoint's routes were last read (one route per evaluation), and the
+        # rules whose last verdict was pending: what `next_route` picks from.
+        self._last_read: dict[str, dict[Source, datetime]] = {}
+        self._pending: set[str] = set()
 
     async def run(self) -> None:
         """Evaluate every `interval` while leading (cancel the task to stop)."""
@@ -303,6 +314,10 @@ class AlertLoop:
             if (rule.workload_id, rule.channel) in watches:
                 by_endpoint[rule.workload_id].append((rule, state))
         stats.endpoints = len(by_endpoint)
+        for gone in self._last_read.keys() - by_endpoint.keys():
+            del self._last_read[gone]
+        if len(self._pending) > 100_000:
+            self._pending.clear()  # only a tie-break of `next_route`
         stats.rules = sum(len(found) for found in by_endpoint.values())
         values: dict[str, float | None] = {}
         # A few workers over one queue, not a task per endpoint: at thousands of endpoints
@@ -323,16 +338,42 @@ class AlertLoop:
     # --- metric rules ---------------------------------------------------------------------
 
     async def _measurements(
-        self, workload_id: str, rules: Sequence[Rule], now: datetime, stats: EvalStats
-    ) -> list[models.Measurement] | None:
-        """Every series the endpoint's rules need: one call per route at most."""
-        plan = plan_metrics(rules, now, timedelta(seconds=self.interval))
-        found: list[models.Measurement] = []
+        self,
+        workload_id: str,
+        found: Sequence[tuple[AlertRule, AlertState]],
+        pure: dict[str, Rule],
+        now: datetime,
+        stats: EvalStats,
+    ) -> tuple[Source | None, list[models.Measurement] | None]:
+        """The one metrics call of this endpoint's evaluation: its route, and every series
+        of that route its rules need (None: Run:ai did not answer)."""
+        rules = list(pure.values())
+        needed = routes_of(rules)
+        if len(needed) > 1:
+            # Both routes: the one read least recently, so that the two alternate and
+            # each rule is seen at least every other evaluation. This is where issue 12's
+            # "one metrics call per endpoint" costs time to notice (one interval at most,
+            # for these endpoints only), never a wrong verdict: the read covers the rules'
+            # whole window, and the rules of the other route are left as they are.
+            urgent = {
+                pure[stored.id].info.source
+                for stored, state in found
+                if state.status is AlertStatus.FIRING or stored.id in self._pending
+            }
+            read = self._last_read.setdefault(workload_id, {})
+            source = next_route(needed, read, urgent)
+            if source is not None:
+                read[source] = now
+        else:
+            source = next(iter(needed), None)
+        if source is None:
+            return None, []
+        plan = plan_metrics(rules, now, timedelta(seconds=self.interval), source)
         started = time.perf_counter()
+        stats.metrics_calls += 1
+        _count(stats, source)
         try:
-            if plan.inference_types:
-                stats.metrics_calls += 1
-                _count(stats, "inference")
+            if source == "inference":
                 answer = await self.runai.inference_metrics(
                     workload_id,
                     plan.start,
@@ -340,10 +381,8 @@ class AlertLoop:
                     metric_types=plan.inference_types,
                     number_of_samples=plan.samples,
                 )
-                found.extend(answer.measurements)
-            if plan.workload_types:
-                stats.metrics_calls += 1
-                _count(stats, "workload")
+                series = list(answer.measurements)
+            else:
                 composite = await self.runai.workload_metrics(
                     workload_id,
                     plan.start,
@@ -351,7 +390,7 @@ class AlertLoop:
                     metric_types=plan.workload_types,
                     number_of_samples=plan.samples,
                 )
-                found.extend(composite.measurements)
+                series = list(composite.measurements)
         except errors.RunaiError as exc:
             # Not knowing is not a breach: nothing changes until Run:ai answers again.
             stats.failed_calls += 1
@@ -359,10 +398,10 @@ class AlertLoop:
                 "alert metrics unavailable",
                 extra={"workload_id": workload_id, "error": str(exc)},
             )
-            return None
+            return source, None
         finally:
             stats.http_seconds += time.perf_counter() - started
-        return found
+        return source, series
 
     async def _endpoint(
         self,
@@ -374,12 +413,21 @@ class AlertLoop:
         values: dict[str, float | None],
     ) -> None:
         pure = {stored.id: self._rule_of(stored) for stored, _ in found}
-        measurements = await self._measurements(workload_id, list(pure.values()), now, stats)
+        source, measurements = await self._measurements(workload_id, found, pure, now, stats)
         if measurements is None:
             return
-        verdicts = evaluate_all(pure, measurements, now)
+        # Only the rules of the route read this time get a verdict; the others are left
+        # as they are until their route's turn (the next evaluation).
+        read = {rid: rule for rid, rule in pure.items() if rule.info.source == source}
+        verdicts = evaluate_all(read, measurements, now)
         for stored, state in found:
-            verdict = verdicts[stored.id]
+            verdict = verdicts.get(stored.id)
+            if verdict is None:
+                continue
+            if verdict.state == "pending":
+                self._pending.add(stored.id)
+            else:
+                self._pending.discard(stored.id)
             # The latest value is shown for firing rules (`alerts`); a fire or resolve
             # writes its own. Writing every rule's value each time would cost a row each.
             firing = state.status is AlertStatus.FIRING

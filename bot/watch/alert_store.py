@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.utc import as_utc
-from bot.watch.alerts.flapping import Flap
+from bot.watch.alerts.flapping import Earlier, Flap
 from bot.watch.claims import ThreadPost, at_or_now, claim_row, insert_new_row, update_once
 from bot.watch.db.schema import alert_rules, alert_state, stuck_episodes, watches
 from bot.watch.rows import Record, every, first, where_given
@@ -93,6 +93,8 @@ class WatchQuiet(Record):
     flap_summary_at: datetime | None
     # The phase of each recent change ("" when only its time was kept), same order.
     recent_phases: tuple[str, ...] = ()
+    # While flapping: the spell's changes that left the window, counted by phase.
+    earlier_changes: Earlier = ()
 
     def muted(self, now: datetime) -> bool:
         """Whether a mute holds at `now`."""
@@ -102,34 +104,48 @@ class WatchQuiet(Record):
         """The flapping state of the pure logic (`flapping.on_change`)."""
         phases = self.recent_phases or ("",) * len(self.recent_changes)
         return Flap(
-            tuple(zip(self.recent_changes, phases, strict=False)), self.flapping_since is not None
+            tuple(zip(self.recent_changes, phases, strict=False)),
+            self.flapping_since is not None,
+            self.earlier_changes,
         )
+
+    def summary_posted(self) -> bool:
+        """Whether the current flapping spell's summary was posted (a spell that began in
+        a muted thread, or in phases not followed, has none to edit)."""
+        return self.flapping_since is not None and self.flap_summary_at is not None
 
     @classmethod
     def from_row(cls, row: Any, **given: Any) -> WatchQuiet:
         """Build from a result row holding the quiet columns of `watches`."""
         m = row._mapping
         only = m["only_phases"]
-        recent = [_recent_entry(e) for e in (m["recent_changes"] or [])]
+        entries = [_recent_entry(e) for e in (m["recent_changes"] or [])]
+        recent = [(at, phase) for at, phase, n in entries if n is None]
         return super().from_row(
             row,
             only_phases=frozenset(p for p in only.split(",") if p) if only is not None else None,
             recent_changes=tuple(at for at, _ in recent),
             recent_phases=tuple(phase for _, phase in recent),
+            earlier_changes=tuple((at, phase, n) for at, phase, n in entries if n is not None),
             **given,
         )
 
 
-def _recent_entry(entry: Any) -> tuple[datetime, str]:
-    """A stored recent change: `"<iso>"` (time only) or `["<iso>", "<phase>"]`."""
+def _recent_entry(entry: Any) -> tuple[datetime, str, int | None]:
+    """A stored recent change: `"<iso>"` (time only) or `["<iso>", "<phase>"]`; or a
+    flapping spell's earlier changes into one phase, `["<first iso>", "<phase>", count]`
+    (a release that reads only two fields takes it for one change: harmless)."""
     if isinstance(entry, list | tuple):
-        return as_utc(datetime.fromisoformat(str(entry[0]))), str(entry[1])
-    return as_utc(datetime.fromisoformat(str(entry))), ""
+        count = int(entry[2]) if len(entry) > 2 else None
+        return as_utc(datetime.fromisoformat(str(entry[0]))), str(entry[1]), count
+    return as_utc(datetime.fromisoformat(str(entry))), "", None
 
 
-def recent_json(flap: Flap) -> list[list[str]]:
-    """How `recent_changes` stores a flap's changes: `[["<iso>", "<phase>"], ...]`."""
-    return [[as_utc(at).isoformat(), phase] for at, phase in flap.changes]
+def recent_json(flap: Flap) -> list[list[Any]]:
+    """How `recent_changes` stores a flap's changes: `[["<iso>", "<phase>"], ...]`, after
+    the spell's earlier changes, `["<first iso>", "<phase>", count]`."""
+    earlier: list[list[Any]] = [[as_utc(at).isoformat(), p, n] for at, p, n in flap.earlier]
+    return earlier + [[as_utc(at).isoformat(), phase] for at, phase in flap.changes]
 
 
 def _active_rule(rule_id: str) -> Select[Any]:
@@ -459,7 +475,7 @@ class QuietWatches:
             await conn.execute(
                 update(watches)
                 .where(key)
-                .values(recent_changes=recent_json(Flap(recent, flap.flapping)))
+                .values(recent_changes=recent_json(Flap(recent, flap.flapping, flap.earlier)))
             )
         return tuple(t for t, _ in recent)
 
@@ -484,11 +500,12 @@ class QuietWatches:
     async def end_flapping(
         self, workload_id: str, channel: str, *, posts: Sequence[ThreadPost] = ()
     ) -> bool:
-        """End the flapping spell (after the quiet minutes); True for the call that did."""
+        """End the flapping spell (after the quiet minutes); True for the call that did.
+        The next spell starts without a summary (`WatchQuiet.summary_posted`)."""
         return await update_once(
             self.engine,
             update(watches)
             .where(_watch(workload_id, channel), watches.c.flapping_since.is_not(None))
-            .values(flapping_since=None),
+            .values(flapping_since=None, flap_summary_at=None),
             posts,
         )

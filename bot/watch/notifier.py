@@ -9,6 +9,12 @@ Delivery of one outbox item (or a group of transitions coalesced into one reply)
 3. record the reply's `ts` (`posted`): from here on the reply is never posted again;
 4. `chat.update` the parent (idempotent: it sets state), then `delivered`.
 
+An edit of a flapping summary (kind `flap_edit`, `bot/watch/quiet.py`) posts nothing: it
+`chat.update`s the summary's message (found by its spell) and then, like a parent-only
+item, the parent. Edits queued together coalesce: an edit followed in the channel's
+queue by a later one of the same spell skips its Slack call (and its parent edit, when a
+later item edits the parent), so a burst of changes costs one summary edit, not one each.
+
 Residual window: a crash (or a timeout) between Slack accepting step 2 and the commit of
 step 3 leaves the items `sending`. Before posting such an item again the notifier looks
 for a reply carrying its outbox id in the thread (`conversations.replies`, or
@@ -31,7 +37,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.watch.diff import Transition, coalesce, format_duration
-from bot.watch.outbox import OutboxItem, OutboxState
+from bot.watch.outbox import FLAP_EDIT, OutboxItem, OutboxState
 from bot.watch.store import Store
 from bot.watch.tuning import DEFAULTS
 
@@ -296,7 +302,7 @@ class Notifier:
         for channel_items in by_channel.values():
             head = channel_items[0]
             ready_at = max(self._next_ok.get(head.channel, 0.0), head.next_attempt_at)
-            if head.state == OutboxState.POSTED or head.kind == PARENT_ONLY:
+            if head.state == OutboxState.POSTED or head.kind in (PARENT_ONLY, FLAP_EDIT):
                 ready_at = max(head.next_attempt_at, self._update_ok)
             if ready_at > now:
                 soonest = min(soonest, ready_at)
@@ -320,7 +326,10 @@ class Notifier:
 
     async def _deliver_head(self, channel_items: list[OutboxItem]) -> bool:
         head = channel_items[0]
-        if head.state == OutboxState.POSTED or head.kind == PARENT_ONLY:
+        summary_edit = head.kind == FLAP_EDIT and head.state != OutboxState.POSTED
+        if summary_edit and not await self._edit_summary(channel_items):
+            return True  # to be tried again (the item says when)
+        if head.state == OutboxState.POSTED or head.kind in (PARENT_ONLY, FLAP_EDIT):
             # Nothing (more) to post: only the parent is edited, unless a later item of the
             # same workload edits it anyway.
             superseded = any(
@@ -424,6 +433,53 @@ class Notifier:
             await self._failed(group, exc, posted=True)
             return
         await self.store.mark_delivered(ids)
+
+    async def _edit_summary(self, channel_items: list[OutboxItem]) -> bool:
+        """Edit the flapping summary the head names, unless a later item of the queue
+        edits it again; True when the rest of the item (its parent edit) may go on."""
+        head = channel_items[0]
+        spell = head.payload.get("spell")
+        again = any(
+            i.kind == FLAP_EDIT and i.workload_id == head.workload_id
+            and i.payload.get("spell") == spell
+            for i in channel_items[1:]
+        )  # fmt: skip
+        if again or spell is None:
+            return True
+        ts = await self.store.flap_summary_ts(head.workload_id, head.channel, str(spell))
+        if ts is None:
+            # The summary never reached Slack (held back, refused, or long purged).
+            logger.info("no flapping summary to edit", extra={"outbox_id": head.id})
+            return True
+        try:
+            template, context, _ = reply_context([head])
+            rendered = self.render(template, **context)
+        except Exception as exc:
+            logger.exception("cannot render the summary edit", extra={"ids": [head.id]})
+            await self.store.mark_failed([head.id], f"render: {exc}")
+            return False
+        try:
+            await asyncio.wait_for(
+                self.slack.chat_update(channel=head.channel, ts=ts, **rendered),
+                timeout=self.send_timeout,
+            )
+        except Exception as exc:
+            failure = self._classify(exc, head.attempts + 1)
+            if failure.permanent:
+                logger.warning(
+                    "summary edit refused", extra={"ids": [head.id], "error": failure.error}
+                )
+                return True
+            if failure.error == "ratelimited" and failure.retry_after is not None:
+                self._update_ok = self._clock() + failure.retry_after
+            await self.store.retry_later(
+                [head.id], self._clock() + (failure.retry_after or 1.0), failure.error,
+                posted=False,
+            )  # fmt: skip
+            return False
+        # Done with the summary: from here on only the parent is left (`posted`).
+        await self.store.set_reply_ts([head.id], ts)
+        return True
 
     async def _failed(self, group: list[OutboxItem], exc: BaseException, *, posted: bool) -> None:
         ids = [i.id for i in group]

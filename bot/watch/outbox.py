@@ -30,6 +30,10 @@ class OutboxState(StrEnum):
     FAILED = "failed"
 
 
+FLAP_EDIT = "flap_edit"
+"""Kind of an edit of a flapping summary already posted (`payload["spell"]` names the
+spell; `bot/watch/quiet.py` queues it, `bot/watch/notifier.py` edits the message)."""
+
 OPEN_STATES = (OutboxState.PENDING, OutboxState.SENDING, OutboxState.POSTED)
 """States of items not done with yet."""
 
@@ -123,6 +127,26 @@ class Outbox:
         async with self.engine.connect() as conn:
             result = await conn.execute(select(outbox).order_by(outbox.c.id))
             return [OutboxItem.from_row(row) for row in result]
+
+    async def flap_summary_ts(self, workload_id: str, channel: str, spell: str) -> str | None:
+        """The ts of the flapping summary of `spell` in this thread, once Slack took it
+        (None: not posted, refused, or purged)."""
+        query = (
+            select(outbox.c.payload, outbox.c.reply_ts)
+            .where(
+                outbox.c.workload_id == workload_id,
+                outbox.c.channel == channel,
+                outbox.c.kind == "flapping",
+                outbox.c.reply_ts.is_not(None),
+            )
+            .order_by(outbox.c.id.desc())
+            .limit(50)
+        )
+        async with self.engine.connect() as conn:
+            for payload, reply_ts in await conn.execute(query):
+                if dict(payload).get("spell") == spell:
+                    return str(reply_ts)
+        return None
 
     async def claim(
         self, ids: Sequence[int], holder: str, lease_name: str, now: float, margin: float

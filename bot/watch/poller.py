@@ -57,7 +57,13 @@ def _quieted(change: Change, now: datetime) -> Change:
     if transition is None:
         return change
     decision = quiet.decide(change.watch.quiet, transition, now)
-    return replace(change, reply=str(decision.reply), flap=decision.flap, summary=decision.summary)
+    return replace(
+        change,
+        reply=str(decision.reply),
+        flap=decision.flap,
+        summary=decision.summary,
+        ended=decision.ended,
+    )
 
 
 class Poller:
@@ -210,13 +216,17 @@ class Poller:
 
     async def _settle_flapping(self) -> int:
         """End the flapping spells quiet for 10 minutes, telling each (unmuted) thread once
-        that replies resume; how many ended. Runs with the reconcile (once a minute)."""
+        that replies resume, and editing the spell's summary (if it was posted, muted or
+        not) to say it ended; how many ended. Runs with the reconcile (once a minute)."""
         now = datetime.fromtimestamp(self._clock(), UTC)
         ended = 0
         for w in await self.store.flapping_watches():
             if w.quiet is None or not flapping.settle(w.quiet.flap(), now)[1]:
                 continue
-            posts = [] if w.quiet.muted(now) else [quiet.settled_post(w)]
+            last_edit = quiet.summary_end_post(w)
+            posts = [last_edit] if last_edit is not None else []
+            if not w.quiet.muted(now):
+                posts.append(quiet.settled_post(w))
             if await self.store.end_flapping(w.workload_id, w.channel, posts=posts):
                 ended += 1
         if ended and self._on_notify is not None:

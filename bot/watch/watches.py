@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.utc import as_utc, utcnow
 from bot.watch.alert_store import WatchQuiet, recent_json
-from bot.watch.alerts.flapping import QUIET_AFTER, Flap
+from bot.watch.alerts.flapping import Flap, flap_card, spell_key
 from bot.watch.db.schema import outbox, watches
 from bot.watch.diff import Observation, WatchState, WatchUpdate, parent_message
-from bot.watch.outbox import queued
+from bot.watch.outbox import FLAP_EDIT, queued
 
 
 def new_version() -> int:
@@ -126,10 +126,12 @@ class Change:
     observation: Observation | None = None
     end_watch: bool = False
     # Quiet threads (`bot.watch.quiet.decide`): "post" the transition, only edit the
-    # "parent", or post the flapping "summary"; and the flapping state to store.
+    # "parent", post the flapping "summary" or "fold" the change into it (an edit); and
+    # the flapping state to store; `ended`: the words of a spell this change ended.
     reply: str = "post"
     flap: Flap | None = None
     summary: str | None = None
+    ended: str | None = None
 
 
 class Watches:
@@ -351,9 +353,10 @@ class Watches:
                 )
             }
             items = [
-                _item(c, parents[(c.watch.workload_id, c.watch.channel)])
+                item
                 for c in changes
                 if c.update.transition is not None and (c.watch.workload_id, c.watch.channel) in won
+                for item in _items(c, parents[(c.watch.workload_id, c.watch.channel)])
             ]
             if items:
                 await conn.execute(insert(outbox), items)
@@ -436,24 +439,55 @@ class Watches:
         return len(rows)
 
 
-def _item(change: Change, parent: dict[str, Any]) -> dict[str, Any]:
-    """The outbox row of a won change: its reply, the flapping summary, or only the parent
-    edit (a muted or filtered change, or one folded into a flapping spell)."""
+def _items(change: Change, parent: dict[str, Any]) -> list[dict[str, Any]]:
+    """The outbox rows of a won change: its reply, the flapping summary, an edit of that
+    summary, or only the parent edit (a muted or filtered change); after the last edit
+    of a spell this change ended, if any."""
     w, transition = change.watch, change.update.transition
     assert transition is not None
-    if change.reply == "parent":
-        return queued(w.workload_id, w.channel, w.parent_ts, "parent", {"parent": parent})
-    if change.reply == "summary":
-        card = {
-            "workload_id": w.workload_id,
-            "name": parent.get("name") or w.name or w.workload_id,
-            "summary": change.summary or "flapping",
-            "quiet_minutes": int(QUIET_AFTER.total_seconds() // 60),
+    name = parent.get("name") or w.name or w.workload_id
+    rows = []
+    since = w.quiet.flapping_since if w.quiet is not None else None
+    if change.ended is not None and since is not None:
+        card = flap_card(w.workload_id, name, change.ended, ended=True)
+        edit = {
+            "template": "watch_flapping",
+            "context": {"card": card},
+            "spell": spell_key(since),
         }
-        payload = {"template": "watch_flapping", "context": {"card": card}, "parent": parent}
-        return queued(w.workload_id, w.channel, w.parent_ts, "flapping", payload)
-    payload = {"transition": transition.to_json(), "parent": parent}
-    return queued(w.workload_id, w.channel, w.parent_ts, "transition", payload)
+        rows.append(queued(w.workload_id, w.channel, w.parent_ts, FLAP_EDIT, edit))
+    if change.reply in ("summary", "fold"):
+        card = flap_card(w.workload_id, name, change.summary or "flapping")
+        start = _flap_since(change)
+        payload = {
+            "template": "watch_flapping",
+            "context": {"card": card},
+            "parent": parent,
+            "spell": spell_key(start) if start is not None else None,
+        }
+        kind = "flapping" if change.reply == "summary" else FLAP_EDIT
+        rows.append(queued(w.workload_id, w.channel, w.parent_ts, kind, payload))
+    elif change.reply == "parent":
+        rows.append(queued(w.workload_id, w.channel, w.parent_ts, "parent", {"parent": parent}))
+    else:
+        payload = {"transition": transition.to_json(), "parent": parent}
+        rows.append(queued(w.workload_id, w.channel, w.parent_ts, "transition", payload))
+    return rows
+
+
+def _flap_since(change: Change) -> datetime | None:
+    """The start of the flapping spell the change leaves the watch in (None: not flapping):
+    the stored one, or the first change of the window for a spell that starts now."""
+    flap = change.flap
+    quiet_ = change.watch.quiet
+    since = quiet_.flapping_since if quiet_ is not None else None
+    if flap is None:
+        return since
+    if not flap.flapping:
+        return None
+    if since is None:
+        since = flap.changes[0][0] if flap.changes else utcnow()
+    return since
 
 
 def _flap_values(change: Change) -> dict[str, Any]:
@@ -461,13 +495,11 @@ def _flap_values(change: Change) -> dict[str, Any]:
     flap = change.flap
     if flap is None:
         return {"b_flap_set": False, "b_recent": None, "b_flap_since": None, "b_flap_at": None}
-    quiet = change.watch.quiet
-    since = quiet.flapping_since if quiet is not None else None
-    summary_at = quiet.flap_summary_at if quiet is not None else None
-    if not flap.flapping:
-        since = None
-    elif since is None:
-        since = flap.changes[0][0] if flap.changes else utcnow()
+    quiet_ = change.watch.quiet
+    since = _flap_since(change)
+    summary_at = quiet_.flap_summary_at if quiet_ is not None else None
+    if since is None:
+        summary_at = None  # the spell ended (or none began): the next one has no summary
     if change.reply == "summary":
         summary_at = utcnow()
     return {

@@ -153,9 +153,10 @@ async def test_flapping_one_summary_then_normal_after_quiet_minutes(
         for phase in phases:
             await force(emu.url, wid, phase)
             await fake.wait_for(parent_shows(g, ts, phase), timeout=15)
-        summary = await fake.wait_for(reply_with(g, ts, "flapping"), timeout=15)
+        # The seventh change posts the summary; the next three edit it (no new reply).
+        summary = await fake.wait_for(reply_with(g, ts, "10 changes in 10 min"), timeout=15)
         assert "Running ↔ Degraded" in summary.text or "Degraded ↔ Running" in summary.text
-        assert "7 changes in 10 min" in summary.text
+        assert summary.edits and "7 changes in 10 min" in summary.edits[0]["text"]
         told = replies(g, ts)
         # Six changes told one by one, then the one summary, then nothing.
         assert len(told) == 7 and told[-1].ts == summary.ts
@@ -168,6 +169,9 @@ async def test_flapping_one_summary_then_normal_after_quiet_minutes(
         await force(emu.url, wid, "Degraded")
         later = await fake.wait_for(lambda: replies(g, ts)[7:], timeout=15)
         assert [m.text for m in later] == ["q-flap: Running → Degraded"]
+        # The summary's last edit says the spell is over.
+        await fake.wait_for(reply_with(g, ts, "was flapping"), timeout=15)
+        assert "10 changes in 10 min" in summary.text and len(replies(g, ts)) == 8
 
 
 async def test_history_of_three_revisions_and_a_rollback_to_the_first_image(

@@ -112,11 +112,12 @@ def revisions(text: str, n: int = 20) -> list[obs.Revision]:
     ]
 
 
-def _flapping(text: str) -> dict[str, Any]:
+def _flapping(text: str, *, ended: bool = False) -> dict[str, Any]:
     flap = Flap()
     for i in range(9):
         flap, _ = on_change(flap, "Running" if i % 2 else text[:300], NOW + i * MIN)
-    return render.message("watch_flapping", card=flapping_card(WID, text, summary(flap)))
+    card = flapping_card(WID, text, summary(flap), ended=ended)
+    return render.message("watch_flapping", card=card)
 
 
 def alert_messages(text: str) -> dict[str, Callable[[], dict[str, Any]]]:
@@ -149,6 +150,7 @@ def alert_messages(text: str) -> dict[str, Callable[[], dict[str, Any]]]:
             "watch_stuck", card=stuck_card(WID, text, "Creating", 16 * MIN, [], NOW)
         ),
         "watch_flapping": lambda: _flapping(text),
+        "watch_flapping-ended": lambda: _flapping(text, ended=True),
         "alerts": lambda: render.message("alerts", rows=rows, name=text),
         "alerts-empty": lambda: render.message("alerts", rows=[], name=None),
         "why": lambda: render.message(

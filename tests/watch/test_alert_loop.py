@@ -157,21 +157,36 @@ async def test_fires_once_after_for_and_resolves_once(store: Store) -> None:
     assert not posts[1].broadcast
 
 
-async def test_one_call_per_route_for_all_rules_of_an_endpoint(store: Store) -> None:
+async def test_one_metrics_call_per_endpoint_the_routes_in_turn(store: Store) -> None:
     reads, clock = Reads(), Clock()
     loop = AlertLoop(store, reads, Lease(), words=WORDS, interval=60, clock=clock)
     await follow(store)
     for metric in ("latency", "throughput", "gpu", "replicas"):
         await add_rule(store, metric=metric, op="<", value=1)
-    minutes(clock, reads, 2, 100)
-    stats = await loop.evaluate_once()
-    assert stats.metrics_calls == 2 and sorted(c[0] for c in reads.calls) == [
-        "inference",
-        "workload",
-    ]
-    kinds = {c[0]: c[2] for c in reads.calls}
-    assert kinds["inference"] == ("LATENCY", "THROUGHPUT")
-    assert kinds["workload"] == ("GPU_UTILIZATION", "RUNNING_POD_COUNT")
+    kinds: list[tuple[str, tuple[str, ...]]] = []
+    for _ in range(4):
+        minutes(clock, reads, 1, 100)
+        reads.calls.clear()
+        stats = await loop.evaluate_once()
+        assert stats.metrics_calls == 1 and len(reads.calls) == 1
+        kinds.append((reads.calls[0][0], reads.calls[0][2]))
+    # Each call asks every series of its route; the routes alternate.
+    inference = ("inference", ("LATENCY", "THROUGHPUT"))
+    workload = ("workload", ("GPU_UTILIZATION", "RUNNING_POD_COUNT"))
+    assert kinds == [inference, workload, inference, workload]
+
+
+async def test_a_new_leader_reads_the_route_of_a_firing_rule_first(store: Store) -> None:
+    reads, clock = Reads(), Clock()
+    await follow(store)
+    await add_rule(store, metric="latency", op="<", value=1)
+    gpu = await add_rule(store, metric="gpu", op="<", value=1)
+    minutes(clock, reads, 1, 100)
+    await store.fire_alert(gpu, 1, value=0.0, since=clock.now, at=clock.now)
+    # Nothing read yet (a takeover): the firing rule's route, whose end would be news.
+    loop = AlertLoop(store, reads, Lease(), words=WORDS, interval=60, clock=clock)
+    await loop.evaluate_once()
+    assert [c[0] for c in reads.calls] == ["workload"]
 
 
 async def test_missing_data_and_an_unavailable_run_ai_change_nothing(store: Store) -> None:

@@ -421,3 +421,51 @@ async def test_a_channel_post_accepted_before_a_crash_is_found_not_posted_again(
     assert posts() == [posted]
     [done] = await store.all_items()
     assert done.state == "delivered" and done.reply_ts == posted
+
+
+async def _queue(store: Store, kind: str, payload: dict[str, Any], parent_ts: str) -> None:
+    from bot.watch.db.schema import outbox
+    from bot.watch.outbox import queued
+
+    async with store.engine.begin() as conn:
+        await conn.execute(outbox.insert().values(queued("w1", "C0001", parent_ts, kind, payload)))
+
+
+def _flap_payload(n: int, spell: str, **extra: Any) -> dict[str, Any]:
+    card = {
+        "workload_id": "w1",
+        "name": "svc",
+        "summary": f"flapping Running ↔ Degraded, {n} changes in 10 min",
+        "quiet_minutes": 10,
+    }
+    return {"template": "watch_flapping", "context": {"card": card}, "spell": spell, **extra}
+
+
+async def test_a_rate_limited_summary_edit_waits_its_retry_after_and_lands_once(
+    served: tuple[Store, AsyncWebClient], fake_slack: RunningFakeSlack
+) -> None:
+    store, slack = served
+    t = FakeTime()
+    fake = fake_slack.fake
+    parent = await slack.chat_postMessage(channel="C0001", text="parent")
+    await _queue(store, "flapping", _flap_payload(7, "S1"), parent["ts"])
+    a = Lease(store, "A")
+    await a.take()
+    n = notifier(store, slack, a, t)
+    await drain(n, store, t)
+    [summary] = fake.thread_replies("C0001", parent["ts"])
+    # An edit of another spell's summary (long gone) calls nothing.
+    await _queue(store, "flap_edit", _flap_payload(3, "S0"), parent["ts"])
+    await drain(n, store, t)
+    assert fake.calls_to("chat.update") == []
+    # Slack limits the first try of the real edit: it waits what Retry-After says.
+    fake.fail_next("chat.update", retry_after=7)
+    await _queue(store, "flap_edit", _flap_payload(8, "S1"), parent["ts"])
+    before = t.now
+    await drain(n, store, t)
+    assert t.now - before >= 7
+    edits = [c for c in fake.calls_to("chat.update") if c.args.get("ts") == summary.ts]
+    assert [c.ok for c in edits] == [False, True]
+    assert summary.text == "svc: flapping Running ↔ Degraded, 8 changes in 10 min"
+    assert len(fake.thread_replies("C0001", parent["ts"])) == 1
+    assert {i.state for i in await store.all_items()} == {"delivered"}

@@ -104,19 +104,34 @@ async def test_the_store_writes_the_flapping_state_with_each_change(store: Store
     await _watch(store)
     for n, phase in enumerate(["Degraded", "Running"] * 5):
         await store.apply([await _change(store, phase, n)])
-    kinds = [i.kind for i in await store.all_items()]
-    assert kinds == ["transition"] * 6 + ["flapping"] + ["parent"] * 3
-    summary = (await store.all_items())[6]
+    items = await store.all_items()
+    # The later changes of the spell edit the summary (and the parent): no new reply.
+    assert [i.kind for i in items] == ["transition"] * 6 + ["flapping"] + ["flap_edit"] * 3
+    summary = items[6]
     card = summary.payload["context"]["card"]
     assert card["summary"] == "flapping Degraded ↔ Running, 7 changes in 10 min"
     assert summary.payload["parent"]["phase"] == "Degraded"
+    edits = [i.payload["context"]["card"]["summary"] for i in items[7:]]
+    assert edits == [f"flapping Degraded ↔ Running, {n} changes in 10 min" for n in (8, 9, 10)]
+    assert {i.payload["spell"] for i in items[6:]} == {summary.payload["spell"]}
+    assert items[-1].payload["parent"]["phase"] == "Running"
     q = await store.watch_quiet("w1", "C1")
     assert q is not None and q.flapping_since is not None and len(q.recent_changes) == 10
     assert q.recent_phases[-1] == "Running"
-    # A mute is read with the row: the next change only edits the parent.
+    # A mute is read with the row: the next change posts nothing, and the summary
+    # already posted is still kept true (an edit makes no noise).
     await store.mute_watch("w1", "C1")
-    await store.apply([await _change(store, "Failed", 20)])  # after 10 quiet minutes
-    assert (await store.all_items())[-1].kind == "parent"
+    await store.apply([await _change(store, "Failed", 20)])
+    last = (await store.all_items())[-1]
+    assert last.kind == "flap_edit" and "11 changes" in last.payload["context"]["card"]["summary"]
+    # After 10 quiet minutes, the next change ends the spell: the summary's last edit says
+    # so, and the change itself only edits the parent (muted).
+    await store.apply([await _change(store, "Running", 60)])
+    *_, ended, parent = await store.all_items()
+    assert ended.kind == "flap_edit" and ended.payload["context"]["card"]["ended"] is True
+    assert ended.payload["spell"] == summary.payload["spell"]
+    assert "Failed" in ended.payload["context"]["card"]["summary"]
+    assert parent.kind == "parent"
     # Watching again starts afresh.
     await store.reset_quiet("w1", "C1")
     q = await store.watch_quiet("w1", "C1")

@@ -18,9 +18,19 @@ a breach that lasts is seen whole at the latest one interval after `for` has pas
 
 Which calls: latency and throughput are series of the inference metrics route
 (`InferenceWorkloadMetricType`), GPU utilisation and running pods of the workload metrics
-route (`WorkloadMetricType`). `plan_metrics` asks each route at most once for all the
-rules of one endpoint; an endpoint with rules on both families needs one call of each
-(no route serves both).
+route (`WorkloadMetricType`); no route serves both. An evaluation makes at most one
+metrics call per endpoint (issue 12): `plan_metrics` asks one route for every series its
+rules need. An endpoint with rules on both routes reads one route per evaluation,
+`next_route` says which: the one read least recently, so the two alternate and each is
+read at least every other evaluation (a tie, as after a takeover, goes to the route
+closest to a state change: a firing or pending rule first, then the inference route).
+
+The trade-off: each read still covers the whole window of its rules (longest `for` plus
+one interval), so a verdict is as right as with a call per route; a rule whose route is
+not read this time gets no verdict and nothing changes for it (like missing data). Only
+the time to notice a breach or its end grows, by at most one interval, and only for
+endpoints with rules on both routes. One call per endpoint keeps the evaluation's Run:ai
+load at the number of endpoints (1,000 calls, not 1,500, for `bench/alert_scale.py`).
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ import math
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -199,9 +209,14 @@ class Rule:
 # --- what to ask Run:ai ------------------------------------------------------------------
 
 
+SOURCES: tuple[Source, ...] = ("inference", "workload")
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class MetricsPlan:
-    """The metrics calls one endpoint needs for all its rules: one per route at most."""
+    """The one metrics call of an endpoint's evaluation: a route and every series of it
+    that the rules read this time (no call when no rule needs one)."""
 
     inference_types: tuple[str, ...]
     workload_types: tuple[str, ...]
@@ -211,12 +226,42 @@ class MetricsPlan:
 
     @property
     def calls(self) -> int:
-        """How many metrics calls the plan makes (0, 1 or 2)."""
+        """How many metrics calls the plan makes (0 or 1)."""
         return bool(self.inference_types) + bool(self.workload_types)
 
+    @property
+    def source(self) -> Source | None:
+        """The route the plan reads (None: nothing to read)."""
+        return "inference" if self.inference_types else "workload" if self.workload_types else None
 
-def plan_metrics(rules: Iterable[Rule], now: datetime, interval: timedelta) -> MetricsPlan:
-    """The window (longest `for` + one `interval`) and the series every rule needs.
+
+def routes_of(rules: Iterable[Rule]) -> set[Source]:
+    """The metrics routes the rules read."""
+    return {r.info.source for r in rules}
+
+
+def next_route(
+    needed: Iterable[Source],
+    last_read: Mapping[Source, datetime],
+    urgent: Iterable[Source] = (),
+) -> Source | None:
+    """The route to read this evaluation: the one read least recently (never read first),
+    so that an endpoint with rules on both routes alternates; a tie goes to an `urgent`
+    route (a rule firing or pending there), then to the inference route."""
+    hot = set(urgent)
+
+    def order(source: Source) -> tuple[datetime, bool, int]:
+        return (last_read.get(source, _NEVER), source not in hot, SOURCES.index(source))
+
+    return min(needed, key=order, default=None)
+
+
+def plan_metrics(
+    rules: Iterable[Rule], now: datetime, interval: timedelta, source: Source | None = None
+) -> MetricsPlan:
+    """The one call for `rules` on `source` (default: the route `next_route` picks first,
+    with no history): the window (the longest `for` of the rules read, plus one
+    `interval`) and every series they need.
 
     Samples are spaced about `interval` apart (fewer when the window would need more than
     the API's 1000).
@@ -224,13 +269,15 @@ def plan_metrics(rules: Iterable[Rule], now: datetime, interval: timedelta) -> M
     rules = list(rules)
     if interval <= timedelta(0):
         raise ValueError("interval must be positive")
-    longest = max((r.for_ for r in rules), default=DEFAULT_FOR)
+    if source is None:
+        source = next_route(routes_of(rules), {})
+    read = [r for r in rules if r.info.source == source]
+    longest = max((r.for_ for r in read), default=DEFAULT_FOR)
     window = longest + interval
     samples = min(MAX_SAMPLES, math.ceil(window / interval) + 1)
 
-    def wanted(source: Source) -> tuple[str, ...]:
-        kinds = {r.info.api_type for r in rules if r.info.source == source}
-        return tuple(sorted(kinds))
+    def wanted(route: Source) -> tuple[str, ...]:
+        return tuple(sorted({r.info.api_type for r in read})) if route == source else ()
 
     return MetricsPlan(wanted("inference"), wanted("workload"), now - window, now, samples)
 
@@ -276,11 +323,13 @@ def _known(series: models.Measurement | None, now: datetime) -> list[tuple[datet
     """The samples with a time and a value up to `now`, oldest first (one pass)."""
     if series is None:
         return []
-    return sorted(
+    known = [
         (v.timestamp, v.value)
         for v in series.values
         if v.value is not None and v.timestamp is not None and v.timestamp <= now
-    )
+    ]
+    known.sort()  # Run:ai answers in time order already: one pass to check it
+    return known
 
 
 def _verdict(rule: Rule, known: Sequence[tuple[datetime, float]], now: datetime) -> Verdict:

@@ -80,7 +80,7 @@ def test_flapping_posts_at_most_six_changes_per_window_and_one_summary(
 ) -> None:
     flap, at = Flap(), T0
     posted: list[datetime] = []
-    summaries = 0
+    summaries = spell = 0
     for seconds, phase in steps:
         at += timedelta(seconds=seconds)
         flap, reply = on_change(flap, phase, at)
@@ -89,8 +89,23 @@ def test_flapping_posts_at_most_six_changes_per_window_and_one_summary(
             posted.append(at)
             assert sum(1 for p in posted if at - p < timedelta(minutes=10)) <= 6
         summaries += reply is Reply.SUMMARY
+        spell = len(flap.changes) if reply is Reply.SUMMARY else spell + 1
+        if flap.flapping:
+            # The summary counts every change of the spell, in bounded state.
+            assert summary(flap).changes == spell
+            assert len(flap.earlier) <= 3
         assert len(flap.changes) <= 60
     assert summaries <= max(1, len(steps) // 7)
+
+
+def test_a_long_spell_is_counted_whole() -> None:
+    flap, replies = _flap(["Running", "Degraded"] * 20 + ["Failed"])  # one a minute
+    assert replies.count(Reply.SUMMARY) == 1 and replies.count(Reply.FOLD) == 34
+    # 41 changes over 40 minutes, though only the last 10 minutes are kept one by one.
+    assert len(flap.changes) == 10 and sum(n for _, _, n in flap.earlier) == 31
+    said = summary(flap).words()
+    assert said == "flapping Running ↔ Degraded ↔ Failed, 41 changes in 40 min"
+    assert settle(flap, T0 + 50 * MIN) == (Flap(), True)
 
 
 def test_only_filter() -> None:

@@ -15,8 +15,10 @@ from bot.watch.alerts.rules import (
     Metric,
     Op,
     Rule,
+    Source,
     evaluate,
     find_series,
+    next_route,
     plan_metrics,
     samples_of,
 )
@@ -108,11 +110,14 @@ def test_plan_asks_each_route_once_for_every_rule() -> None:
     assert plan.calls == 1
     assert plan.end == NOW and plan.start == NOW - timedelta(minutes=31)
     assert plan.samples == 32  # one a minute, both ends included
-    both = plan_metrics(
-        [*rules, Rule(Metric.GPU, Op.LT, 10), Rule(Metric.REPLICAS, Op.LT, 2)], NOW, MINUTE
-    )
-    assert both.workload_types == ("GPU_UTILIZATION", "RUNNING_POD_COUNT")
-    assert both.calls == 2
+    both = [*rules, Rule(Metric.GPU, Op.LT, 10), Rule(Metric.REPLICAS, Op.LT, 2)]
+    # Rules on both routes: one call, one route (inference first when nothing was read).
+    assert plan_metrics(both, NOW, MINUTE) == plan
+    gpu = plan_metrics(both, NOW, MINUTE, "workload")
+    assert gpu.workload_types == ("GPU_UTILIZATION", "RUNNING_POD_COUNT")
+    assert gpu.inference_types == () and gpu.calls == 1 and gpu.source == "workload"
+    # The window is the longest `for` of the rules read (5 min here), plus one interval.
+    assert gpu.start == NOW - timedelta(minutes=6) and gpu.samples == 7
     assert plan_metrics([], NOW, MINUTE).calls == 0
     day = plan_metrics([Rule(Metric.GPU, Op.LT, 10, timedelta(days=1))], NOW, timedelta(seconds=10))
     assert day.samples == MAX_SAMPLES
@@ -200,3 +205,20 @@ def _run_reaches(known: list[tuple[datetime, float | None]], rule: Rule, now: da
         if at <= now - rule.for_:
             return True
     return False
+
+
+def test_next_route_alternates_and_breaks_ties_towards_a_state_change() -> None:
+    both: set[Source] = {"inference", "workload"}
+    assert next_route(both, {}) == "inference"
+    assert next_route(both, {}, urgent={"workload"}) == "workload"
+    assert next_route({"workload"}, {}) == "workload"
+    assert next_route(set(), {}) is None
+    read: dict[Source, datetime] = {}
+    picked = []
+    for n in range(4):
+        route = next_route(both, read, urgent={"inference"})
+        assert route is not None
+        read[route] = NOW + n * MINUTE
+        picked.append(route)
+    # Least recently read first: urgency never starves the other route.
+    assert picked == ["inference", "workload", "inference", "workload"]

@@ -1,0 +1,156 @@
+"""A flapping summary kept current, end to end: the emulator forces the phase changes on
+its own clock, the real poller reads them (its clock is the emulator's), the store
+decides and queues, and the notifier (on hand-driven time) edits one summary message in
+the fake Slack, served over HTTP: one message, its count and phases true, one edit for a
+burst of changes, and "ended" once the workload has been quiet for 10 minutes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.fakeslack import FakeSlack, MessageRecord, RunningFakeSlack
+from bot.runai import RunaiClient
+from bot.slack.render import message_problems
+from bot.slack.threads import thread_message
+from bot.watch.diff import Observation
+from bot.watch.notifier import Notifier
+from bot.watch.poller import Poller
+from bot.watch.store import Store
+from tests.conftest import EmulatorFactory
+from tests.watch.faketime import FakeTime
+
+pytest_plugins = ["tests.fakes.fixtures"]
+
+LEASE = "watch-leader"
+CHANNEL = "C0001"
+STEP = 75  # seconds between two changes: 8 in a 10-minute window, so it flaps
+
+
+class Lease:
+    holder, name = "A", LEASE
+
+    def is_leader(self) -> bool:
+        return True
+
+
+@pytest.fixture
+async def slack(fake_slack: RunningFakeSlack) -> AsyncIterator[AsyncWebClient]:
+    yield AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url)
+
+
+def edits_of(fake: FakeSlack, ts: str) -> int:
+    return len([c for c in fake.calls_to("chat.update") if c.args.get("ts") == ts])
+
+
+def summary_text(fake: FakeSlack, ts: str) -> str:
+    found = fake.find_message(CHANNEL, ts)
+    assert found is not None
+    return found.text
+
+
+async def test_one_summary_kept_current_then_ended_after_ten_quiet_minutes(
+    emulator_factory: EmulatorFactory, store: Store, slack: AsyncWebClient,
+    fake_slack: RunningFakeSlack,
+) -> None:  # fmt: skip
+    fake = fake_slack.fake
+    async with emulator_factory() as emu:
+        clock = emu.state.clock
+        [wid] = emu.state.seed_workloads(1, name_prefix="flappy")
+        parent = await slack.chat_postMessage(channel=CHANNEL, text="flappy")
+        await store.add_watch(
+            Observation(workload_id=wid, phase="Running", name="flappy",
+                        phase_updated_at=datetime.fromtimestamp(clock.now(), UTC)),
+            channel=CHANNEL, parent_ts=parent["ts"], reason="watch", user=None,
+            workload_created_at=None,
+        )  # fmt: skip
+        await store.ensure_lease(LEASE)
+        assert await store.acquire_lease(LEASE, "A", 600.0, time.time())
+        t = FakeTime()
+        notifier = Notifier(store, slack, Lease(), render=thread_message, clock=t, sleep=t.sleep)
+        async with RunaiClient(emu.url, emu.client_id, emu.client_secret, clock=clock.now) as runai:
+            poller = Poller(store, runai, clock=clock.now)
+            await poller.poll()  # the first look is a full reconcile
+            phases = iter(["Degraded", "Running"] * 20)
+
+            async def drain() -> None:
+                for _ in range(200):
+                    if not await store.open_items():
+                        return
+                    await t.sleep(await notifier.drain_once())
+                raise AssertionError("outbox did not drain")
+
+            async def change(count: int, *, drained: bool = True) -> None:
+                """`count` phase changes, STEP seconds apart, each seen by a poll (and
+                delivered before the next one, unless not `drained`: a burst)."""
+                for _ in range(count):
+                    clock.advance(STEP)
+                    emu.state.force_phase(wid, next(phases))
+                    assert (await poller.poll()).notifications == 1
+                    if drained:
+                        await drain()
+
+            def replies() -> list[MessageRecord]:
+                return list(fake.thread_replies(CHANNEL, parent["ts"]))
+
+            # Six changes are told one by one; the seventh in 10 minutes is the summary.
+            await change(7)
+            await drain()
+            told = replies()
+            assert len(told) == 7
+            summary = told[-1]
+            assert summary.text == "flappy-0: flapping Degraded ↔ Running, 7 changes in 10 min"
+            assert edits_of(fake, summary.ts) == 0
+
+            # Each later change, drained at once, edits the summary: no new reply.
+            await change(1)
+            await drain()
+            assert edits_of(fake, summary.ts) == 1
+            assert summary_text(fake, summary.ts).endswith("8 changes in 10 min")
+
+            # A burst of five changes queued before the notifier runs: one edit, not five,
+            # and the summary counts the changes that left the 10-minute window too.
+            parent_edits = edits_of(fake, parent["ts"])
+            await change(5, drained=False)
+            await drain()
+            assert edits_of(fake, summary.ts) == 2
+            assert edits_of(fake, parent["ts"]) == parent_edits + 1
+            # 13 changes (7 into Degraded) from the first (75 s) to the last (975 s): 15 min.
+            assert summary_text(fake, summary.ts) == (
+                "flappy-0: flapping Degraded ↔ Running, 13 changes in 15 min"
+            )
+            assert len(replies()) == 7  # still the one summary
+            shown = fake.find_message(CHANNEL, parent["ts"])
+            assert shown is not None and "Degraded" in shown.text  # the parent is current
+            edited = fake.find_message(CHANNEL, summary.ts)
+            assert edited is not None
+            assert message_problems({"text": edited.text, "blocks": edited.blocks}) == []
+
+            # Nine quiet minutes: still flapping. Ten: it ends, once; the summary says so,
+            # and the thread is told that replies resume.
+            clock.advance(9 * 60)
+            await poller.reconcile()
+            await drain()
+            assert len(replies()) == 7 and edits_of(fake, summary.ts) == 2
+            clock.advance(61)
+            await poller.reconcile()
+            await poller.reconcile()
+            await drain()
+            assert edits_of(fake, summary.ts) == 3
+            assert summary_text(fake, summary.ts) == (
+                "flappy-0: was flapping Degraded ↔ Running, 13 changes in 15 min;"
+                " steady again, phase replies resume"
+            )
+            told = replies()
+            assert len(told) == 8 and "is steady again (Degraded)" in told[-1].text
+
+            # Normal replies resume: the next change is a reply of its own, and the ended
+            # summary is not touched again.
+            await change(1)
+            await drain()
+            assert [m.text for m in replies()[8:]] == ["flappy-0: Degraded → Running"]
+            assert edits_of(fake, summary.ts) == 3

@@ -8,6 +8,12 @@ environment like the bot's (`DATABASE_URL`, `RUNAI_URL`, `RUNAI_CLIENT_ID`,
 `RECONCILE_INTERVAL_SECONDS`).
 
     python -m bot.worker [--db-schema S] [--lease-ttl 15] [--renew-every 3] [--digest-tick 30]
+                         [--care-clock-speed 4 --care-clock-anchor EPOCH]
+
+`--care-clock-speed` is for stories that need cron minutes to pass in seconds: the
+schedule and alert loops read a clock that runs that many times faster than real time
+from `--care-clock-anchor` (epoch seconds; give every replica the same one), and sleep to
+match. The lease, the poller and the notifier keep real time.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -46,7 +55,24 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--overlap", type=float, default=DEFAULTS.overlap)
     parser.add_argument("--send-timeout", type=float, default=DEFAULTS.send_timeout)
     parser.add_argument("--digest-tick", type=float, default=DIGEST_TICK_SECONDS)
+    parser.add_argument("--care-clock-speed", type=float, default=1.0)
+    parser.add_argument("--care-clock-anchor", type=float, default=None)
     return parser
+
+
+def fast_clock(
+    anchor: float, speed: float
+) -> tuple[Callable[[], datetime], Callable[[float], Awaitable[None]]]:
+    """A clock that runs `speed` times real time from `anchor` (epoch seconds), and the
+    sleep that matches it."""
+
+    def now() -> datetime:
+        return datetime.fromtimestamp(anchor + (time.time() - anchor) * speed, UTC)
+
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(seconds / speed)
+
+    return now, sleep
 
 
 async def run(argv: Sequence[str] | None = None) -> int:
@@ -90,7 +116,11 @@ async def run(argv: Sequence[str] | None = None) -> int:
         )
         # The schedule and alert loops too (started with access control: fires are decided
         # as their author).
-        await access_for_service(settings, runtime, runai, slack)
+        clocks: dict[str, Any] = {}
+        if args.care_clock_speed != 1.0:
+            anchor = time.time() if args.care_clock_anchor is None else args.care_clock_anchor
+            clocks["clock"], clocks["sleep"] = fast_clock(anchor, args.care_clock_speed)
+        await access_for_service(settings, runtime, runai, slack, **clocks)
         print(f"watch worker ready holder={runtime.leadership.holder}", flush=True)
         with contextlib.suppress(asyncio.CancelledError):
             await stop.wait()

@@ -1,7 +1,7 @@
 """A schedule fires exactly once across SIGKILLs: two `python -m bot.worker` replicas
 on the real PostgreSQL, the leader killed just before one fire and just after the next;
-the emulator counts the PATCHes. The replicas' schedule clock runs four times real time
-(`--care-clock-speed`, one anchor for all), so a cron minute passes in 15 s while the
+the emulator counts the PATCHes. The replicas' schedule clock runs three times real time
+(`--care-clock-speed`, one anchor for all), so a cron minute passes in 20 s while the
 lease, the kills and the takeovers keep real time. Real processes: marked slow."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ async def patches(emu_url: str) -> int:
     return sum(n for k, n in calls.items() if k.startswith("PATCH "))
 
 
-SPEED = 4.0  # a cron minute in 15 s
+SPEED = 3.0  # a cron minute in 20 s
 ANCHOR = time.time()
 
 
@@ -133,20 +133,21 @@ async def test_two_replicas_leader_sigkilled_around_the_fire_applies_it_once(
 
                 # Fire 1: the leader dies a moment before it; the survivor takes over a few
                 # seconds late (within the misfire grace) and applies it.
-                await sleep_until(first - timedelta(seconds=1.2))  # 0.3 s real
+                await sleep_until(first - timedelta(seconds=1.2))  # 0.4 s real
                 await kill_leader()
                 workers.append(await spawn(2))
                 await wait_until(has_leader, 30, "a new leader")
                 await wait_until(lambda: _at_least(emu.url, 1), 30, "fire 1 applied")
 
-                # Fire 2: the leader dies just after applying it; the next one must not.
-                second = first + timedelta(minutes=1)
-                await wait_until(lambda: _at_least(emu.url, 2), 45, "fire 2 applied")
+                # Fire 2: the leader dies just after applying it; the next one must not. (On a
+                # slow host the takeover above may outlast a minute; the missed minutes are
+                # then applied together, so "fire 2" is whichever fire came next.)
+                await wait_until(lambda: _at_least(emu.url, 2), 60, "fire 2 applied")
                 await kill_leader()
                 await wait_until(has_leader, 30, "a third leader")
                 # Its lease ran out and a survivor leads: any double would be out by now.
                 await asyncio.sleep(3)
-                # Later minutes may have fired meanwhile (15 s each): end the schedule, let
+                # Later minutes may have fired meanwhile (20 s each): end the schedule, let
                 # a fire in flight finish, then every applied fire is exactly one PATCH.
                 await store.end_schedule(s.id, "removed", by=USER, at=scheduled_now(), posts=[])
 
@@ -163,8 +164,8 @@ async def test_two_replicas_leader_sigkilled_around_the_fire_applies_it_once(
                 await asyncio.sleep(1)
                 fires = await applied()
                 assert fires[first] is FireOutcome.APPLIED, fires
-                assert fires[second] is FireOutcome.APPLIED, fires
                 done = sum(o is FireOutcome.APPLIED for o in fires.values())
+                assert done >= 2, fires
                 assert await patches(emu.url) == done, _logs(tmp_path)
                 await fake.wait_for(lambda: notes() >= done or None, timeout=15)
                 await asyncio.sleep(1)

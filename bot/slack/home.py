@@ -349,9 +349,12 @@ class HomeDesk:
     async def _phase_changes(self) -> None:
         phases = {w.workload_id: w.last_phase for w in await self.store.active_watches()}
         before, self._phases = self._phases, phases
-        if before is None:
-            return
-        changed = {i for i, p in phases.items() if before.get(i, p) != p}
+        # A watch new since the last look counts too: its phase may have moved between the
+        # follow and this look (and the Homes' "Followed" lists have changed anyway). The
+        # first look of a leader (at start, after a takeover) knows nothing of what moved
+        # before it: every followed endpoint counts, so each recent Home is republished
+        # once instead of showing a phase it missed until something else moves.
+        changed = {i for i, p in phases.items() if before is None or before.get(i) != p}
         if changed:
             await self._want(sorted(await self.concerned(changed)))
 

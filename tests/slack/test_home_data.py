@@ -167,3 +167,42 @@ async def _settle(desk: HomeDesk) -> None:
         if not desk._tasks:
             return
         await asyncio.sleep(0.01)
+
+
+async def test_a_leaders_first_look_and_a_new_follow_republish_the_homes_they_concern(
+    store: Store,
+) -> None:
+    # The first look of a leader cannot know what moved before it, and a watch that is new
+    # since the last look may have moved since its follow: both republish the Homes of the
+    # users they concern, once; a look with nothing new republishes nothing.
+    from tests.watch.test_store import obs
+
+    slack = Recorder()
+    desk, _ = await _desk(store, slack)
+    await desk.opened(USER)
+    await store.add_watch(
+        obs("Running", "w-failed"),
+        channel="C1",
+        parent_ts="1.1",
+        reason="watch",
+        user=USER,
+        workload_created_at=None,
+    )
+    later = NOW + timedelta(seconds=11)
+    desk.clock = lambda: later
+    assert await desk.tick() == 1  # the first look
+    await _settle(desk)
+    assert await desk.tick() == 0  # a look with nothing new
+    await store.add_watch(
+        obs("Running", "w-degraded"),
+        channel="C1",
+        parent_ts="2.2",
+        reason="watch",
+        user=USER,
+        workload_created_at=None,
+    )
+    desk.clock = lambda: later + timedelta(seconds=11)
+    assert await desk.tick() == 1  # the new follow
+    await _settle(desk)
+    assert await desk.tick() == 0
+    assert [u for u, _ in slack.published] == [USER, USER, USER]

@@ -173,6 +173,7 @@ def installed_python(venv: Path | None) -> str:
     work = Path(tempfile.mkdtemp(prefix="startup-install-"))
     venv = venv or work / "venv"
     wheels, src = work / "wheels", work / "src"
+    src.mkdir()
     # What the Dockerfile's build stage copies; built there, so no build/ is left here.
     for name in ("pyproject.toml", "setup.py", "README.md", "bot", "templates"):
         if (ROOT / name).is_dir():

@@ -28,7 +28,7 @@ from bot.runai import RunaiCalls, RunaiClient, models
 from bot.slack.app import build_app, build_http_app, make_slack_client
 from bot.slack.deps import AccessLike, Deps, OrgsLike, WatcherLike
 from tests.asgi import asgi_transport
-from tests.conftest import RunningEmulator
+from tests.conftest import TLS, RunningEmulator
 from tests.timing import RecordedSleep
 
 SIGNING_SECRET = "e2e-signing-secret"
@@ -136,7 +136,7 @@ class Bot:
 
     async def fault(self, status: int, count: int = 20, path_prefix: str = "/api") -> None:
         """Make the emulator fail the next `count` API calls."""
-        async with httpx.AsyncClient(base_url=self.emu.url) as http:
+        async with httpx.AsyncClient(base_url=self.emu.url, verify=TLS) as http:
             r = await http.post(
                 "/emulator/faults",
                 json={"status": status, "count": count, "latencyMs": 0, "pathPrefix": path_prefix},
@@ -144,7 +144,7 @@ class Bot:
             r.raise_for_status()
 
     async def clear_faults(self) -> None:
-        async with httpx.AsyncClient(base_url=self.emu.url) as http:
+        async with httpx.AsyncClient(base_url=self.emu.url, verify=TLS) as http:
             (await http.delete("/emulator/faults")).raise_for_status()
 
     async def create(self, name: str, project_id: str = "1", **spec: Any) -> models.Inference:

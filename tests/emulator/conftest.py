@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 
 from bot.emulator import CLUSTER_ID
-from tests.conftest import RunningEmulator, running_emulator
+from tests.conftest import TLS, RunningEmulator, running_emulator
 from tests.contract import assert_response_matches
 
 INFERENCES = "/api/v1/workloads/inferences"
@@ -126,7 +126,7 @@ async def emu(served: RunningEmulator) -> RunningEmulator:
 @pytest_asyncio.fixture(loop_scope="module")
 async def anonymous(emu: RunningEmulator) -> AsyncIterator[Api]:
     """An API client without a token."""
-    async with httpx.AsyncClient(base_url=emu.url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=emu.url, timeout=10, verify=TLS) as client:
         yield Api(client, emu)
 
 

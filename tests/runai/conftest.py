@@ -14,6 +14,7 @@ from bot.emulator import CLUSTER_ID, EmulatorState, create_app
 from bot.runai import RunaiClient
 from bot.runai.transport import AiohttpWire, Reply, Wire
 from bot.serving import EmbeddedServer, serve
+from tests.conftest import TLS
 from tests.runai.schema_check import assert_request_matches
 
 CLIENT_ID = "bot-under-test"
@@ -124,7 +125,9 @@ async def start_emulator() -> AsyncIterator[EmulatorFactory]:
             }
             app = create_app(**options)
             server = await stack.enter_async_context(serve(app))
-            control = await stack.enter_async_context(httpx.AsyncClient(base_url=server.url))
+            control = await stack.enter_async_context(
+                httpx.AsyncClient(base_url=server.url, verify=TLS)
+            )
             return Emulator(server, app.state.emulator, control)
 
         yield start

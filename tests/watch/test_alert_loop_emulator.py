@@ -17,7 +17,7 @@ from bot.watch.alert_loop import AlertLoop
 from bot.watch.alert_store import AlertStatus
 from bot.watch.diff import Observation
 from bot.watch.store import Store
-from tests.conftest import EmulatorFactory, RunningEmulator
+from tests.conftest import TLS, EmulatorFactory, RunningEmulator
 from tests.runai.test_client_emulator import creation, poll, unique
 
 INFERENCE_ROUTE = "GET /api/v1/workloads/inferences/{workloadId}/metrics"
@@ -32,7 +32,7 @@ class Leading:
 
 
 async def metrics_calls(emu: RunningEmulator) -> dict[str, int]:
-    async with httpx.AsyncClient(base_url=emu.url) as http:
+    async with httpx.AsyncClient(base_url=emu.url, verify=TLS) as http:
         calls = (await http.get("/emulator/stats")).json()["calls"]
     return {route: calls.get(route, 0) for route in (INFERENCE_ROUTE, WORKLOAD_ROUTE)}
 

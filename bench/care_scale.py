@@ -57,6 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 from bench.emulator_process import free_port, start_emulator  # noqa: E402
+from bench.poll_scale import seed_watches  # noqa: E402
 from bot import aio  # noqa: E402
 from bot.access.gate import Gate  # noqa: E402
 from bot.access.idempotency import Idempotency  # noqa: E402
@@ -67,7 +68,6 @@ from bot.runai import RunaiClient, models  # noqa: E402
 from bot.watch.care.idle_check import IdleCheck  # noqa: E402
 from bot.watch.care.schedule_loop import FireResult, ScheduleLoop  # noqa: E402
 from bot.watch.care_store import FireOutcome, Schedule  # noqa: E402
-from bot.watch.db.schema import watches  # noqa: E402
 from bot.watch.store import Store  # noqa: E402
 
 CLIENT_ID = "bench"
@@ -134,28 +134,6 @@ async def create_many(runai: RunaiClient, n: int) -> list[str]:
     return list(await asyncio.gather(*(one(i) for i in range(n))))
 
 
-async def seed_watches(store: Store, ids: list[str]) -> None:
-    now = datetime.now(UTC)
-    rows = [
-        {
-            "workload_id": workload_id,
-            "channel": f"C{n % CHANNELS:04d}",
-            "parent_ts": f"{n}.000100",
-            "name": f"svc-{n:05d}",
-            "last_phase": "Running",
-            "phase_updated_at": None,
-            "reason": "watch",
-            "created_at": now,
-            "ready_announced": False,
-            "active": True,
-            "version": 0,
-        }
-        for n, workload_id in enumerate(ids)
-    ]
-    async with store.engine.begin() as conn:
-        await conn.execute(watches.insert(), rows)
-
-
 async def idle_check(workloads: int, idle_share: float, checks: int) -> None:
     """One idle check over `workloads` watched workloads, `idle_share` of them idle."""
     port = free_port()
@@ -181,7 +159,7 @@ async def idle_check(workloads: int, idle_share: float, checks: int) -> None:
             await http.post("/emulator/clock", json={"advanceSeconds": offset})
             store = Store(f"sqlite:///{tmp.name}/bench.db")
             await store.create_schema()
-            await seed_watches(store, ids)
+            await seed_watches(store, ids, channels=CHANNELS, name="svc-{n:05d}")
 
             def clock() -> datetime:
                 return datetime.fromtimestamp(time.time() + offset, UTC)

@@ -79,14 +79,17 @@ class Clock:
         return time.time() + self.offset
 
 
-async def seed_watches(store: Store, ids: list[str]) -> None:
+async def seed_watches(
+    store: Store, ids: list[str], *, channels: int = 20, name: str = "seeded-{n}"
+) -> None:
+    """Active watches of `ids`, spread over `channels` channels, written in one INSERT."""
     now = datetime.now(UTC)
     rows = [
         {
             "workload_id": workload_id,
-            "channel": f"C{n % 20:04d}",
+            "channel": f"C{n % channels:04d}",
             "parent_ts": f"{n}.000100",
-            "name": f"seeded-{n}",
+            "name": name.format(n=n),
             "last_phase": "Running",
             "phase_updated_at": None,
             "reason": "watch",

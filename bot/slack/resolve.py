@@ -29,3 +29,16 @@ async def resolve(runai: RunaiCalls, ref: str) -> models.Workload:
     if len(matches) > 1:
         raise Ambiguous(ref, matches)
     return matches[0]
+
+
+async def resolve_or_gone(runai: RunaiCalls, ref: str) -> tuple[str, str]:
+    """(id, name) of the workload `ref` names; for an id Run:ai no longer knows (a deleted
+    workload, whose watch, rules or schedules remain), (ref, ref). A name that matches
+    nothing still raises NoSuchWorkload."""
+    try:
+        workload = await resolve(runai, ref)
+    except NoSuchWorkload:
+        if not is_workload_id(ref):
+            raise
+        return ref, ref
+    return workload.id, workload.name

@@ -18,11 +18,11 @@ from bot.slack.alert_cards import SNOOZES, alert_row
 from bot.slack.commands.failures import report_failures
 from bot.slack.commands.route import Route
 from bot.slack.deps import AlertsLike, Deps, Invocation
-from bot.slack.errors import Doing, NoSuchWorkload, UserFacingError
+from bot.slack.errors import Doing, UserFacingError
 from bot.slack.ids import Action
 from bot.slack.present import when
 from bot.slack.reply import Replier
-from bot.slack.resolve import resolve
+from bot.slack.resolve import resolve, resolve_or_gone
 from bot.watch.alert_loop import episode_of, rule_of
 
 logger = logging.getLogger(__name__)
@@ -74,13 +74,7 @@ async def alerts(deps: Deps, replier: Replier, inv: Invocation, command: parsing
     workload_id: str | None = None
     name: str | None = None
     if command.ref is not None:
-        try:
-            workload = await resolve(deps.runai, command.ref)
-            workload_id, name = workload.id, workload.name
-        except NoSuchWorkload:
-            if not parsing.is_workload_id(command.ref):
-                raise
-            workload_id = name = command.ref  # a deleted workload's rules, by id
+        workload_id, name = await resolve_or_gone(deps.runai, command.ref)
     now = desk.now()
     rows = [
         alert_row(

@@ -18,9 +18,9 @@ from bot.slack import parsing, render
 from bot.slack.commands.failures import report_failures
 from bot.slack.commands.route import Route
 from bot.slack.deps import Deps, Invocation, SchedulesLike
-from bot.slack.errors import Doing, NoSuchWorkload, UserFacingError
+from bot.slack.errors import Doing, UserFacingError
 from bot.slack.reply import Replier
-from bot.slack.resolve import resolve
+from bot.slack.resolve import resolve, resolve_or_gone
 from bot.watch.care import schedule_rules as rules
 from bot.watch.care_store import Schedule
 
@@ -95,13 +95,7 @@ async def schedules(
     workload_id: str | None = None
     narrowed: str | None = None
     if command.ref is not None:
-        try:
-            workload = await resolve(deps.runai, command.ref)
-            workload_id, narrowed = workload.id, workload.name
-        except NoSuchWorkload:
-            if not parsing.is_workload_id(command.ref):
-                raise
-            workload_id = narrowed = command.ref  # a deleted workload's schedules, by id
+        workload_id, narrowed = await resolve_or_gone(deps.runai, command.ref)
     found = await desk.listed(inv.channel_id, workload_id)
     shown, more = rules.listing([summary(desk, s) for s in found])
     await replier.respond(

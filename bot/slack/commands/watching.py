@@ -14,9 +14,9 @@ from bot.durations import say_duration
 from bot.slack import parsing, render
 from bot.slack.commands.route import Route
 from bot.slack.deps import Deps, Invocation
-from bot.slack.errors import NoSuchWorkload, UserFacingError
+from bot.slack.errors import UserFacingError
 from bot.slack.reply import Replier
-from bot.slack.resolve import resolve
+from bot.slack.resolve import resolve, resolve_or_gone
 from bot.utc import utcnow
 from bot.watch.alerts.phases import ONLY_CHOICES, only_phases
 
@@ -95,12 +95,7 @@ async def unmute(deps: Deps, replier: Replier, inv: Invocation, command: parsing
 async def unwatch(deps: Deps, replier: Replier, inv: Invocation, command: parsing.Unwatch) -> None:
     """Stop following a workload in this channel."""
     ref = command.ref
-    try:
-        workload_id = (await resolve(deps.runai, ref)).id
-    except NoSuchWorkload:
-        if not parsing.is_workload_id(ref):
-            raise
-        workload_id = ref  # deleted workloads can still be unwatched by id
+    workload_id, _ = await resolve_or_gone(deps.runai, ref)  # a deleted one too, by id
     if not inv.channel_id:
         raise UserFacingError(NOT_IN_A_CHANNEL)
     ended = await deps.watcher.unwatch(workload_id, channel=inv.channel_id, user=inv.user_id)

@@ -87,6 +87,14 @@ class Care:
         assert created.workload_id is not None
         return created.workload_id
 
+    async def idle_endpoint(self, name: str = "my-qwen") -> str:
+        """A minute-old endpoint of 2 GPUs, followed in C1, now serving nothing."""
+        w = await self.create(name)
+        self.advance(60)
+        await self.follow(w, "C1")
+        self.traffic(w, 0, 0)
+        return w
+
     async def follow(self, workload_id: str, channel: str, ts: str = "1.1") -> None:
         workload = await self.runai.get_workload(workload_id)
         await self.store.add_watch(
@@ -166,10 +174,7 @@ async def test_one_nudge_per_episode_in_every_following_channel(tmp_path: Path) 
 
 async def test_traffic_ends_the_episode_and_a_new_one_nudges_again(tmp_path: Path) -> None:
     async with care(tmp_path) as c:
-        w = await c.create("my-qwen")
-        c.advance(60)
-        await c.follow(w, "C1")
-        c.traffic(w, 0, 0)
+        w = await c.idle_endpoint()
         check = c.check()
         c.advance(31)
         assert (await check.run()).nudged == (w,)
@@ -185,10 +190,7 @@ async def test_traffic_ends_the_episode_and_a_new_one_nudges_again(tmp_path: Pat
 
 async def test_keep_silences_until_its_date(tmp_path: Path) -> None:
     async with care(tmp_path) as c:
-        w = await c.create("my-qwen")
-        c.advance(60)
-        await c.follow(w, "C1")
-        c.traffic(w, 0, 0)
+        w = await c.idle_endpoint()
         check = c.check()
         c.advance(31)
         assert (await check.run()).nudged == (w,)
@@ -205,10 +207,7 @@ async def test_keep_silences_until_its_date(tmp_path: Path) -> None:
 
 async def test_policy_scales_to_zero_an_hour_after_the_nudge(tmp_path: Path) -> None:
     async with care(tmp_path) as c:
-        w = await c.create("my-qwen")
-        c.advance(60)
-        await c.follow(w, "C1")
-        c.traffic(w, 0, 0)
+        w = await c.idle_endpoint()
         policy = Policy(
             binding_options={
                 "C1": BindingOptions(
@@ -244,10 +243,7 @@ async def test_policy_scales_to_zero_an_hour_after_the_nudge(tmp_path: Path) -> 
 
 async def test_keep_stops_the_automatic_scale(tmp_path: Path) -> None:
     async with care(tmp_path) as c:
-        w = await c.create("my-qwen")
-        c.advance(60)
-        await c.follow(w, "C1")
-        c.traffic(w, 0, 0)
+        w = await c.idle_endpoint()
         policy = Policy(
             binding_options={"C1": BindingOptions(idle=IdleRule(action=IdleAction.SCALE_TO_ZERO))}
         )

@@ -29,6 +29,8 @@ NOT_AT_START = {
     "huggingface_hub": "the Hub client: built at the first model lookup (~0.4 s of imports)",
     "alembic": "migrations: a first start creates the tables from the code (~8 MB for good)",
     "mako": "Alembic's templates",
+    "sqlalchemy.orm": "SQLAlchemy's ORM (~6 MB): the bot uses Core, from bot.watch.db.aio",
+    "sqlalchemy.ext.asyncio": "imports the ORM; bot.watch.db.aio does the part we use",
 }
 
 # What a first start does besides importing: build the model-info source, create an

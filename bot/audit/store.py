@@ -16,11 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.utc import as_utc, utcnow
 from bot.watch.care.idle_check import POLICY_USER, AutoScaled
 from bot.watch.db import upgrade
+from bot.watch.db.aio import AsyncEngine
 from bot.watch.db.schema import audit_events
 
 logger = logging.getLogger(__name__)

@@ -18,11 +18,11 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.utc import as_utc
 from bot.watch.alerts.flapping import Earlier, Flap
 from bot.watch.claims import ThreadPost, at_or_now, claim_row, insert_new_row, update_once
+from bot.watch.db.aio import AsyncEngine
 from bot.watch.db.schema import alert_rules, alert_state, stuck_episodes, watches
 from bot.watch.rows import Record, every, first, where_given
 

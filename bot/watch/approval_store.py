@@ -32,10 +32,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.utc import as_utc
 from bot.watch.claims import ThreadPost, at_or_now, insert_new_row, insert_once, update_once
+from bot.watch.db.aio import AsyncEngine
 from bot.watch.db.schema import approvals, home_users
 from bot.watch.rows import Record, every, first, where_given
 

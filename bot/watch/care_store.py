@@ -17,8 +17,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.utc import as_utc
 from bot.watch.claims import (
@@ -29,8 +27,10 @@ from bot.watch.claims import (
     enqueue_posts,
     insert_new_row,
     insert_once,
+    insert_or_skip,
     update_once,
 )
+from bot.watch.db.aio import AsyncEngine
 from bot.watch.db.schema import (
     digest_posts,
     digests,
@@ -289,13 +289,11 @@ class Schedules:
         ]
         won: set[tuple[str, datetime]] = set()
         async with self.engine.begin() as conn:
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
             for chunk in _chunks(rows):
                 # The rows that came back went in: only their keys are won.
                 result = await conn.execute(
-                    dialect.insert(schedule_fires)
+                    insert_or_skip(conn, schedule_fires)
                     .values(chunk)
-                    .on_conflict_do_nothing()
                     .returning(schedule_fires.c.schedule_id, schedule_fires.c.fire_at)
                 )
                 won.update((sid, fire_key(when)) for sid, when in result)
@@ -591,10 +589,9 @@ class IdleEpisodes:
         now = at_or_now(at)
         found: dict[str, IdleEpisode] = {}
         async with self.engine.begin() as conn:
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
             # The unique index of open episodes lets in only a workload that has none.
             await conn.execute(
-                dialect.insert(idle_episodes).on_conflict_do_nothing(),
+                insert_or_skip(conn, idle_episodes),
                 [
                     {
                         "workload_id": workload_id,

@@ -21,9 +21,9 @@ from typing import Any
 
 from sqlalchemy import Table, Update, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.utc import as_utc, utcnow
+from bot.watch.db.aio import AsyncConnection, AsyncEngine
 from bot.watch.db.schema import outbox
 from bot.watch.outbox import queued
 
@@ -121,10 +121,7 @@ async def enqueue_many(conn: AsyncConnection, posts: Sequence[ThreadPost]) -> No
     nudges of one check), keys already queued skipped; no count (drivers differ)."""
     if not posts:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    await conn.execute(
-        dialect.insert(outbox).on_conflict_do_nothing(), [post.row() for post in posts]
-    )
+    await conn.execute(insert_or_skip(conn, outbox), [post.row() for post in posts])
 
 
 async def claim_row(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import case, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.watch.db.aio import AsyncEngine
 from bot.watch.db.schema import leases
 
 logger = logging.getLogger(__name__)

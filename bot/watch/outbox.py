@@ -13,10 +13,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import telemetry
 from bot.utc import as_utc, utcnow
+from bot.watch.db.aio import AsyncEngine
 from bot.watch.db.schema import leases, outbox
 
 

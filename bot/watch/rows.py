@@ -19,9 +19,9 @@ from enum import Enum
 from typing import Any, Self, TypeVar
 
 from sqlalchemy import ColumnElement, Select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.utc import as_utc
+from bot.watch.db.aio import AsyncEngine
 
 T = TypeVar("T")
 Convert = Callable[[Any], Any]

@@ -13,7 +13,7 @@ from bot.watch.alert_store import Alerts, QuietWatches, StuckEpisodes
 from bot.watch.approval_store import Approvals, HomeUsers
 from bot.watch.care_store import Digests, IdleEpisodes, Schedules
 from bot.watch.claims import ThreadPosts
-from bot.watch.db import downgrade, make_engine, upgrade
+from bot.watch.db import database_url, downgrade, make_engine, upgrade
 from bot.watch.lease import Leases
 from bot.watch.outbox import Outbox
 from bot.watch.watches import Watches
@@ -38,7 +38,7 @@ class Store(
     def __init__(self, url: str, *, schema: str | None = None, echo: bool = False) -> None:
         self.schema = schema
         self.engine = make_engine(url, schema=schema, echo=echo)
-        self.url = self.engine.url.render_as_string(hide_password=False)
+        self.url = database_url(url)
 
     @property
     def dialect(self) -> str:

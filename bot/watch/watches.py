@@ -16,11 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, and_, bindparam, case, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.utc import as_utc, utcnow
 from bot.watch.alert_store import WatchQuiet, recent_json
 from bot.watch.alerts.flapping import Flap, flap_card, spell_key
+from bot.watch.db.aio import AsyncEngine
 from bot.watch.db.schema import outbox, watches
 from bot.watch.diff import Observation, WatchState, WatchUpdate, parent_message
 from bot.watch.outbox import FLAP_EDIT, queued

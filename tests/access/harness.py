@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.access import Access, StoreNotes, build_access
 from bot.access.gate import Notes
@@ -32,6 +31,7 @@ from bot.runai import RunaiCalls, RunaiClient
 from bot.slack.app import make_slack_client
 from bot.slack.deps import WatcherLike
 from bot.slack.threads import thread_message
+from bot.watch.db import make_engine
 from bot.watch.runtime import WatchRuntime, WatchTuning, start_watch
 from tests.conftest import RunningEmulator
 from tests.e2e.slack_harness import CHANNEL, USER, Bot, running_bot
@@ -185,7 +185,7 @@ async def guarded_bot(
             audit = AuditLog(runtime.store.engine)
             notes: Notes | None = StoreNotes(runtime.store, runtime.notifier.wake)
         else:
-            engine = create_async_engine(database)
+            engine = make_engine(database)
             stack.push_async_callback(engine.dispose)
             audit = AuditLog(engine)
             notes = None

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.access.idempotency import Idempotency
 from bot.audit import AuditEntry, AuditLog
 from bot.fakeslack import RunningFakeSlack
 from bot.policy import GroupResolver
+from bot.watch.db import make_engine
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
@@ -80,7 +80,7 @@ def _entry(**kw: str) -> AuditEntry:
 async def test_audit_log_writes_reads_and_keeps_entries_while_the_database_is_away(
     tmp_path: Path,
 ) -> None:
-    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
     log = AuditLog(engine)
     await log.create_schema()
     assert await log.add(_entry())
@@ -91,11 +91,11 @@ async def test_audit_log_writes_reads_and_keeps_entries_while_the_database_is_aw
     assert await log.trail() == []
     await engine.dispose()
 
-    broken = AuditLog(create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/a.db"))
+    broken = AuditLog(make_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/a.db"))
     assert not await broken.add(_entry())
     assert broken.pending == 1
     # The database is back (same log, working engine): the kept entry is written first.
-    broken.engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'b.db'}")
+    broken.engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'b.db'}")
     assert await broken.add(_entry(action="delete"))
     assert broken.pending == 0
     assert [e.action for e in await broken.trail(workload_id="w1")] == ["delete", "scale"]

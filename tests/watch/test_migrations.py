@@ -20,11 +20,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, Table, inspect, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.audit import AuditLog
 from bot.utc import as_utc
 from bot.watch.db import migrate
+from bot.watch.db.aio import AsyncEngine
 from bot.watch.db.schema import metadata
 from bot.watch.store import Store
 from tests.watch.conftest import PG_URL, pg_available

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.watch.db.aio import AsyncEngine
 
 
 def database_url(url: str) -> str:
@@ -31,12 +32,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> AsyncEngine:
     """An engine on `url`; with `schema` (PostgreSQL) every table lives in that schema."""
-    engine = create_async_engine(database_url(url), echo=echo, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    parsed = make_url(database_url(url))
+    if parsed.drivername == "postgresql+psycopg":
+        # psycopg's async dialect, under the name SQLAlchemy registers it by.
+        parsed = parsed.set(drivername="postgresql+psycopg_async")
+    sync_engine = create_engine(parsed, echo=echo, pool_pre_ping=True)
+    if sync_engine.dialect.name == "sqlite":
+        event.listen(sync_engine, "connect", _sqlite_pragmas)
     if schema is not None:
-        engine = engine.execution_options(schema_translate_map={None: schema})
-    return engine
+        sync_engine = sync_engine.execution_options(schema_translate_map={None: schema})
+    return AsyncEngine(sync_engine)
 
 
 def schema_of(engine: AsyncEngine) -> str | None:

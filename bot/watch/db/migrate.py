@@ -30,8 +30,8 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.watch.db.aio import AsyncEngine
 from bot.watch.db.engine import make_engine, schema_of
 from bot.watch.db.schema import metadata
 

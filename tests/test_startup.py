@@ -29,6 +29,7 @@ NOT_AT_START = {
     "huggingface_hub": "the Hub client: built at the first model lookup (~0.4 s of imports)",
     "alembic": "migrations: a first start creates the tables from the code (~8 MB for good)",
     "mako": "Alembic's templates",
+    "httpx": "the Run:ai client speaks aiohttp; httpx only behind RunaiClient(transport=)",
     "sqlalchemy.orm": "SQLAlchemy's ORM (~6 MB): the bot uses Core, from bot.watch.db.aio",
     "sqlalchemy.ext.asyncio": "imports the ORM; bot.watch.db.aio does the part we use",
 }

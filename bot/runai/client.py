@@ -30,16 +30,18 @@ from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import datetime
 from json import dumps as _dumps
 from types import TracebackType
-from typing import Any, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 from urllib.parse import quote, urlencode
 
-import httpx
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from bot.runai import errors, models
 from bot.runai import observability as obs
 from bot.runai.auth import TOKEN_PATH, TokenManager
-from bot.runai.transport import AiohttpWire, HttpxWire, Reply, Wire
+from bot.runai.transport import AiohttpWire, Reply, Wire, WireError
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger("bot.runai")
 M = TypeVar("M")
@@ -56,8 +58,6 @@ MAX_PAGE_SIZE = 500  # `limit` of GET /api/v1/workloads: 1..500
 MAX_SAMPLES = 1000  # `numberOfSamples`: 0..1000
 _HEADERS = {"Accept": "application/json", "User-Agent": "inference-bot-runai"}
 RETRY_STATUSES = frozenset({502, 503, 504})
-# The request never left this machine: retrying cannot duplicate anything.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # A route-level "no such path" message, as opposed to "no such model" (see model_info).
 _ROUTE_MISS = re.compile(
     r"^(404 )?(page |route |path |resource )?not found\b"
@@ -92,8 +92,8 @@ def _seg(value: str) -> str:
     return quote(value, safe="")
 
 
-def _transport_failure(exc: httpx.TransportError, op: str) -> errors.UnavailableError:
-    if isinstance(exc, httpx.TimeoutException):
+def _transport_failure(exc: WireError, op: str) -> errors.UnavailableError:
+    if exc.timed_out:
         return errors.UnavailableError(503, f"{op}: the Run:ai API did not answer in time")
     return errors.UnavailableError(503, f"{op}: could not reach the Run:ai API", type(exc).__name__)
 
@@ -151,6 +151,8 @@ class RunaiClient:
         if wire is not None:
             self._wire: Wire = wire
         elif transport is not None:
+            from bot.runai.httpx_wire import HttpxWire  # httpx only for this (~2 MB)
+
             self._wire = HttpxWire(transport)
         else:
             self._wire = AiohttpWire(max_connections=max_connections)
@@ -219,7 +221,7 @@ class RunaiClient:
         started = time.perf_counter()
         try:
             response = await self._wire.send(method, url, sent, content, self._timeout)
-        except httpx.TransportError as exc:
+        except WireError as exc:
             self._note_exchange(op, method, attempt, started, 0, type(exc).__name__)
             raise
         self._note_exchange(op, method, attempt, started, response.status_code)
@@ -314,9 +316,9 @@ class RunaiClient:
                 response = await self._send(
                     method, path, op=op, json=json, params=params, auth=auth, attempt=attempt
                 )
-            except httpx.TransportError as exc:
+            except WireError as exc:
                 failure = _transport_failure(exc, op)
-                ambiguous = ambiguous or not isinstance(exc, _NOT_SENT)
+                ambiguous = ambiguous or exc.sent
                 continue
             status = response.status_code
             if status in ok:
@@ -401,9 +403,9 @@ class RunaiClient:
                 response = await self._send(
                     "POST", INFERENCES_PATH, op="create_inference", json=body, attempt=attempt
                 )
-            except httpx.TransportError as exc:
+            except WireError as exc:
                 failure = _transport_failure(exc, "create_inference")
-                if isinstance(exc, _NOT_SENT):
+                if not exc.sent:  # never left this machine: a retry cannot duplicate it
                     continue
             else:
                 status = response.status_code

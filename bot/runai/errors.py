@@ -9,9 +9,8 @@ bodies and status codes, never from requests.
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Any
-
-import httpx
 
 
 class RunaiError(Exception):
@@ -115,7 +114,15 @@ def parse_error_body(status: int, content: bytes) -> tuple[int, str, str | None]
     text = content.decode("utf-8", errors="replace").strip()
     if len(text) > _MAX_TEXT:
         text = text[:_MAX_TEXT] + "…"
-    return status, text or httpx.codes.get_reason_phrase(status) or f"HTTP {status}", None
+    return status, text or _reason(status), None
+
+
+def _reason(status: int) -> str:
+    """The standard reason phrase of a status ("Bad Gateway"), else "HTTP 599"."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return f"HTTP {status}"
 
 
 def error_class_for(status: int) -> type[RunaiError]:

@@ -1,14 +1,16 @@
 """How the client puts requests on the wire.
 
 `Wire` is the one thing `RunaiClient` needs: send a method, URL, headers and body; get a
-status and bytes back, or one of httpx's transport exceptions. Two implementations:
+status and bytes back, or a `WireError` saying whether the request may have reached the
+server and whether it timed out. Two implementations:
 
 - `AiohttpWire` (the default): aiohttp's connector, no httpx objects on the way. httpcore's
   pool cost ~1.5 ms of CPU per request at 20 concurrent requests (it rescans every
   connection and queued request on each state change) and building `httpx.Request`
   another 60-130 µs; this path costs about a fifth of that.
-- `HttpxWire`: any `httpx.AsyncBaseTransport` (a mock, `httpx.AsyncHTTPTransport`, a
-  recording wrapper), for callers that pass `transport=`.
+- `HttpxWire` (`httpx_wire.py`): any `httpx.AsyncBaseTransport` (a mock,
+  `httpx.AsyncHTTPTransport`, a recording wrapper), for callers that pass `transport=`.
+  Only it imports httpx, so a bot that runs on the default wire never loads it (~2 MB).
 """
 
 from __future__ import annotations
@@ -19,8 +21,44 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import aiohttp
-import httpx
 from yarl import URL
+
+
+class WireError(Exception):
+    """A request that failed on the wire, without an HTTP answer. The class names are
+    httpx's, whose failures `HttpxWire` maps onto them: they name the failure in logs,
+    metrics and error details."""
+
+    sent = True  # it may have reached the server: retrying could do it twice
+    timed_out = False
+
+
+class ConnectError(WireError):
+    sent = False
+
+
+class ConnectTimeout(WireError):
+    sent = False
+    timed_out = True
+
+
+class PoolTimeout(WireError):
+    """No connection of the pool came free in time (nothing was sent)."""
+
+    sent = False
+    timed_out = True
+
+
+class ReadTimeout(WireError):
+    timed_out = True
+
+
+class ReadError(WireError):
+    pass
+
+
+class RemoteProtocolError(WireError):
+    """The server broke the exchange off (closed, or answered something that is not HTTP)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +70,9 @@ class Reply:
 
 
 class Wire(Protocol):
-    """Sends one request. Transport failures raise httpx.TransportError subclasses:
-    ConnectError/ConnectTimeout/PoolTimeout when nothing was sent, others when it may
-    have been."""
+    """Sends one request. Transport failures raise `WireError`s: ConnectError,
+    ConnectTimeout and PoolTimeout when nothing was sent, the others when it may have
+    been."""
 
     async def send(
         self,
@@ -112,58 +150,22 @@ class AiohttpWire:
             ) as response:
                 return Reply(response.status, await response.read())
         except aiohttp.ConnectionTimeoutError as exc:
-            raise httpx.ConnectTimeout(str(exc) or "connect timed out") from exc
+            raise ConnectTimeout(str(exc) or "connect timed out") from exc
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise httpx.ReadTimeout(str(exc) or "read timed out") from exc
+            raise ReadTimeout(str(exc) or "read timed out") from exc
         except aiohttp.ClientConnectorError as exc:
-            raise httpx.ConnectError(str(exc)) from exc
+            raise ConnectError(str(exc)) from exc
         except (
             aiohttp.ServerDisconnectedError,
             aiohttp.ClientPayloadError,
             aiohttp.ClientResponseError,
         ) as exc:
-            raise httpx.RemoteProtocolError(str(exc)) from exc
+            raise RemoteProtocolError(str(exc)) from exc
         except (aiohttp.ClientError, OSError) as exc:
-            raise httpx.ReadError(str(exc)) from exc
+            raise ReadError(str(exc)) from exc
 
     async def aclose(self) -> None:
         """Close the session and its connections."""
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-
-class HttpxWire:
-    """Sends through an httpx transport (called directly, without httpx.AsyncClient)."""
-
-    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
-        self.transport = transport
-
-    async def send(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        socket_timeout: float,
-    ) -> Reply:
-        """Send one request as an `httpx.Request`."""
-        request = httpx.Request(
-            method,
-            url,
-            headers=headers,
-            content=body,
-            extensions={
-                "timeout": dict.fromkeys(("connect", "read", "write", "pool"), socket_timeout)
-            },
-        )
-        response = await self.transport.handle_async_request(request)
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
-        return Reply(response.status_code, response.content)
-
-    async def aclose(self) -> None:
-        """Close the transport."""
-        await self.transport.aclose()

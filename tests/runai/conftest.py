@@ -12,7 +12,7 @@ import pytest
 
 from bot.emulator import CLUSTER_ID, EmulatorState, create_app
 from bot.runai import RunaiClient
-from bot.runai.transport import AiohttpWire, Reply, Wire
+from bot.runai.transport import AiohttpWire, ReadError, Reply, Wire, WireError
 from bot.serving import EmbeddedServer, serve
 from tests.conftest import TLS
 from tests.runai.schema_check import assert_request_matches
@@ -50,12 +50,12 @@ class RecordingWire:
         request = httpx.Request(method, url, headers=headers, content=body)
         try:
             reply = await self.inner.send(method, url, headers, body, socket_timeout)
-        except httpx.TransportError as exc:
+        except WireError as exc:
             self.exchanges.append(Exchange(request, type(exc).__name__))
             raise
         if self.drop_response is not None and self.drop_response(request):
             self.exchanges.append(Exchange(request, "dropped"))
-            raise httpx.ReadError("connection lost after the request was sent")
+            raise ReadError("connection lost after the request was sent")
         self.exchanges.append(Exchange(request, reply.status_code))
         return reply
 

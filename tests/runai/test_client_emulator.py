@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from bot.runai import RunaiClient, errors, models
-from bot.runai.transport import HttpxWire
+from bot.runai.httpx_wire import HttpxWire
 from tests.runai.conftest import (
     CLIENT_SECRET,
     CLUSTER_ID,

@@ -16,7 +16,6 @@ from bot.runai import observability as obs
 from bot.slack.present import phase_emoji, when
 from bot.slack.why import EventLine, age, event_lines
 from bot.watch.alerts.episodes import Episode, State
-from bot.watch.alerts.flapping import QUIET_AFTER, Summary
 from bot.watch.alerts.rules import Rule, value_text
 from bot.watch.diff import format_duration
 
@@ -131,26 +130,6 @@ def stuck_card(
         format_duration(held_for.total_seconds()) or "a while",
         event_lines(events, now, STUCK_EVENTS),
     )
-
-
-@dataclass(frozen=True)
-class FlappingCard:
-    """The one summary of a flapping workload."""
-
-    workload_id: str
-    name: str
-    summary: str  # `flapping Running ↔ Degraded, 9 changes in 10 min`
-    quiet_minutes: int
-    ended: bool = False  # the summary's last edit: the spell is over
-
-
-def flapping_card(
-    workload_id: str, name: str, summary: Summary, *, ended: bool = False
-) -> FlappingCard:
-    """The flapping summary's words (the watch room queues the same fields as JSON,
-    `bot.watch.quiet.flap_card`)."""
-    minutes = int(QUIET_AFTER.total_seconds() // 60)
-    return FlappingCard(workload_id, name, summary.words(), minutes, ended)
 
 
 def _json(value: Any) -> Any:

@@ -13,7 +13,8 @@ summary, which edits it in place. In order:
 - `watch --only`: a change to a phase not followed only edits the parent (a summary is
   posted when some phase of the spell is followed).
 The final "Deleted" reply is not counted as flapping; muted or not followed, the watch
-still ends (the parent says so). A spell quiet for 10 minutes is ended by the poller's
+still ends (the parent says so), and a spell's summary is edited to say the workload was
+deleted. A spell quiet for 10 minutes is ended by the poller's
 reconcile, which tells the (unmuted) thread once that replies resume (`settled_post`)
 and edits the summary to say the spell ended (`summary_end_post`); a spell ended by a
 change that comes after the quiet minutes edits it with that change (`Decision.ended`).
@@ -80,7 +81,10 @@ def decide(quiet: WatchQuiet | None, transition: Transition, now: datetime) -> D
     posted = quiet is not None and quiet.summary_posted()
     if transition.final:
         loud = not muted and follows(quiet, transition.new_phase)
-        return Decision(Reply.POST if loud else Reply.PARENT, before)
+        # The workload is gone: a spell whose summary was posted ends with it, and the
+        # summary says so (nothing else would: the watch ends here).
+        ended = summary_words(before) if before.flapping and posted else None
+        return Decision(Reply.POST if loud else Reply.PARENT, before, ended=ended)
     flap, what = flapping.on_change(before, transition.new_phase, transition.at)
     if what is flapping.Reply.FOLD:
         if posted:

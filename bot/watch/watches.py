@@ -449,7 +449,7 @@ def _items(change: Change, parent: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     since = w.quiet.flapping_since if w.quiet is not None else None
     if change.ended is not None and since is not None:
-        card = flap_card(w.workload_id, name, change.ended, ended=True)
+        card = flap_card(w.workload_id, name, change.ended, ended=True, gone=transition.final)
         edit = {
             "template": "watch_flapping",
             "context": {"card": card},

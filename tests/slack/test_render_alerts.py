@@ -19,14 +19,13 @@ from bot.slack.alert_cards import (
     Chart,
     alert_card,
     alert_row,
-    flapping_card,
     stuck_card,
 )
 from bot.slack.ids import Action
 from bot.slack.revisions import history_card, rollback_plan
 from bot.slack.why import why_card
 from bot.watch.alerts.episodes import Episode, State, snooze
-from bot.watch.alerts.flapping import Flap, on_change, summary
+from bot.watch.alerts.flapping import Flap, flap_card, on_change, summary
 from bot.watch.alerts.rules import Metric, Op, Rule
 from tests.slack.payload_checks import HOSTILE, LONG, assert_valid_message
 
@@ -112,11 +111,11 @@ def revisions(text: str, n: int = 20) -> list[obs.Revision]:
     ]
 
 
-def _flapping(text: str, *, ended: bool = False) -> dict[str, Any]:
+def _flapping(text: str, *, ended: bool = False, gone: bool = False) -> dict[str, Any]:
     flap = Flap()
     for i in range(9):
         flap, _ = on_change(flap, "Running" if i % 2 else text[:300], NOW + i * MIN)
-    card = flapping_card(WID, text, summary(flap), ended=ended)
+    card = flap_card(WID, text, summary(flap).words(), ended=ended, gone=gone)
     return render.message("watch_flapping", card=card)
 
 
@@ -151,6 +150,7 @@ def alert_messages(text: str) -> dict[str, Callable[[], dict[str, Any]]]:
         ),
         "watch_flapping": lambda: _flapping(text),
         "watch_flapping-ended": lambda: _flapping(text, ended=True),
+        "watch_flapping-gone": lambda: _flapping(text, gone=True),
         "alerts": lambda: render.message("alerts", rows=rows, name=text),
         "alerts-empty": lambda: render.message("alerts", rows=[], name=None),
         "why": lambda: render.message(

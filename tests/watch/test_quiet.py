@@ -23,7 +23,10 @@ NO_FLAP = Flap()
 
 
 def quiet(
-    only: set[str] | None = None, muted_until: datetime | None = None, flap: Flap = NO_FLAP
+    only: set[str] | None = None,
+    muted_until: datetime | None = None,
+    flap: Flap = NO_FLAP,
+    summary_at: datetime | None = None,
 ) -> WatchQuiet:
     return WatchQuiet(
         "w1",
@@ -32,7 +35,7 @@ def quiet(
         muted_until,
         tuple(at for at, _ in flap.changes),
         flap.changes[0][0] if flap.flapping and flap.changes else None,
-        None,
+        summary_at,
         tuple(p for _, p in flap.changes),
     )
 
@@ -83,6 +86,17 @@ def test_a_muted_or_unfollowed_spell_posts_no_summary() -> None:
     assert Reply.SUMMARY not in replies
     _, replies = run(quiet({"Degraded"}), ["Degraded", "Running"] * 4, T0)
     assert replies.count(Reply.SUMMARY) == 1 and replies.count(Reply.POST) == 3
+
+
+def test_deletion_ends_a_spell_whose_summary_was_posted() -> None:
+    q, _ = run(quiet(), ["Degraded", "Running"] * 4, T0)
+    posted = quiet(flap=q.flap(), summary_at=T0 + timedelta(minutes=3))
+    gone = step("Running", "Deleted", T0 + timedelta(minutes=5))
+    decision = decide(posted, gone, gone.at)
+    assert decision.reply is Reply.POST
+    assert decision.ended == "flapping Degraded ↔ Running, 8 changes in 10 min"
+    # No summary was posted (muted or not followed): nothing to end.
+    assert decide(q, gone, gone.at).ended is None
 
 
 async def _watch(store: Store) -> None:

@@ -138,13 +138,16 @@ def spell_key(since: datetime) -> str:
     return as_utc(since).isoformat()
 
 
-def flap_card(workload_id: str, name: str, words: str, *, ended: bool = False) -> dict[str, Any]:
+def flap_card(
+    workload_id: str, name: str, words: str, *, ended: bool = False, gone: bool = False
+) -> dict[str, Any]:
     """The card of the `watch_flapping` template, as JSON for the outbox: the summary, or
-    its last edit (`ended`)."""
+    its last edit (`ended`: quiet for the minutes, or `gone`: the workload was deleted)."""
     return {
         "workload_id": workload_id,
         "name": name,
         "summary": words,
         "quiet_minutes": int(QUIET_AFTER.total_seconds() // 60),
-        "ended": ended,
+        "ended": ended or gone,
+        "gone": gone,
     }

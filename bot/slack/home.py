@@ -198,7 +198,6 @@ class HomeDesk:
         self.clock = clock
         self.is_leader = is_leader
         self._paused_until = 0.0  # monotonic: Slack's Retry-After
-        self._phases: dict[str, str | None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.published = 0
 
@@ -329,7 +328,6 @@ class HomeDesk:
     async def tick(self) -> int:
         """The lease holder's job: republish on phase changes, then publish what is due."""
         if not self.is_leader():
-            self._phases = None  # a new leader starts from what it sees
             return 0
         await self._phase_changes()
         if self.paused():
@@ -347,16 +345,17 @@ class HomeDesk:
         return done
 
     async def _phase_changes(self) -> None:
-        phases = {w.workload_id: w.last_phase for w in await self.store.active_watches()}
-        before, self._phases = self._phases, phases
-        # A watch new since the last look counts too: its phase may have moved between the
-        # follow and this look (and the Homes' "Followed" lists have changed anyway). The
-        # first look of a leader (at start, after a takeover) knows nothing of what moved
-        # before it: every followed endpoint counts, so each recent Home is republished
-        # once instead of showing a phase it missed until something else moves.
-        changed = {i for i, p in phases.items() if before is None or before.get(i) != p}
-        if changed:
-            await self._want(sorted(await self.concerned(changed)))
+        # What the Homes were last asked to show is kept with each watch, so any lease
+        # holder (a new one after a takeover included) republishes only the Homes whose
+        # endpoints moved since, or were followed since. A crash between asking and
+        # marking asks again: a Home republished twice.
+        moved = await self.store.home_phase_changes()
+        if moved:
+            users = await self.concerned(set(moved))
+            await self.store.want_home_publish(
+                sorted(users), at=self.clock(), opened_within=OPENED_WITHIN
+            )
+            await self.store.home_phases_shown(moved)
 
 
 # --- listeners -------------------------------------------------------------------------

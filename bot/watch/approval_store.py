@@ -31,12 +31,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, or_, select, update
 
 from bot.utc import as_utc
 from bot.watch.claims import ThreadPost, at_or_now, insert_new_row, insert_once, update_once
 from bot.watch.db.aio import AsyncEngine
-from bot.watch.db.schema import approvals, home_users
+from bot.watch.db.schema import approvals, home_users, watches
 from bot.watch.rows import Record, every, first, where_given
 
 # Keys whose string value is a credential, whatever the nesting (compared without case,
@@ -320,6 +320,17 @@ class Approvals:
         )
 
 
+# One statement for any number of watches (an executemany).
+_HOME_PHASE_SHOWN = (
+    update(watches)
+    .where(
+        watches.c.workload_id == bindparam("b_id"),
+        watches.c.last_phase.is_not_distinct_from(bindparam("b_phase")),
+    )
+    .values(home_phase=bindparam("b_phase"))
+)
+
+
 class HomeUsers:
     """`home_users`: republish a Home at most once per user per interval, and only for
     users who opened it lately."""
@@ -336,6 +347,31 @@ class HomeUsers:
                     .where(home_users.c.user_id == user_id)
                     .values(last_opened_at=now)
                 )
+
+    async def home_phase_changes(self) -> dict[str, str | None]:
+        """Followed endpoints whose phase moved since the Homes were last asked to show it
+        (a new follow included): workload id → its phase now."""
+        query = (
+            select(watches.c.workload_id, watches.c.last_phase)
+            .where(
+                watches.c.active.is_(True),
+                watches.c.home_phase.is_distinct_from(watches.c.last_phase),
+            )
+            .distinct()
+        )
+        async with self.engine.connect() as conn:
+            return {row[0]: row[1] for row in await conn.execute(query)}
+
+    async def home_phases_shown(self, phases: dict[str, str | None]) -> None:
+        """The Homes were asked to show these phases; a watch whose phase has moved again
+        meanwhile is left for the next look."""
+        if not phases:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                _HOME_PHASE_SHOWN,
+                [{"b_id": i, "b_phase": phase} for i, phase in sorted(phases.items())],
+            )
 
     async def get_home_user(self, user_id: str) -> HomeUser | None:
         """The user's Home bookkeeping."""

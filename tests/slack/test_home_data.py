@@ -22,6 +22,7 @@ from bot.watch.store import Store
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 USER = "U0001"
+OTHER = "U0002"
 POLICY = parse_policy(
     """
 projects:
@@ -169,40 +170,48 @@ async def _settle(desk: HomeDesk) -> None:
         await asyncio.sleep(0.01)
 
 
-async def test_a_leaders_first_look_and_a_new_follow_republish_the_homes_they_concern(
+async def test_a_new_follow_and_a_phase_change_republish_the_homes_they_concern_once(
     store: Store,
 ) -> None:
-    # The first look of a leader cannot know what moved before it, and a watch that is new
-    # since the last look may have moved since its follow: both republish the Homes of the
-    # users they concern, once; a look with nothing new republishes nothing.
+    # A watch new since the last look may have moved since its follow; a phase change
+    # moves what the Home shows: both republish the Homes of the users they concern, once.
+    # A new lease holder (a takeover) republishes only what moved while nobody looked, not
+    # every recent Home.
+    from bot.watch.diff import diff
+    from bot.watch.watches import Change
     from tests.watch.test_store import obs
 
     slack = Recorder()
     desk, _ = await _desk(store, slack)
     await desk.opened(USER)
-    await store.add_watch(
-        obs("Running", "w-failed"),
-        channel="C1",
-        parent_ts="1.1",
-        reason="watch",
-        user=USER,
-        workload_created_at=None,
-    )
-    later = NOW + timedelta(seconds=11)
-    desk.clock = lambda: later
-    assert await desk.tick() == 1  # the first look
+    await desk.opened(OTHER)
+    for wid, user, ts in (("w-failed", USER, "1.1"), ("w-degraded", OTHER, "2.2")):
+        await store.add_watch(
+            obs("Running", wid), channel=f"C-{user}", parent_ts=ts, reason="watch", user=user,
+            workload_created_at=None,
+        )  # fmt: skip
+    t = NOW + timedelta(seconds=11)
+    desk.clock = lambda: t
+    assert await desk.tick() == 2  # the new follows: both Homes
     await _settle(desk)
     assert await desk.tick() == 0  # a look with nothing new
-    await store.add_watch(
-        obs("Running", "w-degraded"),
-        channel="C1",
-        parent_ts="2.2",
-        reason="watch",
-        user=USER,
-        workload_created_at=None,
-    )
-    desk.clock = lambda: later + timedelta(seconds=11)
-    assert await desk.tick() == 1  # the new follow
-    await _settle(desk)
-    assert await desk.tick() == 0
-    assert [u for u, _ in slack.published] == [USER, USER, USER]
+
+    # The lease moves to another replica: its first look finds nothing new to show.
+    successor, _ = await _desk(store, slack)
+    t += timedelta(seconds=11)
+    successor.clock = lambda: t
+    assert await successor.tick() == 0
+
+    # w-failed moves while nobody leads; the next holder republishes its user's Home only.
+    [watch] = await store.active_watches(["w-failed"])
+    moved = diff(watch.state(), obs("Failed", "w-failed", second=30), NOW)
+    assert moved is not None
+    await store.apply([Change(watch, moved)])
+    after, _ = await _desk(store, slack)
+    t += timedelta(seconds=11)
+    after.clock = lambda: t
+    assert await after.tick() == 1
+    await _settle(after)
+    assert await after.tick() == 0
+    assert sorted(u for u, _ in slack.published) == sorted([USER, OTHER, USER, OTHER, USER])
+    assert [u for u, _ in slack.published][-1] == USER

@@ -249,6 +249,7 @@ NEW_COLUMN_DEFAULTS: dict[str, dict[str, Any]] = {
         "recent_changes": None,
         "flapping_since": None,
         "flap_summary_at": None,
+        "home_phase": None,
     },
     "outbox": {"dedupe_key": None, "broadcast": False},
 }

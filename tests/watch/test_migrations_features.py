@@ -1,5 +1,6 @@
 """The feature migrations (0002 care, 0003 alerts and quiet threads, 0004 approvals and
-Home, 0005 outbox dedupe, 0006 the idle action's intent) keep every row: a database
+Home, 0005 outbox dedupe, 0006 the idle action's intent, 0007 the phase the Homes show)
+keep every row: a database
 stopped at any earlier revision, with rows in every table it has, reaches head with those
 rows intact and the new columns at their defaults; the new code then reads them. On
 SQLite and PostgreSQL."""
@@ -40,7 +41,7 @@ QUIET = {
 }
 ROWS: dict[str, list[dict[str, Any]]] = {
     "watches": [
-        {**OLD_ROWS["watches"][0], **QUIET},
+        {**OLD_ROWS["watches"][0], **QUIET, "home_phase": "Running"},
         {**OLD_ROWS["watches"][1], **NEW_COLUMN_DEFAULTS["watches"]},
     ],
     "outbox": [
@@ -192,7 +193,7 @@ def ordered(table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: tuple(r[k] for k in key))
 
 
-@pytest.mark.parametrize("start", ["0001", "0002", "0003", "0004", "0005"])
+@pytest.mark.parametrize("start", ["0001", "0002", "0003", "0004", "0005", "0006"])
 @pytest.mark.parametrize("dialect", DIALECTS)
 async def test_upgrade_from_each_revision_keeps_every_row(
     dialect: str, start: str, tmp_path: Path

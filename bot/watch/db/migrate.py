@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
 
-HEAD = "0006"
+HEAD = "0007"
 """The newest revision in `migrations/versions/` (a test holds the two equal). A database
 already there is recognised without loading Alembic, which keeps start-up quick."""
 

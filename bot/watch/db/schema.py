@@ -81,6 +81,9 @@ watches = Table(
     Column("recent_changes", JSON),
     _time("flapping_since"),
     _time("flap_summary_at"),
+    # The phase the App Homes were last asked to show (0007): the lease holder republishes
+    # the Homes a watch concerns when `last_phase` moves away from it, whoever led before.
+    Column("home_phase", String(32)),
 )
 
 outbox = Table(

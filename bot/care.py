@@ -5,12 +5,10 @@ the Slack presentation it hands in."""
 
 from __future__ import annotations
 
-from functools import partial
-
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.build import Access
-from bot.audit import AuditLog, record_auto_scaled
+from bot.audit import AuditLog, auto_scaled_row
 from bot.config import Settings
 from bot.policy import Policy
 from bot.runai import RunaiClient
@@ -18,7 +16,7 @@ from bot.slack.care_desk import CareDesk
 from bot.slack.threads import thread_message
 from bot.watch.care.digest_job import TICK_SECONDS as DIGEST_TICK_SECONDS
 from bot.watch.care.digest_job import DigestJob, schedule_digests
-from bot.watch.care.idle_check import OnAutoScaled, idle_check_for, schedule_idle_check
+from bot.watch.care.idle_check import idle_check_for, schedule_idle_check
 from bot.watch.runtime import WatchRuntime
 
 
@@ -54,7 +52,7 @@ def schedule_care(
         runtime.store,
         runai,
         policy=policy,
-        on_auto_scaled=auto_scaled_recorder(audit),
+        audit_row=auto_scaled_row if audit is not None else None,
         wake=runtime.notifier.wake,
     )
     schedule_idle_check(runtime, check, settings.idle_check_interval_seconds)
@@ -71,8 +69,3 @@ def schedule_care(
     )
     schedule_digests(runtime, digests, digest_tick)
     return digests
-
-
-def auto_scaled_recorder(audit: AuditLog | None) -> OnAutoScaled | None:
-    """What the idle check calls after a policy scale to zero: an audit entry, if audited."""
-    return partial(record_auto_scaled, audit) if audit is not None else None

@@ -83,9 +83,7 @@ class AuditLog:
 
     async def add(self, entry: AuditEntry) -> bool:
         """Store an entry; False (kept in memory, logged) when the database is away."""
-        row = asdict(entry)
-        row["at"] = as_utc(entry.at or utcnow())
-        row["summary"] = entry.summary[:2000]
+        row = entry_row(entry)
         async with self._lock:
             self._pending.append(row)
             return await self._flush()
@@ -149,9 +147,18 @@ class AuditLog:
         return [AuditEntry.from_row(r) for r in rows]
 
 
-async def record_auto_scaled(audit: AuditLog, done: AutoScaled) -> None:
-    """Write down a scale to zero that a binding's `idle:` rule made (user `policy`)."""
-    await audit.add(
+def entry_row(entry: AuditEntry) -> dict[str, Any]:
+    """The `audit_events` row of an entry (stamped now when it has no time)."""
+    row = asdict(entry)
+    row["at"] = as_utc(entry.at or utcnow())
+    row["summary"] = entry.summary[:2000]
+    return row
+
+
+def auto_scaled_row(done: AutoScaled) -> dict[str, Any]:
+    """The row of a scale to zero that a binding's `idle:` rule made (user `policy`); the
+    idle check writes it in the transaction that records the outcome."""
+    return entry_row(
         AuditEntry(
             user_id=POLICY_USER,
             channel_id=None,

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, insert, select, update
 
 from bot.utc import as_utc
 from bot.watch.claims import (
@@ -32,6 +32,7 @@ from bot.watch.claims import (
 )
 from bot.watch.db.aio import AsyncEngine
 from bot.watch.db.schema import (
+    audit_events,
     digest_posts,
     digests,
     idle_episodes,
@@ -561,9 +562,10 @@ class IdleEpisodes:
         *,
         at: datetime | None = None,
         posts: Sequence[ThreadPost] = (),
+        audit: Mapping[str, Any] | None = None,
     ) -> bool:
-        """Record how the started automatic action ended and queue its thread `posts` in the
-        same transaction; True once per episode."""
+        """Record how the started automatic action ended, and queue its thread `posts` and
+        write its `audit` row in the same transaction; True once per episode."""
         return await update_once(
             self.engine,
             update(idle_episodes)
@@ -574,6 +576,7 @@ class IdleEpisodes:
             )
             .values(auto_action_done_at=at_or_now(at), auto_action_outcome=str(outcome)),
             posts,
+            also=[insert(audit_events).values(**audit)] if audit is not None else (),
         )
 
     async def open_idle_episodes_for(

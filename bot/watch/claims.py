@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, Update, select
+from sqlalchemy import Executable, Table, Update, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.utc import as_utc, utcnow
@@ -140,15 +140,22 @@ async def claim_row(
 
 
 async def update_once(
-    engine: AsyncEngine, statement: Update, posts: Sequence[ThreadPost] = ()
+    engine: AsyncEngine,
+    statement: Update,
+    posts: Sequence[ThreadPost] = (),
+    *,
+    also: Sequence[Executable] = (),
 ) -> bool:
     """Run a compare-and-set UPDATE; True when it moved exactly one row (the state it
-    leaves was still there), and then `posts` are queued in the same transaction."""
+    leaves was still there), and then `posts` are queued and `also` run in the same
+    transaction."""
     async with engine.begin() as conn:
         result = await conn.execute(statement)
         if result.rowcount != 1:
             return False
         await enqueue_posts(conn, posts)
+        for more in also:
+            await conn.execute(more)
     return True
 
 

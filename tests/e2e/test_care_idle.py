@@ -11,10 +11,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 
-from bot.audit import record_auto_scaled
+from bot.audit import auto_scaled_row
 from bot.fakeslack import MessageRecord, RunningFakeSlack
 from bot.runai import models
 from bot.slack.care_desk import CARE_OFF, CareDesk
@@ -113,7 +112,7 @@ async def scene(
                 g.bot.runai,
                 idle_after=timedelta(seconds=30),
                 policy=g.access.gate.policy,
-                on_auto_scaled=partial(record_auto_scaled, g.audit),
+                audit_row=auto_scaled_row,
                 clock=lambda: datetime.fromtimestamp(emu.state.now(), UTC),
                 wake=g.runtime.notifier.wake,
             ),

@@ -6,6 +6,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from bot.audit import AuditLog, auto_scaled_row
+from bot.watch.care.idle_check import AutoScaled
 from bot.watch.care_store import ActionOutcome, FireOutcome, FireRecord, NudgeClaim
 from bot.watch.claims import ID_ALPHABET, ThreadPost
 from bot.watch.diff import Observation
@@ -201,6 +206,40 @@ async def test_the_automatic_action_runs_once_when_due_unless_kept(store: Store)
     assert done is not None and done.auto_action == "scale-to-zero"
     assert done.auto_action_done_at == due and done.auto_action_outcome == "done"
     assert not done.action_unfinished
+    assert [i.dedupe_key for i in await store.all_items()] == ["auto:1"]
+
+
+async def test_the_outcome_its_note_and_its_audit_line_are_written_together(
+    store: Store,
+) -> None:
+    # One transaction: a leader killed around it leaves all three or none, so the next
+    # leader finishing the action writes the audit line exactly once.
+    due = T0 + timedelta(hours=1)
+    e1 = await store.open_idle_episode("w1", T0)
+    assert await store.claim_idle_nudge(
+        e1.id, at=T0, auto_action="scale-to-zero", auto_action_due_at=due
+    )
+    assert await store.start_idle_action(e1.id, at=due)
+    done = AutoScaled("w1", "llama", "ok", None, "idle: scale llama to zero (policy)")
+    broken = {**auto_scaled_row(done), "summary": None}  # the audit table refuses it
+    with pytest.raises(IntegrityError):
+        await store.finish_idle_action(
+            e1.id, ActionOutcome.DONE, at=due, posts=[post("auto:1")], audit=broken
+        )
+    [unfinished] = await store.due_idle_actions(due)
+    assert unfinished.action_unfinished and await store.all_items() == []
+    audit = AuditLog(store.engine)
+    assert await audit.trail(workload_id="w1") == []
+
+    assert await store.finish_idle_action(
+        e1.id, ActionOutcome.DONE, at=due, posts=[post("auto:1")], audit=auto_scaled_row(done)
+    )
+    assert not await store.finish_idle_action(
+        e1.id, ActionOutcome.DONE, at=due, posts=[post("auto:1")], audit=auto_scaled_row(done)
+    )
+    assert [(e.user_id, e.action, e.outcome) for e in await audit.trail(workload_id="w1")] == [
+        ("policy", "scale", "ok")
+    ]
     assert [i.dedupe_key for i in await store.all_items()] == ["auto:1"]
 
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 
@@ -63,8 +63,9 @@ POLICY_USER = "policy"
 class AutoScaled:
     """A scale to zero made by a binding's `idle:` rule, for the audit trail.
 
-    The watch room says what happened; whoever assembles the process writes it down
-    (the audit trail keeps its table in this room's database, so it stands above it).
+    The watch room says what happened; the audit trail, which stands above this room,
+    turns it into its row (`AuditRow`), and the check writes that row in the transaction
+    that records the outcome: a leader killed after it leaves both or neither.
     """
 
     workload_id: str
@@ -74,7 +75,8 @@ class AutoScaled:
     summary: str
 
 
-OnAutoScaled = Callable[[AutoScaled], Awaitable[None]]
+AuditRow = Callable[[AutoScaled], Mapping[str, Any]]
+"""The `audit_events` row of an automatic scale (`bot.audit.auto_scaled_row`)."""
 
 NUDGE_TEMPLATE = "care_idle_nudge"
 NOTE_TEMPLATE = "care_idle_note"
@@ -169,7 +171,7 @@ class IdleCheck:
         policy: Policy | None = None,
         price: Decimal | None = None,
         currency: str = "USD",
-        on_auto_scaled: OnAutoScaled | None = None,
+        audit_row: AuditRow | None = None,
         clock: Callable[[], datetime] = utcnow,
         wake: Callable[[], None] = lambda: None,
     ) -> None:
@@ -179,7 +181,7 @@ class IdleCheck:
         self.policy = policy
         self.price = price
         self.currency = currency
-        self.on_auto_scaled = on_auto_scaled
+        self.audit_row = audit_row
         self.clock = clock
         self.wake = wake
 
@@ -518,28 +520,23 @@ class IdleCheck:
             note_post(w, f"idle:{episode.id}:{key}:{w.channel}", emoji, text)
             for w in (watches if key else ())
         ]
-        if not await self.store.finish_idle_action(episode.id, outcome, at=now, posts=posts):
+        audit = None
+        if self.audit_row is not None and outcome in (ActionOutcome.DONE, ActionOutcome.FAILED):
+            audit = self.audit_row(
+                AutoScaled(
+                    workload_id=episode.workload_id,
+                    workload_name=episode.workload_name,
+                    outcome="ok" if outcome is ActionOutcome.DONE else "failed",
+                    rule=detail,
+                    summary=f"idle: scale {name} to zero (policy idle.action scale-to-zero)",
+                )
+            )
+        # The outcome, its thread note and its audit line: one transaction.
+        if not await self.store.finish_idle_action(
+            episode.id, outcome, at=now, posts=posts, audit=audit
+        ):
             return False  # another leader recorded it
-        if outcome is ActionOutcome.CANCELLED or outcome is ActionOutcome.GONE:
-            return False
-        await self._audit(episode, "ok" if outcome is ActionOutcome.DONE else "failed", detail)
         return outcome is ActionOutcome.DONE
-
-    async def _audit(self, episode: StoredEpisode, outcome: str, rule: str | None) -> None:
-        if self.on_auto_scaled is None:
-            return
-        done = AutoScaled(
-            workload_id=episode.workload_id,
-            workload_name=episode.workload_name,
-            outcome=outcome,
-            rule=rule,
-            summary=f"idle: scale {episode.workload_name or episode.workload_id} to zero "
-            "(policy idle.action scale-to-zero)",
-        )
-        try:
-            await self.on_auto_scaled(done)
-        except Exception as exc:  # the trail must never break the check
-            logger.warning("audit entry lost", extra={"error": type(exc).__name__})
 
 
 IDLE_CHECK_JOB = "care-idle-check"
@@ -553,7 +550,7 @@ def idle_check_for(
     runai: IdleReader,
     *,
     policy: Policy | None = None,
-    on_auto_scaled: OnAutoScaled | None = None,
+    audit_row: AuditRow | None = None,
     wake: Callable[[], None] = lambda: None,
     clock: Callable[[], datetime] = utcnow,
 ) -> IdleCheck:
@@ -565,7 +562,7 @@ def idle_check_for(
         policy=policy,
         price=settings.gpu_hour_cost,
         currency=settings.cost_currency,
-        on_auto_scaled=on_auto_scaled,
+        audit_row=audit_row,
         clock=clock,
         wake=wake,
     )

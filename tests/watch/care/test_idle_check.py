@@ -10,13 +10,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 
-from bot.audit import AuditLog, record_auto_scaled
+from bot.audit import AuditLog, auto_scaled_row
 from bot.policy.model import BindingOptions, IdleAction, IdleRule, Policy
 from bot.runai import RunaiClient, models
 from bot.watch.care import idle
@@ -220,7 +219,7 @@ async def test_policy_scales_to_zero_an_hour_after_the_nudge(tmp_path: Path) -> 
         check = c.check(
             idle_after=timedelta(hours=24),
             policy=policy,
-            on_auto_scaled=partial(record_auto_scaled, audit),
+            audit_row=auto_scaled_row,
         )
         c.advance(31)
         assert (await check.run()).nudged == (w,)
@@ -297,7 +296,7 @@ async def auto_scaling_scene(c: Care) -> tuple[str, IdleCheck, AuditLog]:
     )
     audit = AuditLog(c.store.engine)
     await audit.create_schema()
-    check = c.check(policy=policy, on_auto_scaled=partial(record_auto_scaled, audit))
+    check = c.check(policy=policy, audit_row=auto_scaled_row)
     c.advance(31)
     assert (await check.run()).nudged == (w,)
     c.advance(3600)

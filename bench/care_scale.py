@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,7 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 from bench.emulator_process import free_port, start_emulator  # noqa: E402
-from bench.poll_scale import seed_watches  # noqa: E402
+from bench.poll_scale import seed_watches, wait_ready  # noqa: E402
 from bot import aio  # noqa: E402
 from bot.access.gate import Gate  # noqa: E402
 from bot.access.idempotency import Idempotency  # noqa: E402
@@ -75,19 +74,6 @@ CLIENT_SECRET = "bench-secret"
 CLUSTER = "71f69d83-ba66-4822-adf5-55ce55efd210"
 IDLE_AFTER = timedelta(hours=1)
 CHANNELS = 20
-
-
-async def wait_ready(http: httpx.AsyncClient, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("emulator exited")
-        try:
-            await http.get("/emulator/stats")
-            return
-        except httpx.TransportError:
-            await asyncio.sleep(0.1)
-    raise RuntimeError("emulator did not start")
 
 
 async def api_calls(http: httpx.AsyncClient) -> dict[str, int]:

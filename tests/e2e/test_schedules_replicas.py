@@ -147,26 +147,22 @@ async def test_two_replicas_leader_sigkilled_around_the_fire_applies_it_once(
                 await wait_until(has_leader, 30, "a third leader")
                 # Its lease ran out and a survivor leads: any double would be out by now.
                 await asyncio.sleep(3)
-                # Later minutes may have fired meanwhile (20 s each): end the schedule, let
-                # a fire in flight finish, then every applied fire is exactly one PATCH.
+                # Later minutes may have fired meanwhile (20 s each): end the schedule and
+                # let a fire in flight on the survivor finish.
                 await store.end_schedule(s.id, "removed", by=USER, at=scheduled_now(), posts=[])
-
-                async def applied() -> dict[datetime, FireOutcome]:
-                    return {f.fire_at: f.outcome for f in await store.schedule_fires_of(s.id)}
-
-                async def settled() -> bool:
-                    done = await applied()
-                    return await patches(emu) == sum(
-                        o is FireOutcome.APPLIED for o in done.values()
-                    )
-
-                await wait_until(settled, 15, "every fire recorded")
-                await asyncio.sleep(1)
-                fires = await applied()
+                await asyncio.sleep(2)
+                fires = {f.fire_at: f.outcome for f in await store.schedule_fires_of(s.id)}
                 assert fires[first] is FireOutcome.APPLIED, fires
                 done = sum(o is FireOutcome.APPLIED for o in fires.values())
-                assert done >= 2, fires
-                assert await patches(emu) == done, _logs(tmp_path)
+                # A fire whose leader was killed between its PATCH and recording it stays
+                # claimed without an outcome, and is never tried again (at most once: the
+                # PATCH may have gone out). So each PATCH is an applied fire or one of
+                # those, and no fire was PATCHed twice.
+                cut_short = sum(o is None for o in fires.values())
+                assert done + cut_short >= 2 and cut_short <= 2, fires
+                sent = await patches(emu)
+                assert done <= sent <= done + cut_short, (sent, fires, _logs(tmp_path))
+                # Each applied fire is told in the thread once; a cut-short one is not.
                 await fake.wait_for(lambda: notes() >= done or None, timeout=15)
                 await asyncio.sleep(1)
                 assert notes() == done

@@ -26,14 +26,21 @@ the edits of a spell queued at the same time (`bot/watch/notifier.py`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from bot.watch.alert_store import WatchQuiet
 from bot.watch.alerts import flapping
-from bot.watch.alerts.flapping import QUIET_AFTER, Flap, flap_card, spell_key
+from bot.watch.alerts.flapping import (
+    QUIET_AFTER,
+    Ended,
+    Flap,
+    spell_key,
+    summary_end,
+    summary_words,
+)
 from bot.watch.claims import ThreadPost
 from bot.watch.diff import Transition
 from bot.watch.outbox import FLAP_EDIT
@@ -61,12 +68,6 @@ class Decision:
     # The words of a spell this change ended (after the quiet minutes) whose summary was
     # posted: that summary is edited to say it ended.
     ended: str | None = None
-
-
-def summary_words(flap: Flap) -> str:
-    """`flapping Running ↔ Degraded, 9 changes in 10 min` (phases of unknown name left out)."""
-    told = flapping.summary(flap)
-    return replace(told, phases=tuple(p for p in told.phases if p)).words()
 
 
 def follows(quiet: WatchQuiet | None, phase: str) -> bool:
@@ -115,13 +116,9 @@ def summary_end_post(watch: Watch) -> ThreadPost | None:
         thread_ts=watch.parent_ts,
         kind=FLAP_EDIT,
         dedupe_key=f"flap-end:{watch.workload_id}:{watch.channel}:{spell}",
-        payload={
-            "template": "watch_flapping",
-            "context": {
-                "card": flap_card(watch.workload_id, name, summary_words(q.flap()), ended=True)
-            },
-            "spell": spell,
-        },
+        payload=summary_end(
+            watch.workload_id, name, summary_words(q.flap()), q.flapping_since, Ended.STEADY
+        ),
     )
 
 

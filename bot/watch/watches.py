@@ -19,7 +19,14 @@ from sqlalchemy import JSON, Boolean, DateTime, and_, bindparam, case, insert, s
 
 from bot.utc import as_utc, utcnow
 from bot.watch.alert_store import WatchQuiet, recent_json
-from bot.watch.alerts.flapping import Flap, flap_card, spell_key
+from bot.watch.alerts.flapping import (
+    Ended,
+    Flap,
+    flap_card,
+    spell_key,
+    summary_end,
+    summary_words,
+)
 from bot.watch.db.aio import AsyncEngine
 from bot.watch.db.schema import outbox, watches
 from bot.watch.diff import Observation, WatchState, WatchUpdate, parent_message
@@ -385,17 +392,24 @@ class Watches:
             )
             if result.rowcount != 1:
                 return False
-            await conn.execute(
-                insert(outbox).values(
-                    queued(
-                        workload_id,
-                        channel,
-                        w.parent_ts,
-                        "unwatch",
-                        {"user": user, "parent": w.parent(ended="unwatched")},
-                    )
+            rows = [
+                queued(
+                    workload_id,
+                    channel,
+                    w.parent_ts,
+                    "unwatch",
+                    {"user": user, "parent": w.parent(ended="unwatched")},
                 )
-            )
+            ]
+            q = w.quiet
+            if q is not None and q.flapping_since is not None and q.summary_posted():
+                # The spell's summary says the thread no longer follows it (it would go on
+                # saying "flapping" otherwise: nothing edits it after this).
+                name = w.name or w.workload_id
+                words = summary_words(q.flap())
+                edit = summary_end(workload_id, name, words, q.flapping_since, Ended.UNWATCHED)
+                rows.append(queued(workload_id, channel, w.parent_ts, FLAP_EDIT, edit))
+            await conn.execute(insert(outbox), rows)
         return True
 
     async def record_action(
@@ -449,12 +463,8 @@ def _items(change: Change, parent: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     since = w.quiet.flapping_since if w.quiet is not None else None
     if change.ended is not None and since is not None:
-        card = flap_card(w.workload_id, name, change.ended, ended=True, gone=transition.final)
-        edit = {
-            "template": "watch_flapping",
-            "context": {"card": card},
-            "spell": spell_key(since),
-        }
+        why = Ended.DELETED if transition.final else Ended.STEADY
+        edit = summary_end(w.workload_id, name, change.ended, since, why)
         rows.append(queued(w.workload_id, w.channel, w.parent_ts, FLAP_EDIT, edit))
     if change.reply in ("summary", "fold"):
         card = flap_card(w.workload_id, name, change.summary or "flapping")

@@ -25,7 +25,7 @@ from bot.slack.ids import Action
 from bot.slack.revisions import history_card, rollback_plan
 from bot.slack.why import why_card
 from bot.watch.alerts.episodes import Episode, State, snooze
-from bot.watch.alerts.flapping import Flap, flap_card, on_change, summary
+from bot.watch.alerts.flapping import Ended, Flap, flap_card, on_change, summary
 from bot.watch.alerts.rules import Metric, Op, Rule
 from tests.slack.payload_checks import HOSTILE, LONG, assert_valid_message
 
@@ -111,11 +111,11 @@ def revisions(text: str, n: int = 20) -> list[obs.Revision]:
     ]
 
 
-def _flapping(text: str, *, ended: bool = False, gone: bool = False) -> dict[str, Any]:
+def _flapping(text: str, ended: Ended | None = None) -> dict[str, Any]:
     flap = Flap()
     for i in range(9):
         flap, _ = on_change(flap, "Running" if i % 2 else text[:300], NOW + i * MIN)
-    card = flap_card(WID, text, summary(flap).words(), ended=ended, gone=gone)
+    card = flap_card(WID, text, summary(flap).words(), ended=ended)
     return render.message("watch_flapping", card=card)
 
 
@@ -149,8 +149,9 @@ def alert_messages(text: str) -> dict[str, Callable[[], dict[str, Any]]]:
             "watch_stuck", card=stuck_card(WID, text, "Creating", 16 * MIN, [], NOW)
         ),
         "watch_flapping": lambda: _flapping(text),
-        "watch_flapping-ended": lambda: _flapping(text, ended=True),
-        "watch_flapping-gone": lambda: _flapping(text, gone=True),
+        "watch_flapping-ended": lambda: _flapping(text, Ended.STEADY),
+        "watch_flapping-deleted": lambda: _flapping(text, Ended.DELETED),
+        "watch_flapping-unwatched": lambda: _flapping(text, Ended.UNWATCHED),
         "alerts": lambda: render.message("alerts", rows=rows, name=text),
         "alerts-empty": lambda: render.message("alerts", rows=[], name=None),
         "why": lambda: render.message(

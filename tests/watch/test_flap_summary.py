@@ -222,3 +222,32 @@ async def test_a_workload_deleted_mid_spell_ends_its_summary_said_once(
         await th.poller.reconcile()
         await th.drain()
         assert len(th.replies()) == 8 and edits_of(fake, summary.ts) == edits
+
+
+async def test_unwatching_mid_spell_ends_its_summary(
+    emulator_factory: EmulatorFactory, store: Store, slack: AsyncWebClient,
+    fake_slack: RunningFakeSlack,
+) -> None:  # fmt: skip
+    fake = fake_slack.fake
+    async with flappy_thread(emulator_factory, store, slack, fake) as th:
+        await th.change(8)
+        summary = th.replies()[-1]
+        assert await store.end_watch(th.workload_id, CHANNEL, "U1")
+        await th.drain()
+        text = summary_text(fake, summary.ts)
+        assert text == (
+            "flappy-0: was flapping Degraded ↔ Running, 8 changes in 10 min;"
+            " this channel no longer follows it"
+        )
+        found = fake.find_message(CHANNEL, summary.ts)
+        assert found is not None
+        assert message_problems({"text": found.text, "blocks": found.blocks}) == []
+        # Later changes and quiet minutes say nothing more in this thread.
+        edits, told = edits_of(fake, summary.ts), len(th.replies())
+        th.emu.state.clock.advance(STEP)
+        th.emu.state.force_phase(th.workload_id, "Degraded")
+        await th.poller.poll()
+        th.emu.state.clock.advance(11 * 60)
+        await th.poller.reconcile()
+        await th.drain()
+        assert edits_of(fake, summary.ts) == edits and len(th.replies()) == told

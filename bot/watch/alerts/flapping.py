@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -138,16 +138,38 @@ def spell_key(since: datetime) -> str:
     return as_utc(since).isoformat()
 
 
+def summary_words(flap: Flap) -> str:
+    """`flapping Running ↔ Degraded, 9 changes in 10 min` (phases of unknown name left out)."""
+    told = summary(flap)
+    return replace(told, phases=tuple(p for p in told.phases if p)).words()
+
+
+class Ended(StrEnum):
+    """Why a spell's summary got its last edit."""
+
+    STEADY = "steady"  # quiet for `QUIET_AFTER`: phase replies resume
+    DELETED = "deleted"  # the workload is gone
+    UNWATCHED = "unwatched"  # the channel stopped following it
+
+
 def flap_card(
-    workload_id: str, name: str, words: str, *, ended: bool = False, gone: bool = False
+    workload_id: str, name: str, words: str, *, ended: Ended | None = None
 ) -> dict[str, Any]:
     """The card of the `watch_flapping` template, as JSON for the outbox: the summary, or
-    its last edit (`ended`: quiet for the minutes, or `gone`: the workload was deleted)."""
+    its last edit (`ended`, and why)."""
     return {
         "workload_id": workload_id,
         "name": name,
         "summary": words,
         "quiet_minutes": int(QUIET_AFTER.total_seconds() // 60),
-        "ended": ended or gone,
-        "gone": gone,
+        "ended": ended is not None,
+        "why": str(ended) if ended is not None else None,
     }
+
+
+def summary_end(
+    workload_id: str, name: str, words: str, since: datetime, why: Ended
+) -> dict[str, Any]:
+    """The outbox payload of a spell summary's last edit (the spell named by its start)."""
+    card = flap_card(workload_id, name, words, ended=why)
+    return {"template": "watch_flapping", "context": {"card": card}, "spell": spell_key(since)}

@@ -12,12 +12,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, exists, func, select, update
 
 from bot import telemetry
 from bot.utc import as_utc, utcnow
 from bot.watch.db.aio import AsyncEngine
-from bot.watch.db.schema import leases, outbox
+from bot.watch.db.schema import leases, outbox, watches
 
 
 class OutboxState(StrEnum):
@@ -29,6 +29,10 @@ class OutboxState(StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
 
+
+FLAPPING = "flapping"
+"""Kind of a flapping summary (`payload["spell"]` names its spell; its row keeps the
+message's ts for the edits)."""
 
 FLAP_EDIT = "flap_edit"
 """Kind of an edit of a flapping summary already posted (`payload["spell"]` names the
@@ -136,7 +140,7 @@ class Outbox:
             .where(
                 outbox.c.workload_id == workload_id,
                 outbox.c.channel == channel,
-                outbox.c.kind == "flapping",
+                outbox.c.kind == FLAPPING,
                 outbox.c.reply_ts.is_not(None),
             )
             .order_by(outbox.c.id.desc())
@@ -237,12 +241,20 @@ class Outbox:
         telemetry.NOTIFICATIONS.labels("failed").inc(len(ids))
 
     async def purge_delivered(self, older_than: datetime) -> int:
-        """Forget delivered notifications older than a date."""
+        """Forget delivered notifications older than a date, but a flapping summary while
+        its thread is still in a spell: later edits find its message through its row."""
+        spell_goes_on = exists().where(
+            watches.c.workload_id == outbox.c.workload_id,
+            watches.c.channel == outbox.c.channel,
+            watches.c.active.is_(True),
+            watches.c.flapping_since.is_not(None),
+        )
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 delete(outbox).where(
                     outbox.c.state.in_(DONE_STATES),
                     outbox.c.delivered_at < older_than,
+                    ~and_(outbox.c.kind == FLAPPING, spell_goes_on),
                 )
             )
             return result.rowcount

@@ -30,7 +30,7 @@ from bot.watch.alerts.flapping import (
 from bot.watch.db.aio import AsyncEngine
 from bot.watch.db.schema import outbox, watches
 from bot.watch.diff import Observation, WatchState, WatchUpdate, parent_message
-from bot.watch.outbox import FLAP_EDIT, queued
+from bot.watch.outbox import FLAP_EDIT, FLAPPING, queued
 
 
 def new_version() -> int:
@@ -475,7 +475,7 @@ def _items(change: Change, parent: dict[str, Any]) -> list[dict[str, Any]]:
             "parent": parent,
             "spell": spell_key(start) if start is not None else None,
         }
-        kind = "flapping" if change.reply == "summary" else FLAP_EDIT
+        kind = FLAPPING if change.reply == "summary" else FLAP_EDIT
         rows.append(queued(w.workload_id, w.channel, w.parent_ts, kind, payload))
     elif change.reply == "parent":
         rows.append(queued(w.workload_id, w.channel, w.parent_ts, "parent", {"parent": parent}))

@@ -152,6 +152,22 @@ async def test_the_store_writes_the_flapping_state_with_each_change(store: Store
     assert q is not None and q.flapping_since is None and q.recent_changes == ()
 
 
+async def test_a_summary_outlives_the_outbox_retention_while_its_spell_goes_on(
+    store: Store,
+) -> None:
+    # Later edits find the summary's message through its outbox row: the purge of old
+    # delivered rows keeps it until the spell ends.
+    await _watch(store)
+    for n, phase in enumerate(["Degraded", "Running"] * 4):
+        await store.apply([await _change(store, phase, n)])
+    await store.mark_delivered([i.id for i in await store.open_items()])
+    later = datetime.now(UTC) + timedelta(days=30)
+    assert await store.purge_delivered(later) == 7  # six replies and an edit
+    assert [i.kind for i in await store.all_items()] == ["flapping"]
+    assert await store.end_flapping("w1", "C1")
+    assert await store.purge_delivered(later) == 1
+
+
 async def test_two_pollers_write_one_summary() -> None:
     if not pg_available():
         pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432 (the tests need it)")

@@ -56,6 +56,14 @@ def summary_text(fake: FakeSlack, ts: str) -> str:
     return found.text
 
 
+def checked(fake: FakeSlack, ts: str) -> MessageRecord:
+    """The message at `ts` as Slack holds it now, after the Block Kit checker passed it."""
+    found = fake.find_message(CHANNEL, ts)
+    assert found is not None
+    assert message_problems({"text": found.text, "blocks": found.blocks}) == []
+    return found
+
+
 @dataclass
 class FlappyThread:
     """One watched workload of the emulator, its thread in the fake Slack, the real
@@ -153,9 +161,7 @@ async def test_one_summary_kept_current_then_ended_after_ten_quiet_minutes(
         assert len(replies()) == 7  # still the one summary
         shown = fake.find_message(CHANNEL, parent_ts)
         assert shown is not None and "Degraded" in shown.text  # the parent is current
-        edited = fake.find_message(CHANNEL, summary.ts)
-        assert edited is not None
-        assert message_problems({"text": edited.text, "blocks": edited.blocks}) == []
+        checked(fake, summary.ts)
 
         # Nine quiet minutes: still flapping. Ten: it ends, once; the summary says so,
         # and the thread is told that replies resume.
@@ -207,10 +213,7 @@ async def test_a_workload_deleted_mid_spell_ends_its_summary_said_once(
         text = summary_text(fake, summary.ts)
         assert text.startswith("flappy-0: was flapping")
         assert text.endswith("; then it was deleted")
-        found = fake.find_message(CHANNEL, summary.ts)
-        assert found is not None
-        assert message_problems({"text": found.text, "blocks": found.blocks}) == []
-        assert "Why?" not in str(found.blocks)  # nothing left to explain
+        assert "Why?" not in str(checked(fake, summary.ts).blocks)  # nothing left to explain
         told = th.replies()
         assert len(told) == 8  # six changes, the summary, and now the final reply
         assert told[-1].text == "flappy-0: Deleting → Deleted"
@@ -239,9 +242,7 @@ async def test_unwatching_mid_spell_ends_its_summary(
             "flappy-0: was flapping Degraded ↔ Running, 8 changes in 10 min;"
             " this channel no longer follows it"
         )
-        found = fake.find_message(CHANNEL, summary.ts)
-        assert found is not None
-        assert message_problems({"text": found.text, "blocks": found.blocks}) == []
+        checked(fake, summary.ts)
         # Later changes and quiet minutes say nothing more in this thread.
         edits, told = edits_of(fake, summary.ts), len(th.replies())
         th.emu.state.clock.advance(STEP)

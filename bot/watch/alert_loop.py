@@ -56,6 +56,7 @@ from bot.watch.alerts import episodes
 from bot.watch.alerts.episodes import Episode, Post, State
 from bot.watch.alerts.rules import (
     Metric,
+    MetricsPlan,
     Op,
     Rule,
     Source,
@@ -189,6 +190,29 @@ class Followed:
     def muted(self, now: datetime) -> bool:
         """Whether the thread is muted at `now`."""
         return self.muted_until is not None and self.muted_until > now
+
+
+async def read_metrics(
+    runai: AlertReads, workload_id: str, plan: MetricsPlan, source: Source
+) -> list[models.Measurement]:
+    """The one call that reads `plan`'s series of one route over its window."""
+    if source == "inference":
+        answer = await runai.inference_metrics(
+            workload_id,
+            plan.start,
+            plan.end,
+            metric_types=plan.inference_types,
+            number_of_samples=plan.samples,
+        )
+        return list(answer.measurements)
+    composite = await runai.workload_metrics(
+        workload_id,
+        plan.start,
+        plan.end,
+        metric_types=plan.workload_types,
+        number_of_samples=plan.samples,
+    )
+    return list(composite.measurements)
 
 
 async def followed(store: Store) -> list[Followed]:
@@ -373,24 +397,7 @@ class AlertLoop:
         stats.metrics_calls += 1
         _count(stats, source)
         try:
-            if source == "inference":
-                answer = await self.runai.inference_metrics(
-                    workload_id,
-                    plan.start,
-                    plan.end,
-                    metric_types=plan.inference_types,
-                    number_of_samples=plan.samples,
-                )
-                series = list(answer.measurements)
-            else:
-                composite = await self.runai.workload_metrics(
-                    workload_id,
-                    plan.start,
-                    plan.end,
-                    metric_types=plan.workload_types,
-                    number_of_samples=plan.samples,
-                )
-                series = list(composite.measurements)
+            series = await read_metrics(self.runai, workload_id, plan, source)
         except errors.RunaiError as exc:
             # Not knowing is not a breach: nothing changes until Run:ai answers again.
             stats.failed_calls += 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.runai import RunaiClient, models
+from bot.watch.alert_loop import read_metrics
 from bot.watch.alerts.episodes import Episode, Post, step
 from bot.watch.alerts.rules import Metric, Op, Rule, Verdict, evaluate_all, plan_metrics, routes_of
 from tests.runai.conftest import Emulator
@@ -22,24 +23,7 @@ async def _evaluate(
     # Every route's one call here (the alert loop reads one route per evaluation).
     for source in routes_of(rules.values()):
         plan = plan_metrics(rules.values(), now, INTERVAL, source)
-        if plan.inference_types:
-            answer = await client.inference_metrics(
-                wid,
-                plan.start,
-                plan.end,
-                metric_types=plan.inference_types,
-                number_of_samples=plan.samples,
-            )
-            measurements += answer.measurements
-        if plan.workload_types:
-            composite = await client.workload_metrics(
-                wid,
-                plan.start,
-                plan.end,
-                metric_types=plan.workload_types,
-                number_of_samples=plan.samples,
-            )
-            measurements += composite.measurements
+        measurements += await read_metrics(client, wid, plan, source)
     return evaluate_all(rules, measurements, now)
 
 

@@ -164,6 +164,33 @@ async def drain(notifier: Notifier, store: Store, t: FakeTime) -> None:
     raise AssertionError("outbox did not drain")
 
 
+async def dies_in(
+    store: Store,
+    slack: AsyncWebClient,
+    t: FakeTime,
+    monkeypatch: pytest.MonkeyPatch,
+    step: str,
+) -> None:
+    """Leader A drains once and "dies" in `store.<step>`: the crash is logged, and nothing
+    after that step is recorded."""
+    a = Lease(store, "A")
+    await a.take()
+
+    async def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"process died in {step}")
+
+    monkeypatch.setattr(store, step, crash)
+    await notifier(store, slack, a, t).drain_once()
+    monkeypatch.undo()
+
+
+async def takes_over(store: Store, slack: AsyncWebClient, t: FakeTime) -> None:
+    """Leader B takes the lease and drains the outbox."""
+    b = Lease(store, "B")
+    await b.take()
+    await drain(notifier(store, slack, b, t), store, t)
+
+
 async def test_crash_after_slack_accepted_is_not_posted_twice(
     served: tuple[Store, AsyncWebClient],
     fake_slack: RunningFakeSlack,
@@ -174,22 +201,11 @@ async def test_crash_after_slack_accepted_is_not_posted_twice(
     fake = fake_slack.fake
     parent = await slack.chat_postMessage(channel="C0001", text="parent")
     await queue_transitions(store, 1, parent["ts"])
-    a = Lease(store, "A")
-    await a.take()
-    crashed = notifier(store, slack, a, t)
-
-    async def crash(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("process died before recording the reply")
-
-    monkeypatch.setattr(store, "set_reply_ts", crash)
-    await crashed.drain_once()  # the "crash" is logged; nothing recorded the reply
-    monkeypatch.undo()
+    await dies_in(store, slack, t, monkeypatch, "set_reply_ts")  # before recording the reply
     assert [i.state for i in await store.all_items()] == ["sending"]
     assert len(fake.thread_replies("C0001", parent["ts"])) == 1
 
-    b = Lease(store, "B")
-    await b.take()
-    await drain(notifier(store, slack, b, t), store, t)
+    await takes_over(store, slack, t)
     assert len(fake.thread_replies("C0001", parent["ts"])) == 1
     [done] = await store.all_items()
     assert done.state == "delivered"
@@ -207,19 +223,9 @@ async def test_crash_window_without_thread_history_posts_again(
     fake = fake_slack.fake
     parent = await slack.chat_postMessage(channel="C0001", text="parent")
     await queue_transitions(store, 1, parent["ts"])
-    a = Lease(store, "A")
-    await a.take()
-
-    async def crash(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("died")
-
-    monkeypatch.setattr(store, "set_reply_ts", crash)
-    await notifier(store, slack, a, t).drain_once()
-    monkeypatch.undo()
+    await dies_in(store, slack, t, monkeypatch, "set_reply_ts")
     fake.fail_next("conversations.replies", error="missing_scope", count=5)
-    b = Lease(store, "B")
-    await b.take()
-    await drain(notifier(store, slack, b, t), store, t)
+    await takes_over(store, slack, t)
     assert len(fake.thread_replies("C0001", parent["ts"])) == 2
 
 
@@ -323,20 +329,10 @@ async def test_a_thread_post_posted_before_a_crash_is_delivered_not_stuck(
         payload={"template": "care_idle_note", "context": {"emoji": ":zzz:", "text": "hi"}},
     )
     assert await store.enqueue_thread_post(post)
-    a = Lease(store, "A")
-    await a.take()
-
-    async def crash(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("process died before marking it delivered")
-
-    monkeypatch.setattr(store, "mark_delivered", crash)
-    await notifier(store, slack, a, t).drain_once()
-    monkeypatch.undo()
+    await dies_in(store, slack, t, monkeypatch, "mark_delivered")
     assert [i.state for i in await store.all_items()] == ["posted"]
 
-    b = Lease(store, "B")
-    await b.take()
-    await drain(notifier(store, slack, b, t), store, t)
+    await takes_over(store, slack, t)
     assert [i.state for i in await store.all_items()] == ["delivered"]
     assert len(fake.thread_replies("C0001", parent["ts"])) == 1
 
@@ -398,15 +394,7 @@ async def test_a_channel_post_accepted_before_a_crash_is_found_not_posted_again(
         payload={"template": "care_idle_note", "context": {"emoji": ":bar_chart:", "text": "hi"}},
     )
     assert await store.enqueue_thread_post(post)
-    a = Lease(store, "A")
-    await a.take()
-
-    async def crash(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("process died before recording the post")
-
-    monkeypatch.setattr(store, "set_reply_ts", crash)
-    await notifier(store, slack, a, t).drain_once()
-    monkeypatch.undo()
+    await dies_in(store, slack, t, monkeypatch, "set_reply_ts")  # before recording the post
     assert [i.state for i in await store.all_items()] == ["sending"]
 
     def posts() -> list[str]:
@@ -415,9 +403,7 @@ async def test_a_channel_post_accepted_before_a_crash_is_found_not_posted_again(
     [posted] = posts()
     assert next(m for m in fake.messages if m.ts == posted).thread_ts is None  # not a reply
 
-    b = Lease(store, "B")
-    await b.take()
-    await drain(notifier(store, slack, b, t), store, t)
+    await takes_over(store, slack, t)
     assert posts() == [posted]
     [done] = await store.all_items()
     assert done.state == "delivered" and done.reply_ts == posted

@@ -231,6 +231,24 @@ async def follow(service: Service, name: str) -> MessageRecord:
     return await service.posted(name)
 
 
+async def _deny(service: Service, request: MessageRecord, reason: str) -> None:
+    """Another approver presses Deny on the request and gives `reason` in its modal."""
+    await service.driver.click(request, "inference_deny", user=OTHER_APPROVER)
+    view = await service.fake.wait_for(
+        lambda: next(
+            (
+                v
+                for v in service.fake.iter_open_views()
+                if v.callback_id == "inference_approval_deny"
+            ),
+            None,
+        ),
+        timeout=15,
+    )
+    await service.driver.submit_view(view, {"f_reason": reason}, user=OTHER_APPROVER)
+    await service.wait(lambda: "Denied" in service.current(request).all_text())
+
+
 async def _request(service: Service, text: str) -> MessageRecord:
     await service.driver.command("/inference", text, user=USER, channel=CHANNEL)
     await service.said_to(USER, "needs approval")
@@ -283,20 +301,7 @@ async def test_deny_changes_nothing_and_an_expired_request_refuses(service: Serv
     await service.create("deny-model")
     before = service.patches()
     request = await _request(service, "scale deny-model 1 6")
-    await service.driver.click(request, "inference_deny", user=OTHER_APPROVER)
-    view = await service.fake.wait_for(
-        lambda: next(
-            (
-                v
-                for v in service.fake.iter_open_views()
-                if v.callback_id == "inference_approval_deny"
-            ),
-            None,
-        ),
-        timeout=15,
-    )
-    await service.driver.submit_view(view, {"f_reason": "<!channel> too big"}, user=OTHER_APPROVER)
-    await service.wait(lambda: "Denied" in service.current(request).all_text())
+    await _deny(service, request, "<!channel> too big")
     assert "&lt;!channel&gt; too big" in str(service.current(request).blocks)
     await service.said_to(USER, "was denied by")
     assert service.patches() == before
@@ -523,20 +528,7 @@ async def test_a_scale_typed_in_a_dm_is_held_for_the_owning_channel(service: Ser
     await asyncio.sleep(0.5)
     assert service.patches() == before
 
-    await service.driver.click(request, "inference_deny", user=OTHER_APPROVER)
-    deny = await service.fake.wait_for(
-        lambda: next(
-            (
-                v
-                for v in service.fake.iter_open_views()
-                if v.callback_id == "inference_approval_deny"
-            ),
-            None,
-        ),
-        timeout=15,
-    )
-    await service.driver.submit_view(deny, {"f_reason": "not today"}, user=OTHER_APPROVER)
-    await service.wait(lambda: "Denied" in service.current(request).all_text())
+    await _deny(service, request, "not today")
     await service.fake.wait_for(
         lambda: next(
             (

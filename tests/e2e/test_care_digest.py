@@ -14,17 +14,15 @@ from decimal import Decimal
 from pathlib import Path
 
 from bot.fakeslack import MessageRecord, RunningFakeSlack
-from bot.runai import models
 from bot.slack.care_desk import CareDesk
 from bot.slack.commands.digest import NOT_IN_A_CHANNEL
 from bot.slack.threads import thread_message
 from bot.watch.care.digest_job import DigestJob
 from tests.access.harness import CHANNEL, USER, GuardedBot, guarded_bot
 from tests.conftest import EmulatorFactory, RunningEmulator
+from tests.e2e.care_harness import gpu_endpoint
 
 pytest_plugins = ["tests.fakes.fixtures"]
-
-CLUSTER = "71f69d83-ba66-4822-adf5-55ce55efd210"
 
 
 @dataclass
@@ -65,18 +63,7 @@ class Scene:
 
 
 async def _create(g: GuardedBot, name: str, gpus: int) -> str:
-    created = await g.bot.runai.create_inference(
-        models.InferenceCreationRequest(
-            name=name,
-            project_id="1",
-            cluster_id=CLUSTER,
-            spec=models.InferenceSpecSpec(
-                image="vllm/vllm-openai:v0.6.3",
-                serving_port=models.ServingPort(container=8000),
-                compute=models.Compute(gpu_devices_request=gpus),
-            ),
-        )
-    )
+    created = await g.bot.runai.create_inference(gpu_endpoint(name, gpus=gpus))
     assert created.workload_id is not None
     return created.workload_id
 

@@ -24,8 +24,7 @@ from bot.watch.observe import observe
 from bot.watch.outbox import OutboxItem
 from bot.watch.store import Store
 from tests.conftest import RunningEmulator, running_emulator
-
-CLUSTER = "71f69d83-ba66-4822-adf5-55ce55efd210"
+from tests.e2e.care_harness import gpu_endpoint
 
 
 class CountingRunai(RunaiClient):
@@ -68,20 +67,11 @@ class Care:
         return IdleCheck(self.store, self.runai, clock=self.now, **kw)
 
     async def create(self, name: str, gpus: int = 2) -> str:
+        autoscaling = models.AutoScaling(
+            min_replicas=1, max_replicas=3, metric="concurrency", metric_threshold=4
+        )
         created = await self.runai.create_inference(
-            models.InferenceCreationRequest(
-                name=name,
-                project_id="1",
-                cluster_id=CLUSTER,
-                spec=models.InferenceSpecSpec(
-                    image="vllm/vllm-openai:v0.6.3",
-                    serving_port=models.ServingPort(container=8000),
-                    compute=models.Compute(gpu_devices_request=gpus),
-                    autoscaling=models.AutoScaling(
-                        min_replicas=1, max_replicas=3, metric="concurrency", metric_threshold=4
-                    ),
-                ),
-            )
+            gpu_endpoint(name, gpus=gpus, autoscaling=autoscaling)
         )
         assert created.workload_id is not None
         return created.workload_id
